@@ -1,0 +1,1 @@
+"""Accounts: server-generated credentials, keyed hashes, and looking up the caller."""

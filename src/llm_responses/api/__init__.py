@@ -1,0 +1,1 @@
+"""HTTP: routes per endpoint family, authentication, envelope rendering, rate limits."""

@@ -1,0 +1,45 @@
+"""Exception handlers: every failure leaves as a DataForSEO envelope, never as HTML, 422 or a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from llm_responses.api import render
+from llm_responses.errors import ApiError, StatusCode
+
+log = logging.getLogger(__name__)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return render.error(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return render.error(ApiError(StatusCode.NOT_FOUND))
+    if exc.status_code == 405:  # a known path asked with the wrong method
+        return render.error(ApiError(StatusCode.INVALID_PATH))
+    return render.error(ApiError(StatusCode.POST_DATA_INVALID))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    return render.error(ApiError(StatusCode.POST_DATA_INVALID))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return render.error(ApiError(StatusCode.INTERNAL_ERROR))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,198 @@
+"""The HTTP endpoints. Thin: parse, authenticate, call the task service, wrap in the envelope.
+
+Bodies are read raw (never through FastAPI's validation) because DataForSEO reports problems per task
+inside HTTP 200; every failure becomes an ``ApiError`` rendered by the handlers in ``api/errors.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from llm_responses.api import render
+from llm_responses.api.auth import Authenticator
+from llm_responses.api.ratelimit import RateLimiter
+from llm_responses.billing.money import to_usd
+from llm_responses.errors import ApiError, StatusCode
+from llm_responses.providers.catalog import Catalog
+from llm_responses.store.base import Account, Store
+from llm_responses.tasks.service import TaskService, new_task_id
+from llm_responses.wire import envelope
+
+LLM = "/v3/ai_optimization/{se}/llm_responses"
+
+
+@dataclass
+class ApiContext:
+    service: TaskService
+    auth: Authenticator
+    limiter: RateLimiter
+    catalog: Catalog
+    store: Store
+    supported_se: frozenset[str] = frozenset({"chat_gpt"})
+
+
+router = APIRouter()
+
+
+def _ctx(request: Request) -> ApiContext:
+    return request.app.state.api
+
+
+async def _caller(request: Request) -> Account:
+    ctx = _ctx(request)
+    account = await ctx.auth.authenticate(request.headers.get("authorization"))
+    if not ctx.limiter.hit(account.id):
+        raise ApiError(StatusCode.RATE_LIMIT)
+    return account
+
+
+def _check_se(ctx: ApiContext, se: str) -> None:
+    if se not in ctx.supported_se:
+        raise ApiError(StatusCode.NOT_FOUND)
+
+
+async def _json_array(request: Request) -> list[Any]:
+    """The POST body as a list of tasks: 40502 when empty, 40503 when it is not JSON or not tasks."""
+    raw = await request.body()
+    if not raw.strip():
+        raise ApiError(StatusCode.POST_DATA_EMPTY)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(StatusCode.POST_DATA_INVALID) from None
+    if isinstance(body, dict):  # a single task object, as some gateways send it (seed 000)
+        body = [body]
+    if not isinstance(body, list):
+        raise ApiError(StatusCode.POST_DATA_INVALID)
+    if not body:
+        raise ApiError(StatusCode.POST_DATA_EMPTY)
+    return body
+
+
+@router.post(LLM + "/task_post")
+async def task_post(se: str, request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = _ctx(request)
+    _check_se(ctx, se)
+    account = await _caller(request)
+    body = await _json_array(request)
+    return render.ok(await ctx.service.post(account, se, body, started), started)
+
+
+@router.post(LLM + "/live")
+async def live(se: str, request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = _ctx(request)
+    _check_se(ctx, se)
+    account = await _caller(request)
+    body = await _json_array(request)
+    if len(body) > 1:
+        raise ApiError(StatusCode.ONE_TASK_ONLY)
+    return render.ok([await ctx.service.live(account, se, body[0], started)], started)
+
+
+@router.get(LLM + "/task_get/{task_id}")
+async def task_get(se: str, task_id: str, request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = _ctx(request)
+    _check_se(ctx, se)
+    account = await _caller(request)
+    return render.ok([await ctx.service.get(account, se, task_id, started)], started)
+
+
+@router.get(LLM + "/tasks_ready")
+async def tasks_ready(se: str, request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = _ctx(request)
+    _check_se(ctx, se)
+    account = await _caller(request)
+    return render.ok([await ctx.service.ready(account, se, started)], started)
+
+
+@router.get(LLM + "/models")
+async def models(se: str, request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = _ctx(request)
+    _check_se(ctx, se)
+    await _caller(request)
+    task = envelope.task(
+        task_id=new_task_id(),
+        status_code=StatusCode.OK,
+        status_message=StatusCode.OK.message,
+        started=started,
+        cost=0.0,
+        path=envelope.path_of(request.url.path),
+        data=envelope.base_data(se),
+        result=ctx.catalog.listing(),
+    )
+    return render.ok([task], started)
+
+
+@router.get("/v3/appendix/errors")
+async def appendix_errors(request: Request) -> Response:
+    started = time.perf_counter()
+    await _caller(request)
+    result = [{"code": int(code), "message": code.message} for code in StatusCode]
+    return render.ok([_appendix_task("errors", request, started, result)], started)
+
+
+@router.get("/v3/appendix/user_data")
+async def appendix_user_data(request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = _ctx(request)
+    account = await _caller(request)
+    now = time.time()
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    spent_today = await ctx.store.spending_since(account.id, midnight)
+    spent_minute = await ctx.store.spending_since(account.id, now - 60)
+    topped_up = await ctx.store.ledger_sum(account.id) + await ctx.store.spending_since(account.id, 0)
+    limit = float(ctx.limiter.item.amount)
+    result = [
+        {
+            "login": account.login,
+            "timezone": account.timezone,
+            "rates": {
+                "limits": {"day": {"total": None}, "minute": {"total": limit, "ai_optimization": limit}},
+                "statistics": {
+                    "day": {"total": None},
+                    "minute": {"total": float(ctx.limiter.used(account.id))},
+                },
+            },
+            "money": {
+                "total": to_usd(topped_up),
+                "balance": to_usd(account.balance),
+                "limits": {"day": {"total": None}, "minute": {"total": None}},
+                "statistics": {
+                    "day": {"total": to_usd(spent_today), "total_ai_optimization": to_usd(spent_today)},
+                    "minute": {"total": to_usd(spent_minute), "total_ai_optimization": to_usd(spent_minute)},
+                },
+            },
+            "price": None,
+        }
+    ]
+    return render.ok([_appendix_task("user_data", request, started, result)], started)
+
+
+def _appendix_task(function: str, request: Request, started: float, result: list[Any]) -> dict[str, Any]:
+    return envelope.task(
+        task_id=new_task_id(),
+        status_code=StatusCode.OK,
+        status_message=StatusCode.OK.message,
+        started=started,
+        cost=0.0,
+        path=envelope.path_of(request.url.path),
+        data={"api": "appendix", "function": function},
+        result=result,
+    )
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz() -> Response:
+    return render.json_response({"status": "ok"})

@@ -1,0 +1,151 @@
+"""``create_app(settings)``: the one place that picks the concrete store, providers and worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from llm_responses import __version__
+from llm_responses.accounts.credentials import Hasher
+from llm_responses.api import errors as api_errors
+from llm_responses.api.auth import Authenticator
+from llm_responses.api.ratelimit import RateLimiter
+from llm_responses.api.routes import ApiContext, router
+from llm_responses.billing.money import to_nanos
+from llm_responses.billing.pricing import Tariff
+from llm_responses.config import Settings
+from llm_responses.providers.base import Provider
+from llm_responses.providers.catalog import Catalog
+from llm_responses.providers.openai_responses import OpenAIResponsesProvider
+from llm_responses.store.base import Store
+from llm_responses.tasks import maintenance
+from llm_responses.tasks.runner import Runner
+from llm_responses.tasks.service import TaskService
+from llm_responses.tasks.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def make_store(settings: Settings) -> Store:
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        from llm_responses.store.sqlite import SqliteStore
+
+        return SqliteStore(url, synchronous=settings.sqlite_synchronous)
+    raise ValueError(f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db")
+
+
+async def make_hasher(store: Store, settings: Settings) -> Hasher:
+    """Keyed hashes need a key that outlives the process: configured, or generated once and stored."""
+    key = settings.secret_key or await store.meta_get_or_set("credential_hmac_key", secrets.token_hex(32))
+    return Hasher(key.encode("utf-8"))
+
+
+def make_providers(settings: Settings) -> dict[str, Provider]:
+    providers: dict[str, Provider] = {}
+    if settings.openai_api_key or settings.openai_base_url:
+        providers["openai"] = OpenAIResponsesProvider(
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout=settings.openai_timeout,
+            max_retries=settings.openai_max_retries,
+        )
+    return providers
+
+
+def make_tariff(settings: Settings) -> Tariff:
+    return Tariff(
+        task_post_base=to_nanos(settings.price_task_post_base),
+        task_post_prepayment=to_nanos(settings.price_task_post_prepayment),
+        live_base=to_nanos(settings.price_live_base),
+        web_search_call=to_nanos(settings.price_web_search_call),
+    )
+
+
+def process_owner() -> str:
+    """Who holds a lease: unique per process, readable in the database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = make_store(settings)
+        await store.open()
+        providers = make_providers(settings)
+        catalog = Catalog.build(settings.models, providers=set(providers))
+        if not providers:
+            log.warning("no LLM provider configured (set OPENAI_API_KEY or OPENAI_BASE_URL): no models are served")
+        tariff = make_tariff(settings)
+        runner = Runner(catalog, providers, tariff)
+        owner = process_owner()
+        worker = Worker(
+            store=store,
+            runner=runner,
+            owner=owner,
+            concurrency=settings.worker_concurrency,
+            lease_seconds=settings.worker_lease_seconds,
+            poll_seconds=settings.worker_poll_seconds,
+            max_attempts=settings.task_max_attempts,
+            retry_delay=settings.task_retry_delay_seconds,
+        )
+        service = TaskService(
+            store=store,
+            catalog=catalog,
+            runner=runner,
+            tariff=tariff,
+            owner=owner,
+            max_tasks_per_post=settings.max_tasks_per_post,
+            live_timeout=settings.live_timeout_seconds,
+            live_slots=settings.live_max_concurrent,
+            lease_seconds=settings.worker_lease_seconds,
+            retention_seconds=settings.result_retention_days * 86400,
+            ready_window_seconds=settings.tasks_ready_days * 86400,
+            ready_limit=settings.tasks_ready_limit,
+            on_tasks_created=worker.notify,
+        )
+        app.state.api = ApiContext(
+            service=service,
+            auth=Authenticator(store, await make_hasher(store, settings)),
+            limiter=RateLimiter(settings.rate_limit_per_minute),
+            catalog=catalog,
+            store=store,
+        )
+        app.state.worker = worker
+        stop = asyncio.Event()
+        windows = maintenance.Windows(
+            deadline_seconds=settings.task_deadline_hours * 3600,
+            retention_seconds=settings.result_retention_days * 86400,
+        )
+        background = [
+            asyncio.create_task(
+                maintenance.run_periodically(store, windows, settings.maintenance_interval_seconds, stop)
+            )
+        ]
+        if settings.worker_enabled:
+            background.append(asyncio.create_task(worker.run(stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*background, return_exceptions=True)
+            for provider in providers.values():
+                await provider.aclose()
+            await store.close()
+
+    app = FastAPI(
+        title="llm-responses",
+        version=__version__,
+        description="Self-hosted, wire-compatible DataForSEO AI Optimization / LLM Responses API",
+        lifespan=lifespan,
+    )
+    api_errors.install(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Money: integer nano-dollars, prices, and the cost rules of DataForSEO's LLM Responses."""

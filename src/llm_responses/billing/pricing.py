@@ -1,0 +1,60 @@
+"""What a task costs: the LLM's charge (``money_spent``) and DataForSEO's fixed prices around it.
+
+Rules (help center, seeds 001/003): live costs base $0.0006 + money_spent; task_post charges $0.0002 base
+plus a $0.01 prepayment, and settles the prepayment against money_spent when the task finishes.
+money_spent = tokens × the model's prices + billable web searches × the per-call fee. The $0.025 default
+fee reproduces seed 003 exactly: 8174 in + 483 out on gpt-4.1-mini = $0.0040424, + one search = $0.0290424.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from genai_prices import Usage, calc_price
+
+from llm_responses.billing.money import to_nanos
+from llm_responses.providers.base import LlmResult
+from llm_responses.providers.catalog import ModelEntry
+
+log = logging.getLogger(__name__)
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    """The service's own prices, configurable; nano-dollars."""
+
+    task_post_base: int = to_nanos("0.0002")
+    task_post_prepayment: int = to_nanos("0.01")
+    live_base: int = to_nanos("0.0006")
+    web_search_call: int = to_nanos("0.025")
+
+    @property
+    def task_post_charge(self) -> int:
+        return self.task_post_base + self.task_post_prepayment
+
+
+def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
+    """The LLM's charge for one result, in nano-dollars; reproducible from stored usage."""
+    tokens = _token_cost(entry, result)
+    return to_nanos(tokens) + result.web_search_calls * tariff.web_search_call
+
+
+def _token_cost(entry: ModelEntry, result: LlmResult) -> Decimal:
+    cached = min(result.cached_input_tokens, result.input_tokens)
+    if entry.prices is not None:
+        p = entry.prices
+        cached_price = p.cached_input if p.cached_input is not None else p.input
+        return (
+            (result.input_tokens - cached) * p.input
+            + cached * cached_price
+            + result.output_tokens * p.output
+        ) / MILLION
+    usage = Usage(input_tokens=result.input_tokens, cache_read_tokens=cached, output_tokens=result.output_tokens)
+    try:
+        return calc_price(usage, model_ref=entry.model_id, provider_id=entry.provider).total_price
+    except LookupError:
+        log.warning("no price known for model %s (provider %s): charging 0 for tokens", entry.model_id, entry.provider)
+        return Decimal(0)

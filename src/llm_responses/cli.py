@@ -1,0 +1,214 @@
+"""The ``llm-responses`` command. Thin: parses arguments and calls into the packages.
+
+Command and option names are a contract (docs, scripts and tests outside the repo rely on them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import click
+
+from llm_responses.accounts.credentials import new_password, new_token
+from llm_responses.app import create_app, make_hasher, make_store
+from llm_responses.billing.money import to_decimal, to_nanos
+from llm_responses.config import Settings
+from llm_responses.store.base import Account, AccountExists, AccountNotFound, Store
+
+T = TypeVar("T")
+
+
+def _settings(database_url: str | None, **overrides: Any) -> Settings:
+    if database_url:
+        overrides["database_url"] = database_url
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[T]]) -> T:
+    async def go() -> T:
+        store = make_store(settings)
+        await store.open()
+        try:
+            return await fn(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def _usd(value: str) -> int:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"not an amount in USD: {value!r}") from None
+    if not amount.is_finite():
+        raise click.BadParameter(f"not an amount in USD: {value!r}")
+    return to_nanos(amount)
+
+
+def _fmt(nanos: int) -> str:
+    return f"{to_decimal(nanos).normalize():f}"
+
+
+def _account_json(account: Account, **extra: Any) -> dict[str, Any]:
+    return {"login": account.login, "balance": _fmt(account.balance), **extra}
+
+
+database_option = click.option(
+    "--database-url", envvar="LLM_RESPONSES_DATABASE_URL", default=None, help="sqlite:///path.db (default: ./llm-responses.db)"
+)
+
+
+@click.group()
+@click.version_option(package_name="llm-responses")
+def main() -> None:
+    """Self-hosted DataForSEO-compatible LLM Responses API."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+@database_option
+@click.option("--no-worker", is_flag=True, help="Serve the API only; run workers elsewhere.")
+@click.option("--demo", is_flag=True, help="Create (or reset) a 'demo' account and print a curl to try.")
+def serve(host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool) -> None:
+    """Run the API server and, unless --no-worker, the task worker in the same process."""
+    import uvicorn
+
+    settings = _settings(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if demo:
+        login, password, token = _with_store(settings, lambda store: _demo_account(store, settings))
+        _print_demo(settings, login, password, token)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
+
+
+async def _demo_account(store: Store, settings: Settings) -> tuple[str, str, str]:
+    hasher = await make_hasher(store, settings)
+    password, token = new_password(), new_token()
+    try:
+        await store.create_account("demo", hasher.digest(password), hasher.digest(token), to_nanos("100"))
+    except AccountExists:
+        await store.reset_credentials("demo", hasher.digest(password), hasher.digest(token))
+    return "demo", password, token
+
+
+def _print_demo(settings: Settings, login: str, password: str, token: str) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    model = "gpt-4.1-mini"
+    click.echo(
+        f"""
+Demo account: login {login}  password {password}  token {token}
+Try it (the seed's live example; needs OPENAI_API_KEY set for the server until a local model is configured):
+
+curl -s -u {login}:{password} -H 'Content-Type: application/json' \\
+  {base}/v3/ai_optimization/chat_gpt/llm_responses/live \\
+  --data-raw '[{{"system_message": "communicate as if we are in a business meeting", "model_name": "{model}", "user_prompt": "provide information on how relevant the amusement park business is in France now"}}]'
+
+Models: curl -s -H 'Authorization: Bearer {token}' {base}/v3/ai_optimization/chat_gpt/llm_responses/models
+""",
+        err=False,
+    )
+
+
+@main.command()
+@database_option
+def migrate(database_url: str | None) -> None:
+    """Bring the database schema up to date (serve does this too)."""
+    settings = _settings(database_url)
+    _with_store(settings, lambda store: asyncio.sleep(0))
+    click.echo("database is up to date")
+
+
+@main.group()
+def accounts() -> None:
+    """Create and manage API accounts."""
+
+
+@accounts.command("create")
+@click.argument("login")
+@click.option("--password", default=None, help="API password (generated when omitted).")
+@click.option("--balance", default="0", help="Starting balance in USD.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@database_option
+def accounts_create(login: str, password: str | None, balance: str, as_json: bool, database_url: str | None) -> None:
+    """Create an account; prints its login, API password and bearer token (shown only now)."""
+    amount = _usd(balance)
+    if amount < 0:
+        raise click.BadParameter("the starting balance cannot be negative", param_hint="--balance")
+    if not login or ":" in login:
+        raise click.BadParameter("a login must be non-empty and contain no ':'", param_hint="LOGIN")
+    password = password or new_password()
+    token = new_token()
+
+    settings = _settings(database_url)
+
+    async def create(store: Store) -> Account:
+        hasher = await make_hasher(store, settings)
+        return await store.create_account(login, hasher.digest(password), hasher.digest(token), amount)
+
+    try:
+        account = _with_store(settings, create)
+    except AccountExists:
+        click.echo(f"error: account {login!r} already exists", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(_account_json(account, password=password, token=token)))
+    else:
+        click.echo(f"login:    {account.login}\npassword: {password}\ntoken:    {token}\nbalance:  {_fmt(account.balance)} USD")
+
+
+@accounts.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@database_option
+def accounts_list(as_json: bool, database_url: str | None) -> None:
+    """List accounts and their balances."""
+    found = _with_store(_settings(database_url), lambda store: store.list_accounts())
+    if as_json:
+        click.echo(json.dumps([_account_json(a) for a in found]))
+        return
+    for a in found:
+        click.echo(f"{a.login}\t{_fmt(a.balance)} USD")
+
+
+@accounts.command("topup")
+@click.argument("login")
+@click.argument("usd")
+@click.option("--json", "as_json", is_flag=True)
+@database_option
+def accounts_topup(login: str, usd: str, as_json: bool, database_url: str | None) -> None:
+    """Add USD to an account's balance (negative amounts take money back); recorded in the ledger."""
+    amount = _usd(usd)
+    try:
+        account = _with_store(_settings(database_url), lambda store: store.top_up(login, amount))
+    except AccountNotFound:
+        click.echo(f"error: no account {login!r}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(_account_json(account)) if as_json else f"{login}: balance {_fmt(account.balance)} USD")
+
+
+@accounts.command("show")
+@click.argument("login")
+@click.option("--json", "as_json", is_flag=True)
+@database_option
+def accounts_show(login: str, as_json: bool, database_url: str | None) -> None:
+    """Show an account: balance and the ledger's sum (always equal)."""
+
+    async def show(store: Store) -> tuple[Account | None, int]:
+        account = await store.account_by_login(login)
+        return account, (await store.ledger_sum(account.id) if account else 0)
+
+    account, ledger = _with_store(_settings(database_url), show)
+    if account is None:
+        click.echo(f"error: no account {login!r}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(_account_json(account, ledger_sum=_fmt(ledger))))
+    else:
+        click.echo(f"login:   {account.login}\nbalance: {_fmt(account.balance)} USD\nledger:  {_fmt(ledger)} USD")

@@ -1,0 +1,77 @@
+"""Settings, built once at start-up and passed down (no module-level globals).
+
+Sources, highest first: constructor arguments, environment (``LLM_RESPONSES_*``, plus ``OPENAI_API_KEY``
+and ``OPENAI_BASE_URL``), the TOML file named by ``LLM_RESPONSES_CONFIG``, defaults. Every field is
+documented in docs/configuration.md (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LLM_RESPONSES_", extra="ignore", populate_by_name=True)
+
+    # storage
+    database_url: str = "sqlite:///llm-responses.db"
+    sqlite_synchronous: str = "FULL"
+    secret_key: str | None = None
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # OpenAI (or any server that speaks the Responses API)
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"))
+    openai_timeout: float = 110.0
+    openai_max_retries: int = 2
+
+    # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
+    models: list[dict[str, Any]] = Field(default_factory=list)
+
+    # worker
+    worker_enabled: bool = True
+    worker_concurrency: int = 16
+    worker_lease_seconds: float = 60.0
+    worker_poll_seconds: float = 1.0
+    task_max_attempts: int = 3
+    task_retry_delay_seconds: float = 30.0
+
+    # limits and windows (DataForSEO's documented values)
+    max_tasks_per_post: int = 100
+    live_timeout_seconds: float = 120.0
+    live_max_concurrent: int = 30
+    rate_limit_per_minute: int = 2000
+    task_deadline_hours: float = 72.0
+    result_retention_days: float = 30.0
+    tasks_ready_days: float = 3.0
+    tasks_ready_limit: int = 1000
+    maintenance_interval_seconds: float = 60.0
+
+    # prices, USD
+    price_task_post_base: Decimal = Decimal("0.0002")
+    price_task_post_prepayment: Decimal = Decimal("0.01")
+    price_live_base: Decimal = Decimal("0.0006")
+    price_web_search_call: Decimal = Decimal("0.025")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get("LLM_RESPONSES_CONFIG")
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)

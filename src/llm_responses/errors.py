@@ -1,0 +1,148 @@
+"""DataForSEO status codes: the one table every response draws from.
+
+Modelled on httpx's ``codes``: each member carries its code and its documented message
+(``dataforseo_api.md`` §7). Exceptions:
+
+    ApiError                  a status to send back, with an optional expanded message
+     └── (raised anywhere in api/ and tasks/; rendered into the envelope by api/)
+
+``http_status`` says which HTTP code goes with a status: DataForSEO answers 200 for everything
+except 401, 402, 404 and 500.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class StatusCode(IntEnum):
+    message: str
+
+    def __new__(cls, code: int, message: str) -> StatusCode:
+        member = int.__new__(cls, code)
+        member._value_ = code
+        member.message = message
+        return member
+
+    OK = 20000, "Ok."
+    TASK_CREATED = 20100, "Task Created."
+    ONE_TASK_ONLY = 40000, "You can set only one task at a time."
+    ID_USED_BY_ANOTHER_CLIENT = 40001, "This id is used by another client, check the id."
+    ID_USED_BY_ANOTHER_SE = 40002, "This id is used by another search engine, check the Path."
+    ID_USED_BY_ANOTHER_SE_TYPE = 40003, "This id is used by another search type, check the Path."
+    ID_USED_BY_ANOTHER_FUNCTION = 40004, "This id is used by another function, check the id."
+    TOO_MANY_TASKS = 40006, "You can set no more than 100 tasks at a time."
+    UNAUTHORIZED = (
+        40100,
+        "You are not authorized to access this resource. See your login details here: "
+        "https://app.dataforseo.com/api-dashboard .",
+    )
+    INTERNAL_SE_ERROR = 40101, "Internal SE Server Error."
+    NO_SEARCH_RESULTS = 40102, "No Search Results."
+    TASK_EXECUTION_FAILED = 40103, "Task execution failed, please try to resubmit the task."
+    VERIFY_ACCOUNT = (
+        40104,
+        "Please verify your account before using the API. You can complete the verification in the "
+        "user panel: https://app.dataforseo.com/ .",
+    )
+    PAYMENT_REQUIRED = 40200, "Payment Required."
+    ACCOUNT_BLOCKED = (
+        40201,
+        "We noticed some unusual activity in your DataForSEO account, so we’ve temporarily paused "
+        "access as a precaution. Please, reach out to our support team at support@dataforseo.com for "
+        "more details, and we’ll work with you to resolve this quickly.",
+    )
+    RATE_LIMIT = 40202, "The rate-limit per minute has been exceeded."
+    COST_LIMIT = (
+        40203,
+        "The cost limit has been exceeded. You can modify your cost limit in the user panel "
+        "https://app.dataforseo.com/api-settings.",
+    )
+    ACCESS_DENIED_SUBSCRIPTION = (
+        40204,
+        "Access denied. Visit Plans and Subscriptions to activate your subscription and get access to "
+        "this API: https://app.dataforseo.com/users/getrows .",
+    )
+    DUPLICATE_LIMIT_HOUR = (
+        40205,
+        "The duplicate task limit per hour has been exceeded. You can modify your limits in the user "
+        "panel https://app.dataforseo.com/api-settings.",
+    )
+    DUPLICATE_LIMIT_DAY = (
+        40206,
+        "The duplicate task limit per day has been exceeded. You can modify your limits in the user "
+        "panel https://app.dataforseo.com/api-settings .",
+    )
+    IP_NOT_WHITELISTED = (
+        40207,
+        "Access denied. Your IP is not whitelisted. You can modify your IP whitelist in the user panel "
+        "https://app.dataforseo.com/api-access .",
+    )
+    TOO_MANY_SIMULTANEOUS = 40209, "Too many simultaneous queries."
+    INSUFFICIENT_FUNDS = 40210, "Insufficient funds. Your account's balance is too low to complete this request."
+    NOT_FOUND = 40400, "Not Found."
+    TASK_NOT_FOUND = 40401, "Task Not Found."
+    INVALID_PATH = 40402, "Invalid Path."
+    RESULTS_EXPIRED = 40403, "Results Expired."
+    NO_PREPARED_DATA = 40404, "No Prepared Data Found. Please Contact Our Support Team."
+    INSUFFICIENT_TEXT = 40405, "Textual content on the target page is insufficient."
+    NOT_SUBMITTED_FOR_CRAWLING = 40406, "Requested page was not submitted for crawling."
+    DUPLICATE_HOST = 40407, "Duplicate host."
+    TARGET_URL_INVALID = 40408, "Target URL is invalid."
+    INVALID_FIELD = 40501, "Invalid Field."
+    POST_DATA_EMPTY = 40502, "POST Data Is Empty."
+    POST_DATA_INVALID = 40503, "POST Data Is Invalid."
+    TOO_MANY_INTERSECTING_KEYWORDS = (
+        40504,
+        "The number of intersecting keywords for the specified domains exceeds 10 million. Try "
+        "specifying different domains.",
+    )
+    OLD_DATA = 40505, "You are using old data."
+    UNKNOWN_FIELDS = 40506, "Unknown Fields in POST Data."
+    TASK_HANDED = 40601, "Task Handed."
+    TASK_IN_QUEUE = 40602, "Task In Queue."
+    INTERNAL_ERROR = 50000, "Internal Error."
+    BALANCE_CHECK_ERROR = 50001, "Error While Checking the Balance."
+    NOT_IMPLEMENTED = 50100, "Not Implemented."
+    THIRD_PARTY_UNAVAILABLE = 50301, "3rd Party API Service Unavailable."
+    INTERNAL_THIRD_PARTY_UNAVAILABLE = 50302, "Internal 3rd Party API Service Unavailable."
+    UPDATE_IN_PROGRESS = 50303, "Update is in progress. Please try after a few minutes"
+    FUNCTION_UNAVAILABLE = (
+        50304,
+        "This function is temporarily unavailable. Please contact support for more information.",
+    )
+    TIMEOUT = 50401, "Internal Error - Timeout."
+    TARGET_TOO_SLOW = 50402, "Target page took too long to respond."
+
+    @property
+    def is_error(self) -> bool:
+        return self.value >= 40000
+
+    @property
+    def http_status(self) -> int:
+        """HTTP status DataForSEO pairs with this code (200 unless the appendix says otherwise)."""
+        return _HTTP_STATUS.get(self, 200)
+
+
+_HTTP_STATUS = {
+    StatusCode.UNAUTHORIZED: 401,
+    StatusCode.NOT_FOUND: 404,
+    StatusCode.INTERNAL_ERROR: 500,
+}
+
+
+class ApiError(Exception):
+    """A DataForSEO status to answer with; ``message`` overrides the table's text when expanded."""
+
+    def __init__(self, status: StatusCode, message: str | None = None) -> None:
+        self.status = status
+        self.message = message or status.message
+        super().__init__(f"{int(status)} {self.message}")
+
+    @classmethod
+    def invalid_field(cls, name: str) -> ApiError:
+        return cls(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.")
+
+    @classmethod
+    def unknown_fields(cls, names: list[str]) -> ApiError:
+        return cls(StatusCode.UNKNOWN_FIELDS, f"Unknown Fields in POST Data: {', '.join(names)}")

@@ -1,0 +1,1 @@
+"""LLM backends behind one request type and one result type (``base.py``)."""

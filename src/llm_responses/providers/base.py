@@ -1,0 +1,84 @@
+"""The provider boundary: ``LlmRequest`` in, ``LlmResult`` out, ``ProviderError`` on failure.
+
+Everything the rest of the service knows about an upstream model call crosses this boundary; providers
+never see DataForSEO's wire format and never touch the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class LlmRequest:
+    model: str  # the upstream model id (a resolved, dated version)
+    user_prompt: str
+    max_output_tokens: int
+    temperature: float | None = None  # None: do not send (reasoning models reject it)
+    top_p: float | None = None
+    system_message: str | None = None
+    history: tuple[tuple[str, str], ...] = ()  # (role "user" | "assistant", text), oldest first
+    web_search: bool = False
+    force_web_search: bool = False
+    country: str | None = None
+    city: str | None = None
+    reasoning: bool = False  # ask for reasoning summaries
+    task_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    url: str
+    title: str
+    start_index: int  # code-point offsets into the part's text, end exclusive
+    end_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+    citations: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LlmResult:
+    model: str
+    input_tokens: int
+    output_tokens: int  # includes reasoning tokens, as OpenAI counts them
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    web_search_calls: int = 0  # billable searches
+    reasoning_summaries: tuple[str, ...] = ()
+    parts: tuple[TextPart, ...] = ()
+    fan_out_queries: tuple[str, ...] = ()
+    incomplete_reason: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ErrorKind(Enum):
+    UNAVAILABLE = "unavailable"  # rate limits, 5xx, connection trouble: worth another try later
+    TIMEOUT = "timeout"
+    INVALID_REQUEST = "invalid_request"  # the upstream refused the request itself: retrying will not help
+    FATAL = "fatal"  # credentials, quota, unknown model: an operator must act
+
+
+class ProviderError(Exception):
+    def __init__(self, kind: ErrorKind, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in (ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT)
+
+
+class Provider(Protocol):
+    name: str
+
+    async def generate(self, request: LlmRequest) -> LlmResult: ...
+
+    async def aclose(self) -> None: ...

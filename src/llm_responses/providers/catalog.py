@@ -1,0 +1,127 @@
+"""The model catalog: which ``model_name`` values exist, what they can do, and who serves them.
+
+Base names resolve to their newest dated version (``gpt-4.1-mini`` → ``gpt-4.1-mini-2025-04-14``); base
+names and dated versions are listed as separate entries, as DataForSEO's ``models`` endpoint does.
+The built-in list (``catalog.toml``) can be extended or overridden from configuration.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.resources import files
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPrices:
+    """USD per million tokens; overrides the price database for one model."""
+
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    name: str  # the name as listed (a base name or a dated version)
+    model_id: str  # the dated version it resolves to
+    provider: str
+    reasoning: bool
+    web_search_supported: bool
+    task_post_supported: bool
+    location_supported: bool
+    prices: TokenPrices | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    versions: tuple[str, ...]
+    provider: str = "openai"
+    reasoning: bool = False
+    web_search: bool = False
+    task_post: bool = True
+    location: bool = True
+    prices: TokenPrices | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> ModelSpec:
+        prices = None
+        if "input_price" in raw or "output_price" in raw:
+            cached = raw.get("cached_input_price")
+            prices = TokenPrices(
+                input=Decimal(str(raw.get("input_price", 0))),
+                output=Decimal(str(raw.get("output_price", 0))),
+                cached_input=Decimal(str(cached)) if cached is not None else None,
+            )
+        return cls(
+            name=raw["name"],
+            versions=tuple(raw.get("versions", ())),
+            provider=raw.get("provider", "openai"),
+            reasoning=bool(raw.get("reasoning", False)),
+            web_search=bool(raw.get("web_search", False)),
+            task_post=bool(raw.get("task_post", True)),
+            location=bool(raw.get("location", True)),
+            prices=prices,
+        )
+
+    def entries(self) -> list[ModelEntry]:
+        latest = self.versions[-1] if self.versions else self.name
+        names = [(self.name, latest)] + [(v, v) for v in self.versions if v != self.name]
+        return [
+            ModelEntry(
+                name=name,
+                model_id=model_id,
+                provider=self.provider,
+                reasoning=self.reasoning,
+                web_search_supported=self.web_search,
+                task_post_supported=self.task_post,
+                location_supported=self.location,
+                prices=self.prices,
+            )
+            for name, model_id in names
+        ]
+
+
+def builtin_specs() -> list[ModelSpec]:
+    raw = tomllib.loads(files("llm_responses.providers").joinpath("catalog.toml").read_text("utf-8"))
+    return [ModelSpec.from_mapping(m) for m in raw["model"]]
+
+
+class Catalog:
+    def __init__(self, specs: Iterable[ModelSpec]) -> None:
+        by_base: dict[str, ModelSpec] = {}
+        for spec in specs:  # later specs (configuration) replace earlier ones of the same name
+            by_base[spec.name] = spec
+        self._entries: dict[str, ModelEntry] = {}
+        for spec in by_base.values():
+            for entry in spec.entries():
+                self._entries[entry.name] = entry
+
+    @classmethod
+    def build(cls, extra: Iterable[dict[str, Any]] = (), *, providers: set[str] | None = None) -> Catalog:
+        """Built-in models plus configured ones, keeping only those a configured provider serves."""
+        specs = builtin_specs() + [ModelSpec.from_mapping(m) for m in extra]
+        if providers is not None:
+            specs = [s for s in specs if s.provider in providers]
+        return cls(specs)
+
+    def resolve(self, name: str) -> ModelEntry | None:
+        return self._entries.get(name)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "model_name": e.name,
+                "web_search_supported": e.web_search_supported,
+                "task_post_supported": e.task_post_supported,
+                "reasoning": e.reasoning,
+            }
+            for e in self._entries.values()
+        ]

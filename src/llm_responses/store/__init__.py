@@ -1,0 +1,1 @@
+"""Persistence: the ``Store`` interface (base.py), its implementations, and schema migrations."""

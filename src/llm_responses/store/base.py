@@ -1,0 +1,165 @@
+"""The ``Store`` interface: accounts, the ledger and the task queue, each change in one transaction.
+
+Money and the rows that explain it always move together: every balance change writes a ledger row in the
+same transaction, so ``balance == sum(ledger)`` holds for every account at every commit. The database is
+the queue: a task is claimed under a lease and finished by a conditional update keyed by (task, attempt),
+so a task re-run after a crash can never settle its money twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    PURGED = "purged"  # past retention: only the id remains, to answer 40403
+
+
+class LedgerKind(StrEnum):
+    TOPUP = "topup"
+    BASE = "base"  # the fixed per-task price
+    PREPAY = "prepay"  # task_post prepayment / live hold
+    REFUND = "refund"  # unused prepayment returned (positive)
+    OVERAGE = "overage"  # LLM cost above the prepayment (negative)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    login: str
+    password_hash: str
+    token_hash: str
+    balance: int  # nano-dollars
+    created_at: float
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    id: str
+    se: str
+    endpoint: str  # "task_post" | "live"
+    request_json: str  # the validated TaskRequest
+    data_json: str  # the echo shown in ``data``
+    tag: str | None
+    postback_url: str | None
+    pingback_url: str | None
+    base_price: int  # nano-dollars charged for good
+    prepayment: int  # nano-dollars held until the task settles
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: str
+    account_id: int
+    se: str
+    endpoint: str
+    status: TaskStatus
+    status_code: int | None
+    status_message: str | None
+    data_json: str | None
+    result_json: str | None
+    tag: str | None
+    cost: int
+    created_at: float
+    finished_at: float | None
+    collected_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTask:
+    id: str
+    account_id: int
+    se: str
+    endpoint: str
+    request_json: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended. ``result_json`` is the rendered DataForSEO result (success only)."""
+
+    success: bool
+    status_code: int
+    status_message: str
+    result_json: str | None = None
+    money_spent: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    web_search_calls: int = 0
+    refund_base: bool = False  # failures of live calls cost nothing
+    error_detail: str | None = None  # for the operator's log, never shown to clients
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyTask:
+    id: str
+    se: str
+    tag: str | None
+    created_at: float
+
+
+class AccountExists(Exception):
+    pass
+
+
+class AccountNotFound(Exception):
+    pass
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # meta
+    async def meta_get_or_set(self, key: str, value: str) -> str:
+        """The stored value for ``key``, storing ``value`` first when there is none."""
+        ...
+
+    # accounts and money
+    async def create_account(self, login: str, password_hash: str, token_hash: str, balance: int) -> Account: ...
+    async def account_by_login(self, login: str) -> Account | None: ...
+    async def account_by_token_hash(self, token_hash: str) -> Account | None: ...
+    async def list_accounts(self) -> list[Account]: ...
+    async def top_up(self, login: str, amount: int) -> Account: ...
+    async def reset_credentials(self, login: str, password_hash: str, token_hash: str) -> Account: ...
+    async def ledger_sum(self, account_id: int) -> int: ...
+    async def spending_since(self, account_id: int, since: float) -> int:
+        """Nano-dollars charged (net of refunds) since ``since``; for user_data statistics."""
+        ...
+
+    # tasks
+    async def create_tasks(self, account_id: int, tasks: list[NewTask], now: float) -> list[bool]:
+        """Insert and charge tasks in order while the balance covers them; returns which were accepted."""
+        ...
+
+    async def start_live(self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float) -> bool:
+        """Insert a live task already running under ``owner`` and hold its price; False when unfunded."""
+        ...
+
+    async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]: ...
+    async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None: ...
+    async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
+        """Settle an attempt exactly once; False when the attempt no longer owns the task."""
+        ...
+
+    async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool: ...
+    async def recover_expired_leases(self, now: float) -> tuple[int, int]:
+        """Requeue queued-method tasks whose worker vanished; fail abandoned live calls. (requeued, failed)"""
+        ...
+
+    async def expire_overdue(self, created_before: float, now: float) -> int: ...
+    async def purge_results(self, created_before: float) -> int: ...
+
+    async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None: ...
+    async def mark_collected(self, task_id: str, now: float) -> None: ...
+    async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]: ...
+    async def count_tasks(self, status: TaskStatus | None = None) -> int: ...

@@ -1,0 +1,21 @@
+"""Bringing a database to the newest schema with alembic, for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+
+
+def alembic_config(sqlalchemy_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("llm_responses.store").joinpath("migrations")))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url)
+    return config
+
+
+def upgrade(sqlalchemy_url: str) -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    command.upgrade(alembic_config(sqlalchemy_url), "head")

@@ -1,0 +1,1 @@
+"""The task lifecycle: create, claim, run, settle, expire; the worker loop."""

@@ -1,0 +1,44 @@
+"""Periodic housekeeping: recover tasks of dead workers, fail overdue tasks, purge old results.
+
+Each step is one idempotent transaction, so any number of processes may run it at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from llm_responses.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    deadline_seconds: float = 72 * 3600  # task_post tasks not finished by then fail, prepayment refunded
+    retention_seconds: float = 30 * 86400  # results older than this answer 40403
+
+
+async def sweep(store: Store, windows: Windows, now: float | None = None) -> dict[str, int]:
+    now = time.time() if now is None else now
+    requeued, abandoned = await store.recover_expired_leases(now)
+    expired = await store.expire_overdue(now - windows.deadline_seconds, now)
+    purged = await store.purge_results(now - windows.retention_seconds)
+    counts = {"requeued": requeued, "abandoned_live": abandoned, "expired": expired, "purged": purged}
+    if any(counts.values()):
+        log.info("maintenance: %s", counts)
+    return counts
+
+
+async def run_periodically(store: Store, windows: Windows, interval: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await sweep(store, windows)
+        except Exception:
+            log.exception("maintenance sweep failed; trying again next interval")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass

@@ -1,0 +1,62 @@
+"""The one place an ``LlmResult`` becomes a DataForSEO ``result`` object (seed 003's field list).
+
+``annotations`` are ``null`` when the task did not ask for web search (documented), otherwise a list —
+possibly empty. Each annotation carries the cited span's offsets and its text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from llm_responses.billing.money import to_usd
+from llm_responses.providers.base import LlmResult
+
+
+def format_datetime(epoch: float) -> str:
+    """``"2025-12-11 12:24:51 +00:00"``: DataForSEO's UTC timestamp format."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S +00:00")
+
+
+def render_result(result: LlmResult, *, web_search_requested: bool, money_spent: int, finished_at: float) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    if result.reasoning_summaries:
+        items.append(
+            {
+                "type": "reasoning",
+                "sections": [{"type": "summary_text", "text": text} for text in result.reasoning_summaries],
+            }
+        )
+    sections = [
+        {
+            "type": "text",
+            "text": part.text,
+            "annotations": [
+                {
+                    "title": c.title,
+                    "url": c.url,
+                    "start_index": c.start_index,
+                    "end_index": c.end_index,
+                    "text": part.text[c.start_index : c.end_index],
+                }
+                for c in part.citations
+            ]
+            if web_search_requested
+            else None,
+        }
+        for part in result.parts
+    ]
+    if sections:
+        items.append({"type": "message", "sections": sections})
+    searched = web_search_requested and (result.web_search_calls > 0 or bool(result.fan_out_queries))
+    return {
+        "model_name": result.model,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "reasoning_tokens": result.reasoning_tokens,
+        "web_search": searched,
+        "money_spent": to_usd(money_spent),
+        "datetime": format_datetime(finished_at),
+        "items": items,
+        "fan_out_queries": list(result.fan_out_queries) if web_search_requested else None,
+    }

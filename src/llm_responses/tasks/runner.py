@@ -1,0 +1,106 @@
+"""Running one validated task against its provider and turning what happened into an ``Outcome``.
+
+Shared by the worker (queued tasks) and the live endpoint, so both price, render and classify errors
+the same way. Upstream messages go to the operator's log (``error_detail``), never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+
+from llm_responses.billing.pricing import Tariff, money_spent
+from llm_responses.errors import ApiError, StatusCode
+from llm_responses.providers.base import ErrorKind, LlmRequest, Provider, ProviderError
+from llm_responses.providers.catalog import Catalog
+from llm_responses.store.base import Outcome
+from llm_responses.tasks.render import render_result
+from llm_responses.wire.request import TaskRequest
+
+log = logging.getLogger(__name__)
+
+# Upstream parameters we can name back to the client in ``Invalid Field: '<name>'.``
+_OUR_FIELDS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_output_tokens": "max_output_tokens",
+    "instructions": "system_message",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    outcome: Outcome
+    retryable: bool = False
+
+
+class Runner:
+    def __init__(self, catalog: Catalog, providers: Mapping[str, Provider], tariff: Tariff) -> None:
+        self.catalog = catalog
+        self.providers = providers
+        self.tariff = tariff
+
+    async def run(self, task_id: str, request: TaskRequest) -> Attempt:
+        entry = self.catalog.resolve(request.model_id)
+        provider = self.providers.get(entry.provider) if entry else None
+        if entry is None or provider is None:
+            err = ApiError.invalid_field("model_name")
+            return Attempt(_failure(err.status, err.message, f"model {request.model_id} is no longer served"))
+        try:
+            result = await provider.generate(to_llm_request(task_id, request))
+        except ProviderError as exc:
+            log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider.name, exc.message)
+            return Attempt(provider_failure(exc), retryable=exc.retryable)
+        spent = money_spent(entry, result, self.tariff)
+        rendered = render_result(
+            result, web_search_requested=request.web_search, money_spent=spent, finished_at=time.time()
+        )
+        return Attempt(
+            Outcome(
+                success=True,
+                status_code=StatusCode.OK,
+                status_message=StatusCode.OK.message,
+                result_json=orjson.dumps(rendered).decode(),
+                money_spent=spent,
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+                reasoning_tokens=result.reasoning_tokens,
+                web_search_calls=result.web_search_calls,
+            )
+        )
+
+
+def to_llm_request(task_id: str, r: TaskRequest) -> LlmRequest:
+    return LlmRequest(
+        model=r.model_id,
+        user_prompt=r.user_prompt,
+        max_output_tokens=r.max_output_tokens,
+        temperature=r.temperature,
+        top_p=r.top_p,
+        system_message=r.system_message,
+        history=tuple(("assistant" if t.role == "ai" else "user", t.message) for t in r.message_chain),
+        web_search=r.web_search,
+        force_web_search=r.force_web_search,
+        country=r.country,
+        city=r.city,
+        reasoning=r.reasoning,
+        task_id=task_id,
+    )
+
+
+def provider_failure(exc: ProviderError) -> Outcome:
+    if exc.kind is ErrorKind.TIMEOUT:
+        return _failure(StatusCode.TIMEOUT, StatusCode.TIMEOUT.message, exc.message)
+    if exc.kind is ErrorKind.INVALID_REQUEST:
+        name = _OUR_FIELDS.get(exc.param or "")
+        message = f"Invalid Field: '{name}'." if name else StatusCode.INVALID_FIELD.message
+        return _failure(StatusCode.INVALID_FIELD, message, exc.message)
+    return _failure(StatusCode.THIRD_PARTY_UNAVAILABLE, StatusCode.THIRD_PARTY_UNAVAILABLE.message, exc.message)
+
+
+def _failure(status: StatusCode, message: str, detail: str) -> Outcome:
+    return Outcome(success=False, status_code=int(status), status_message=message, error_detail=detail)

@@ -1,0 +1,265 @@
+"""The endpoints' behaviour, independent of HTTP: task_post, live, task_get, tasks_ready.
+
+Each method returns DataForSEO task objects (``wire.envelope.task``); the API layer only parses bodies,
+authenticates and wraps these in the top-level envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import uuid_utils
+
+from llm_responses.billing.money import to_usd
+from llm_responses.billing.pricing import Tariff
+from llm_responses.errors import ApiError, StatusCode
+from llm_responses.providers.catalog import Catalog
+from llm_responses.store.base import Account, NewTask, Outcome, Store, TaskStatus
+from llm_responses.tasks.render import format_datetime
+from llm_responses.tasks.runner import Runner
+from llm_responses.wire import envelope
+from llm_responses.wire.request import LIVE_FIELDS, TASK_POST_FIELDS, TaskRequest, echo, validate_task
+
+log = logging.getLogger(__name__)
+PREFIX = "/v3/ai_optimization"
+
+
+def new_task_id() -> str:
+    """UUIDv7: DataForSEO's 8-4-4-4-12 shape, time-ordered so inserts stay local in the index."""
+    return str(uuid_utils.uuid7())
+
+
+class LiveSlots:
+    """At most ``limit`` live calls in flight per account (DataForSEO: 30 per account and platform)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_flight: dict[int, int] = defaultdict(int)
+
+    @contextmanager
+    def take(self, account_id: int):
+        if self._in_flight[account_id] >= self.limit:
+            raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
+        self._in_flight[account_id] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[account_id] -= 1
+            if not self._in_flight[account_id]:
+                del self._in_flight[account_id]
+
+
+class TaskService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        catalog: Catalog,
+        runner: Runner,
+        tariff: Tariff,
+        owner: str,
+        max_tasks_per_post: int = 100,
+        live_timeout: float = 120.0,
+        live_slots: int = 30,
+        lease_seconds: float = 60.0,
+        retention_seconds: float = 30 * 86400,
+        ready_window_seconds: float = 3 * 86400,
+        ready_limit: int = 1000,
+        on_tasks_created: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.runner = runner
+        self.tariff = tariff
+        self.owner = owner
+        self.max_tasks_per_post = max_tasks_per_post
+        self.live_timeout = live_timeout
+        self.live_slots = LiveSlots(live_slots)
+        self.lease_seconds = lease_seconds
+        self.retention_seconds = retention_seconds
+        self.ready_window_seconds = ready_window_seconds
+        self.ready_limit = ready_limit
+        self.on_tasks_created = on_tasks_created
+
+    # -- task_post -------------------------------------------------------------------------------
+
+    async def post(self, account: Account, se: str, body: list[Any], started: float) -> list[dict[str, Any]]:
+        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_post")
+        out: list[dict[str, Any] | None] = [None] * len(body)
+        pending: list[tuple[int, NewTask, dict[str, Any]]] = []
+        for i, raw in enumerate(body):
+            task_id = new_task_id()
+            data = _data(se, raw)
+            if i >= self.max_tasks_per_post:
+                out[i] = _error_task(task_id, ApiError(StatusCode.TOO_MANY_TASKS), started, path, data)
+                continue
+            try:
+                request = validate_task(raw, allowed=TASK_POST_FIELDS, resolve_model=self.catalog.resolve, for_task_post=True)
+            except ApiError as exc:
+                out[i] = _error_task(task_id, exc, started, path, data)
+                continue
+            pending.append((i, self._new_task(task_id, se, "task_post", request, data), data))
+        if pending:
+            accepted = await self.store.create_tasks(account.id, [t for _, t, _ in pending], time.time())
+            for (i, task, data), ok in zip(pending, accepted, strict=True):
+                if ok:
+                    out[i] = envelope.task(
+                        task_id=task.id,
+                        status_code=StatusCode.TASK_CREATED,
+                        status_message=StatusCode.TASK_CREATED.message,
+                        started=started,
+                        cost=to_usd(task.base_price + task.prepayment),
+                        path=path,
+                        data=data,
+                        result=None,
+                    )
+                else:
+                    out[i] = _error_task(task.id, ApiError(StatusCode.INSUFFICIENT_FUNDS), started, path, data)
+            if any(accepted):
+                self.on_tasks_created()
+        return [t for t in out if t is not None]
+
+    def _new_task(self, task_id: str, se: str, endpoint: str, request: TaskRequest, data: dict[str, Any]) -> NewTask:
+        live = endpoint == "live"
+        return NewTask(
+            id=task_id,
+            se=se,
+            endpoint=endpoint,
+            request_json=orjson.dumps(request.to_json()).decode(),
+            data_json=orjson.dumps(data).decode(),
+            tag=request.tag,
+            postback_url=request.postback_url,
+            pingback_url=request.pingback_url,
+            base_price=self.tariff.live_base if live else self.tariff.task_post_base,
+            # live holds what a task_post would prepay, and settles it the same way
+            prepayment=self.tariff.task_post_prepayment,
+        )
+
+    # -- live ------------------------------------------------------------------------------------
+
+    async def live(self, account: Account, se: str, raw: Any, started: float) -> dict[str, Any]:
+        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/live")
+        task_id = new_task_id()
+        data = _data(se, raw)
+        try:
+            request = validate_task(raw, allowed=LIVE_FIELDS, resolve_model=self.catalog.resolve, for_task_post=False)
+            with self.live_slots.take(account.id):
+                task = self._new_task(task_id, se, "live", request, data)
+                now = time.time()
+                if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):
+                    raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
+                try:
+                    async with asyncio.timeout(self.live_timeout):
+                        attempt = await self.runner.run(task_id, request)
+                    outcome = attempt.outcome
+                except TimeoutError:
+                    outcome = Outcome(
+                        success=False,
+                        status_code=StatusCode.TIMEOUT,
+                        status_message=StatusCode.TIMEOUT.message,
+                        error_detail=f"live call exceeded {self.live_timeout}s",
+                    )
+                if not outcome.success:
+                    outcome = replace(outcome, refund_base=True)  # a failed live call costs nothing
+                await asyncio.shield(self.store.finish_task(task_id, 1, outcome, time.time()))
+        except ApiError as exc:
+            return _error_task(task_id, exc, started, path, data)
+        if not outcome.success:
+            return _error_task(task_id, ApiError(StatusCode(outcome.status_code), outcome.status_message), started, path, data)
+        return envelope.task(
+            task_id=task_id,
+            status_code=StatusCode.OK,
+            status_message=StatusCode.OK.message,
+            started=started,
+            cost=to_usd(self.tariff.live_base + outcome.money_spent),
+            path=path,
+            data=data,
+            result=[orjson.loads(outcome.result_json or "null")],
+        )
+
+    # -- task_get --------------------------------------------------------------------------------
+
+    async def get(self, account: Account, se: str, task_id: str, started: float) -> dict[str, Any]:
+        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_get/{task_id}")
+        record = await self.store.get_task(account.id, task_id)
+        if record is None or record.endpoint != "task_post" or record.se != se:
+            return _error_task(task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se))
+        data = orjson.loads(record.data_json) if record.data_json else envelope.base_data(se)
+        if record.status is TaskStatus.PURGED or record.created_at < time.time() - self.retention_seconds:
+            return _error_task(task_id, ApiError(StatusCode.RESULTS_EXPIRED), started, path, data)
+        if record.status is TaskStatus.QUEUED:
+            return _error_task(task_id, ApiError(StatusCode.TASK_IN_QUEUE), started, path, data)
+        if record.status is TaskStatus.RUNNING:
+            return _error_task(task_id, ApiError(StatusCode.TASK_HANDED), started, path, data)
+        if account.balance < 0:
+            # "if your account balance is negative, you will not receive the results" (seed 004)
+            return _error_task(task_id, ApiError(StatusCode.PAYMENT_REQUIRED), started, path, data)
+        await self.store.mark_collected(task_id, time.time())
+        if record.status is TaskStatus.FAILED:
+            code = StatusCode(record.status_code or StatusCode.INTERNAL_ERROR)
+            return _error_task(task_id, ApiError(code, record.status_message), started, path, data)
+        return envelope.task(
+            task_id=task_id,
+            status_code=StatusCode.OK,
+            status_message=StatusCode.OK.message,
+            started=started,
+            cost=0.0,  # results are free to collect (seed 004 shows cost 0 on task_get)
+            path=path,
+            data=data,
+            result=[orjson.loads(record.result_json)] if record.result_json else None,
+        )
+
+    # -- tasks_ready -----------------------------------------------------------------------------
+
+    async def ready(self, account: Account, se: str, started: float) -> dict[str, Any]:
+        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/tasks_ready")
+        rows = await self.store.tasks_ready(account.id, time.time() - self.ready_window_seconds, self.ready_limit)
+        items = [
+            {
+                "id": r.id,
+                "se": r.se,
+                "se_type": "llm_responses",
+                "date_posted": format_datetime(r.created_at),
+                "tag": r.tag,
+                "endpoint": f"{PREFIX}/{r.se}/llm_responses/task_get/{r.id}",
+            }
+            for r in rows
+        ]
+        return envelope.task(
+            task_id=new_task_id(),
+            status_code=StatusCode.OK,
+            status_message=StatusCode.OK.message,
+            started=started,
+            cost=0.0,
+            path=path,
+            data=envelope.base_data(se, "tasks_ready"),
+            result=items,
+        )
+
+
+def _data(se: str, raw: Any) -> dict[str, Any]:
+    data = envelope.base_data(se)
+    if isinstance(raw, dict):
+        data.update(echo(raw))
+    return data
+
+
+def _error_task(task_id: str, exc: ApiError, started: float, path: list[str], data: dict[str, Any]) -> dict[str, Any]:
+    return envelope.task(
+        task_id=task_id,
+        status_code=exc.status,
+        status_message=exc.message,
+        started=started,
+        cost=0.0,
+        path=path,
+        data=data,
+        result=None,
+    )

@@ -1,0 +1,142 @@
+"""The worker: claims queued tasks under a lease, runs them concurrently, settles each exactly once.
+
+It wakes at once when this process accepts tasks (``notify``) and otherwise polls, so tasks posted by
+another process are found too. A heartbeat keeps the leases of running tasks fresh; if the process dies,
+the leases run out and ``recover_expired_leases`` (maintenance) puts the tasks back in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import orjson
+
+from llm_responses.errors import StatusCode
+from llm_responses.store.base import ClaimedTask, Outcome, Store
+from llm_responses.tasks.runner import Runner
+from llm_responses.wire.request import TaskRequest
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        runner: Runner,
+        owner: str,
+        concurrency: int = 16,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        max_attempts: int = 3,
+        retry_delay: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.owner = owner
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self._wake = asyncio.Event()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._attempts: dict[str, int] = {}
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, *, shutdown_grace: float = 10.0) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            while not stop.is_set():
+                claimed = await self._claim()
+                if not claimed:
+                    await self._sleep(stop)
+        finally:
+            heartbeat.cancel()
+            await self._drain(shutdown_grace)
+
+    async def _claim(self) -> int:
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            return 0
+        self._wake.clear()
+        now = time.time()
+        try:
+            tasks = await self.store.claim_tasks(self.owner, free, now + self.lease_seconds, now)
+        except Exception:
+            log.exception("claiming tasks failed; retrying after the poll interval")
+            return 0
+        for claimed in tasks:
+            job = asyncio.create_task(self._execute(claimed), name=f"task-{claimed.id}")
+            self._in_flight[claimed.id] = job
+            self._attempts[claimed.id] = claimed.attempt
+            job.add_done_callback(lambda _, tid=claimed.id: self._done(tid))
+        return len(tasks)
+
+    def _done(self, task_id: str) -> None:
+        self._in_flight.pop(task_id, None)
+        self._attempts.pop(task_id, None)
+        self._wake.set()  # a slot is free: look for more work
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _execute(self, claimed: ClaimedTask) -> None:
+        try:
+            request = TaskRequest.from_json(orjson.loads(claimed.request_json))
+            attempt = await self.runner.run(claimed.id, request)
+            outcome, retryable = attempt.outcome, attempt.retryable
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug of ours: keep the task, retry it, and say so in the log
+            log.exception("task %s: unexpected error", claimed.id)
+            outcome = Outcome(
+                success=False,
+                status_code=StatusCode.INTERNAL_ERROR,
+                status_message=StatusCode.INTERNAL_ERROR.message,
+                error_detail=f"{type(exc).__name__}: {exc}",
+            )
+            retryable = True
+        now = time.time()
+        if not outcome.success and retryable and claimed.attempt < self.max_attempts:
+            delay = self.retry_delay * 2 ** (claimed.attempt - 1)
+            await self.store.retry_later(claimed.id, claimed.attempt, now + delay, outcome.error_detail or "")
+            return
+        if not await self.store.finish_task(claimed.id, claimed.attempt, outcome, now):
+            log.warning("task %s attempt %d was taken over before it finished", claimed.id, claimed.attempt)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        interval = max(self.lease_seconds / 3, 0.05)
+        while not stop.is_set():
+            await asyncio.sleep(interval)
+            try:
+                await self.store.extend_leases(self.owner, list(self._in_flight), time.time() + self.lease_seconds)
+            except Exception:
+                log.exception("lease heartbeat failed")
+
+    async def _drain(self, grace: float) -> None:
+        """On shutdown: let running tasks finish for ``grace`` seconds, then hand the rest back."""
+        jobs = dict(self._in_flight)
+        attempts = dict(self._attempts)
+        if not jobs:
+            return
+        _, pending = await asyncio.wait(jobs.values(), timeout=grace)
+        for job in pending:
+            job.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        now = time.time()
+        for task_id, job in jobs.items():
+            if job in pending:
+                await self.store.retry_later(task_id, attempts[task_id], now, "released at shutdown")
+        if pending:
+            log.info("shutdown: %d unfinished tasks went back to the queue", len(pending))

@@ -1,0 +1,247 @@
+"""Validating one posted task, field by field, into a normalized ``TaskRequest``.
+
+DataForSEO reports problems per task (``40501 Invalid Field: '<name>'.``) inside HTTP 200, so a task is a
+plain JSON object checked here by hand rather than by a pydantic model whose errors would have to be
+translated back. ``null`` means "not provided" (the official client sends every unset field as null).
+The rules come from seed 001/003 (task_post and live field tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from iso3166 import countries_by_alpha2
+
+from llm_responses.errors import ApiError, StatusCode
+
+MAX_PROMPT_CHARS = 500
+MAX_CHAIN_ITEMS = 10
+MAX_TAG_CHARS = 255
+MAX_CITY_CHARS = 100
+MAX_URL_CHARS = 2048
+MIN_OUTPUT_TOKENS = 16
+MIN_OUTPUT_TOKENS_REASONING = 1024
+MAX_OUTPUT_TOKENS = 4096
+DEFAULT_OUTPUT_TOKENS = 2048
+DEFAULT_TEMPERATURE = 0.94
+DEFAULT_TOP_P = 0.92
+
+COMMON_FIELDS = (
+    "user_prompt",
+    "model_name",
+    "max_output_tokens",
+    "temperature",
+    "top_p",
+    "web_search",
+    "force_web_search",
+    "web_search_country_iso_code",
+    "web_search_city",
+    "system_message",
+    "message_chain",
+    "tag",
+)
+TASK_POST_FIELDS = frozenset(COMMON_FIELDS + ("postback_url", "pingback_url"))
+LIVE_FIELDS = frozenset(COMMON_FIELDS)
+
+
+class ModelInfo(Protocol):
+    """What validation needs to know about a model (the catalog entry satisfies it)."""
+
+    model_id: str  # resolved dated version
+    reasoning: bool
+    web_search_supported: bool
+    task_post_supported: bool
+    location_supported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    role: str  # "user" | "ai"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """A validated task with defaults applied; what the worker and the provider read."""
+
+    user_prompt: str
+    model_name: str  # as posted (echoed in data)
+    model_id: str  # resolved dated version
+    reasoning: bool
+    max_output_tokens: int
+    temperature: float | None  # None for reasoning models
+    top_p: float | None
+    web_search: bool = False
+    force_web_search: bool = False
+    country: str | None = None
+    city: str | None = None
+    system_message: str | None = None
+    message_chain: tuple[ChatTurn, ...] = field(default_factory=tuple)
+    tag: str | None = None
+    postback_url: str | None = None
+    pingback_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["message_chain"] = [{"role": t.role, "message": t.message} for t in self.message_chain]
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> TaskRequest:
+        chain = tuple(ChatTurn(t["role"], t["message"]) for t in raw.get("message_chain") or ())
+        return cls(**{**raw, "message_chain": chain})
+
+
+def echo(task: dict[str, Any]) -> dict[str, Any]:
+    """The posted parameters as ``data`` shows them: posted order, nulls dropped."""
+    return {k: v for k, v in task.items() if v is not None}
+
+
+def validate_task(
+    task: Any,
+    *,
+    allowed: frozenset[str],
+    resolve_model: Callable[[str], ModelInfo | None],
+    for_task_post: bool,
+) -> TaskRequest:
+    """Check one task; raise ``ApiError`` naming the first offending field."""
+    if not isinstance(task, dict):
+        raise ApiError(StatusCode.POST_DATA_INVALID)
+    unknown = [k for k in task if k not in allowed]
+    if unknown:
+        raise ApiError.unknown_fields(unknown)
+
+    def get(name: str) -> Any:
+        return task.get(name)
+
+    user_prompt = _text(get("user_prompt"), "user_prompt", MAX_PROMPT_CHARS, required=True)
+    model_name = _text(get("model_name"), "model_name", 200, required=True)
+    model = resolve_model(model_name)
+    if model is None or (for_task_post and not model.task_post_supported):
+        raise ApiError.invalid_field("model_name")
+
+    max_tokens = get("max_output_tokens")
+    if max_tokens is None:
+        max_tokens = DEFAULT_OUTPUT_TOKENS
+    else:
+        floor = MIN_OUTPUT_TOKENS_REASONING if model.reasoning else MIN_OUTPUT_TOKENS
+        if not _is_int(max_tokens) or not floor <= max_tokens <= MAX_OUTPUT_TOKENS:
+            raise ApiError.invalid_field("max_output_tokens")
+
+    temperature = _unit_number(get("temperature"), "temperature", 2.0, model.reasoning)
+    top_p = _unit_number(get("top_p"), "top_p", 1.0, model.reasoning)
+    if not model.reasoning:
+        temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
+        top_p = DEFAULT_TOP_P if top_p is None else top_p
+
+    web_search = _flag(get("web_search"), "web_search")
+    if web_search and not model.web_search_supported:
+        raise ApiError.invalid_field("web_search")
+    force = _flag(get("force_web_search"), "force_web_search")
+    if force and (not web_search or model.reasoning):
+        raise ApiError.invalid_field("force_web_search")
+
+    country = get("web_search_country_iso_code")
+    if country is not None:
+        if (
+            not isinstance(country, str)
+            or not web_search
+            or not model.location_supported
+            or country.upper() not in countries_by_alpha2
+        ):
+            raise ApiError.invalid_field("web_search_country_iso_code")
+        country = country.upper()
+    city = get("web_search_city")
+    if city is not None:
+        city = _text(city, "web_search_city", MAX_CITY_CHARS, required=True)
+        if country is None or not model.location_supported:
+            raise ApiError.invalid_field("web_search_city")
+
+    system_message = _text(get("system_message"), "system_message", MAX_PROMPT_CHARS)
+    chain = _message_chain(get("message_chain"))
+    tag = _text(get("tag"), "tag", MAX_TAG_CHARS, allow_empty=True)
+    postback = _url(get("postback_url"), "postback_url") if for_task_post else None
+    pingback = _url(get("pingback_url"), "pingback_url") if for_task_post else None
+
+    return TaskRequest(
+        user_prompt=user_prompt,
+        model_name=model_name,
+        model_id=model.model_id,
+        reasoning=model.reasoning,
+        max_output_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        web_search=web_search,
+        force_web_search=force,
+        country=country,
+        city=city,
+        system_message=system_message,
+        message_chain=chain,
+        tag=tag,
+        postback_url=postback,
+        pingback_url=pingback,
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: Any, name: str, limit: int, *, required: bool = False, allow_empty: bool = False) -> Any:
+    if value is None:
+        if required:
+            raise ApiError.invalid_field(name)
+        return None
+    if not isinstance(value, str) or len(value) > limit or (not allow_empty and not value.strip()):
+        raise ApiError.invalid_field(name)
+    return value
+
+
+def _unit_number(value: Any, name: str, upper: float, reasoning: bool) -> float | None:
+    if value is None:
+        return None
+    if reasoning or isinstance(value, bool) or not isinstance(value, int | float):
+        raise ApiError.invalid_field(name)
+    if not 0 <= value <= upper:
+        raise ApiError.invalid_field(name)
+    return float(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError.invalid_field(name)
+    return value
+
+
+def _message_chain(value: Any) -> tuple[ChatTurn, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_CHAIN_ITEMS:
+        raise ApiError.invalid_field("message_chain")
+    turns = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"role", "message"}:
+            raise ApiError.invalid_field("message_chain")
+        role, message = item.get("role"), item.get("message")
+        if role not in ("user", "ai") or not isinstance(message, str):
+            raise ApiError.invalid_field("message_chain")
+        if not message.strip() or len(message) > MAX_PROMPT_CHARS:
+            raise ApiError.invalid_field("message_chain")
+        turns.append(ChatTurn(role, message))
+    return tuple(turns)
+
+
+def _url(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
+        raise ApiError.invalid_field(name)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError.invalid_field(name)
+    return value

@@ -1,0 +1,127 @@
+"""Shared fixtures: a fake OpenAI over HTTP, a real SQLite file per test, the app in-process."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from llm_responses.accounts.credentials import new_password, new_token
+from llm_responses.app import create_app
+from llm_responses.billing.money import to_nanos
+from llm_responses.config import Settings
+from tests.fakes.openai_server import FakeOpenAI
+
+LLM = "/v3/ai_optimization/chat_gpt/llm_responses"
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    fake_openai_server.reset()
+    yield fake_openai_server
+    fake_openai_server.reset()
+
+
+@pytest.fixture
+def settings(tmp_path, fake_openai: FakeOpenAI) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path}/test.db",
+        openai_api_key="sk-test",
+        openai_base_url=fake_openai.base_url,
+        openai_max_retries=0,
+        openai_timeout=10,
+        worker_poll_seconds=0.05,
+        task_retry_delay_seconds=0.05,
+        sqlite_synchronous="NORMAL",
+    )
+
+
+@dataclass
+class Creds:
+    login: str
+    password: str
+    token: str
+    account_id: int
+
+    @property
+    def basic(self) -> dict[str, str]:
+        raw = base64.b64encode(f"{self.login}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Harness:
+    """The app running in-process, with helpers to make accounts and call it."""
+
+    def __init__(self, app, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+
+    @property
+    def api(self):
+        return self.app.state.api
+
+    @property
+    def store(self):
+        return self.api.store
+
+    async def account(self, login: str = "alice", balance: str = "10") -> Creds:
+        hasher = self.api.auth.hasher
+        password, token = new_password(), new_token()
+        acc = await self.store.create_account(login, hasher.digest(password), hasher.digest(token), to_nanos(balance))
+        return Creds(login, password, token, acc.id)
+
+    async def post(self, path: str, creds: Creds, body: Any) -> dict[str, Any]:
+        r = await self.client.post(path, json=body, headers=creds.basic)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/json")
+        return r.json()
+
+    async def get(self, path: str, creds: Creds) -> dict[str, Any]:
+        r = await self.client.get(path, headers=creds.basic)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def balance(self, creds: Creds) -> int:
+        return (await self.store.account_by_login(creds.login)).balance
+
+    async def wait_done(self, creds: Creds, task_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Poll task_get until the task is no longer queued or handed."""
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            body = await self.get(f"{LLM}/task_get/{task_id}", creds)
+            if body["tasks"][0]["status_code"] not in (40601, 40602):
+                return body
+            assert time.monotonic() < deadline, f"task {task_id} still pending"
+            await asyncio.sleep(0.02)
+
+
+@pytest_asyncio.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Harness(app, client)
+
+
+def make_harness_settings(settings: Settings, **changes: Any) -> Settings:
+    return settings.model_copy(update=changes)

@@ -1,0 +1,237 @@
+"""A protocol-faithful fake of OpenAI's Responses API, served over real HTTP on loopback.
+
+Built from ``shared/reference/openai_responses.md``: complete, strictly valid Response bodies (§3, §4),
+error bodies wrapped as ``{"error": {...}}`` (§4.5), the semantics of §8.3 (dated snapshot in ``model``,
+reasoning models refuse temperature/top_p, non-reasoning models refuse ``reasoning``, ``max_output_tokens``
+below 16 refused, web search items before the message, citations as inline ``([domain](url))`` with
+code-point offsets, ``utm_source=openai``). Tests script replies with ``enqueue``; otherwise a deterministic
+answer is generated from the request. Every request body is recorded in ``requests``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+SNAPSHOTS = {
+    "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
+    "gpt-4.1": "gpt-4.1-2025-04-14",
+    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
+    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+    "gpt-4o": "gpt-4o-2024-08-06",
+    "o4-mini": "o4-mini-2025-04-16",
+    "o3-mini": "o3-mini-2025-01-31",
+    "gpt-5": "gpt-5-2025-08-07",
+}
+
+# Non-ASCII on purpose: byte and code-point offsets differ, so offset mix-ups show.
+SOURCES = [
+    ("Parc Astérix – Wikipédia", "https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix"),
+    ("France Amusement Parks Market Size & Outlook, 2030", "https://www.grandviewresearch.com/horizon/outlook/amusement-parks-market/france"),
+]
+
+
+def is_reasoning_model(model: str) -> bool:
+    return model.startswith(("o1", "o3", "o4", "gpt-5"))
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(25)}"
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+@dataclass
+class Reply:
+    """One scripted answer: a body with a status, optional headers and a delay before answering."""
+
+    body: dict[str, Any] | str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def error_reply(status: int, message: str, *, type_: str = "invalid_request_error", param: str | None = None,
+                code: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return Reply(body=body, status=status, headers=headers or {})
+
+
+class FakeOpenAI:
+    def __init__(self, *, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._script: deque[Reply] = deque()
+        self._counter = itertools.count()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # -- scripting -------------------------------------------------------------------------------
+
+    def enqueue(self, *replies: Reply) -> None:
+        self._script.extend(replies)
+
+    def reset(self) -> None:
+        self._script.clear()
+        self.requests.clear()
+        self.headers.clear()
+        self.latency = 0.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    async def _responses(self, request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        reply = self._script.popleft() if self._script else self.default_reply(body)
+        delay = reply.delay or self.latency
+        if delay:
+            await asyncio.sleep(delay)
+        headers = {"x-request-id": f"req_{secrets.token_hex(16)}", **reply.headers}
+        content = reply.body if isinstance(reply.body, str) else orjson.dumps(reply.body)
+        media = "text/html" if isinstance(reply.body, str) else "application/json"
+        return Response(content, status_code=reply.status, media_type=media, headers=headers)
+
+    def default_reply(self, req: dict[str, Any]) -> Reply:
+        """OpenAI's behaviour for a request nobody scripted (§8.3)."""
+        model = str(req.get("model", ""))
+        reasoning_model = is_reasoning_model(model)
+        if req.get("stream"):
+            return error_reply(400, "streaming is not supported by this fake", param="stream")
+        for name in ("temperature", "top_p"):
+            if reasoning_model and req.get(name) is not None:
+                return error_reply(400, f"Unsupported parameter: '{name}' is not supported with this model.",
+                                   param=name, code="unsupported_parameter")
+        if not reasoning_model and req.get("reasoning") is not None:
+            return error_reply(400, "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+                               param="reasoning.effort", code="unsupported_parameter")
+        limit = req.get("max_output_tokens")
+        if limit is not None and limit < 16:
+            return error_reply(400, f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got {limit} instead.",
+                               param="max_output_tokens", code="integer_below_min_value")
+        return Reply(body=self.build_response(req))
+
+    def build_response(self, req: dict[str, Any], *, text: str | None = None, search: bool | None = None) -> dict[str, Any]:
+        model = str(req.get("model", ""))
+        prompt = req["input"] if isinstance(req.get("input"), str) else req["input"][-1]["content"]
+        tools = req.get("tools") or []
+        searched = bool(tools) and req.get("tool_choice") != "none" if search is None else search
+        output: list[dict[str, Any]] = []
+        reasoning = req.get("reasoning") or None
+        if reasoning is not None:
+            summary = [{"type": "summary_text", "text": f"**Considering the question**\n\nThe user asks: {prompt[:60]}"}] if reasoning.get("summary") else []
+            output.append({"id": _id("rs"), "type": "reasoning", "summary": summary})
+        annotations: list[dict[str, Any]] = []
+        body_text = text if text is not None else f"Here is an answer about {prompt}."
+        if searched:
+            query = prompt[:80]
+            output.append({"id": _id("ws"), "type": "web_search_call", "status": "completed",
+                           "action": {"type": "search", "query": query, "queries": [query],
+                                      **({"sources": [{"type": "url", "url": u} for _, u in SOURCES]}
+                                         if "web_search_call.action.sources" in (req.get("include") or []) else {})}})
+            if text is None:
+                body_text = "Les parcs d’attractions restent importants en France."
+                for title, url in SOURCES:
+                    cited = f"{url}?utm_source=openai"
+                    domain = url.split("/")[2]
+                    marker = f"([{domain}]({cited}))"
+                    body_text += " Voilà — un fait. "
+                    start = len(body_text)
+                    body_text += marker
+                    annotations.append({"type": "url_citation", "start_index": start, "end_index": len(body_text),
+                                        "url": cited, "title": title})
+        output.append({"id": _id("msg"), "type": "message", "status": "completed", "role": "assistant",
+                       "content": [{"type": "output_text", "annotations": annotations, "logprobs": [], "text": body_text}]})
+        input_tokens = _tokens(prompt) + _tokens(req.get("instructions") or "") + 10
+        reasoning_tokens = 64 if reasoning is not None else 0
+        output_tokens = _tokens(body_text) + reasoning_tokens
+        now = int(time.time())
+        body = {
+            "id": _id("resp"), "object": "response", "created_at": now, "status": "completed", "background": False,
+            "billing": {"payer": "developer"}, "completed_at": now, "error": None, "frequency_penalty": 0.0,
+            "incomplete_details": None, "instructions": req.get("instructions"),
+            "max_output_tokens": req.get("max_output_tokens"), "max_tool_calls": None,
+            "model": SNAPSHOTS.get(model, model), "output": output, "parallel_tool_calls": True,
+            "presence_penalty": 0.0, "previous_response_id": None, "prompt_cache_key": None,
+            "prompt_cache_retention": None,
+            "reasoning": {"effort": "medium" if reasoning is not None else None,
+                          "summary": (reasoning or {}).get("summary")},
+            "safety_identifier": None, "service_tier": "default", "store": req.get("store", True),
+            "temperature": req.get("temperature", 1.0), "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": req.get("tool_choice", "auto"),
+            "tools": [{"type": t.get("type"), "filters": None, "search_context_size": "medium",
+                       "user_location": {"type": "approximate", "city": None, "country": "US", "region": None,
+                                         "timezone": None, **(t.get("user_location") or {})}} for t in tools],
+            "top_logprobs": 0, "top_p": req.get("top_p", 1.0), "truncation": "disabled",
+            "usage": {"input_tokens": input_tokens,
+                      "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                      "output_tokens": output_tokens,
+                      "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                      "total_tokens": input_tokens + output_tokens},
+            "user": None, "metadata": req.get("metadata") or {},
+        }
+        if searched:
+            body["tool_usage"] = {"image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                                                "output_tokens": 0, "total_tokens": 0},
+                                  "web_search": {"num_requests": 1}}
+        return body
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        app = Starlette(routes=[Route("/v1/responses", self._responses, methods=["POST"])])
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.time() + 10
+        while not self._server.started:
+            if time.time() > deadline:
+                raise RuntimeError("fake OpenAI server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def main() -> None:  # pragma: no cover - a manual aid: python -m tests.fakes.openai_server
+    fake = FakeOpenAI().start()
+    print(f"fake OpenAI at {fake.base_url}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
