@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +115,8 @@ class Harness:
             await asyncio.sleep(0.02)
 
 
-@pytest_asyncio.fixture
-async def harness(settings: Settings) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Harness]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -123,5 +124,14 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
             yield Harness(app, client)
 
 
-def make_harness_settings(settings: Settings, **changes: Any) -> Settings:
-    return settings.model_copy(update=changes)
+@pytest_asyncio.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    async with running(settings) as h:
+        yield h
+
+
+@pytest_asyncio.fixture
+async def idle_harness(settings: Settings) -> AsyncIterator[Harness]:
+    """The API without a worker: posted tasks stay queued."""
+    async with running(settings.model_copy(update={"worker_enabled": False})) as h:
+        yield h

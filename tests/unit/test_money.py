@@ -1,0 +1,47 @@
+"""Money arithmetic and DataForSEO's price rules, reproduced from the seeds' own numbers."""
+
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llm_responses.billing.money import to_nanos, to_usd
+from llm_responses.billing.pricing import Tariff, money_spent
+from llm_responses.providers.base import LlmResult
+from llm_responses.providers.catalog import Catalog
+
+CATALOG = Catalog.build()
+
+
+def test_seed_003_live_cost_is_reproduced_exactly():
+    # seed 003: gpt-4.1-mini, 8174 input + 483 output tokens, one web search → money_spent 0.0290424,
+    # cost 0.0296424 (= $0.0006 base + money_spent)
+    entry = CATALOG.resolve("gpt-4.1-mini")
+    result = LlmResult(model="gpt-4.1-mini-2025-04-14", input_tokens=8174, output_tokens=483, reasoning_tokens=576, web_search_calls=1)
+    tariff = Tariff()
+    spent = money_spent(entry, result, tariff)
+    assert to_usd(spent) == 0.0290424
+    assert to_usd(tariff.live_base + spent) == 0.0296424
+
+
+def test_seed_001_task_post_charge_is_0_0102():
+    assert to_usd(Tariff().task_post_charge) == 0.0102
+
+
+def test_configured_prices_override_the_database():
+    catalog = Catalog.build([{"name": "gpt-4.1-mini", "versions": ["gpt-4.1-mini-2025-04-14"], "web_search": True,
+                              "input_price": 1, "output_price": 2, "cached_input_price": "0.5"}])
+    entry = catalog.resolve("gpt-4.1-mini")
+    result = LlmResult(model="m", input_tokens=1_000_000, cached_input_tokens=500_000, output_tokens=1_000_000)
+    assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos("0.5") + to_nanos("0.25") + to_nanos("2")
+
+
+def test_unknown_model_prices_tokens_at_zero_but_still_charges_searches():
+    catalog = Catalog.build([{"name": "my-local-model", "versions": [], "provider": "openai"}])
+    result = LlmResult(model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2)
+    assert money_spent(catalog.resolve("my-local-model"), result, Tariff()) == 2 * to_nanos("0.025")
+
+
+@given(st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=9))
+def test_nanos_round_trip_is_exact(amount: Decimal):
+    assert Decimal(to_nanos(amount)) / 10**9 == amount

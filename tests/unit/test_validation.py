@@ -1,0 +1,188 @@
+"""Every documented task field rule (seeds 001/003), one case each, through ``validate_task``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llm_responses.errors import ApiError, StatusCode
+from llm_responses.providers.catalog import Catalog
+from llm_responses.wire.request import (
+    DEFAULT_OUTPUT_TOKENS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+    LIVE_FIELDS,
+    TASK_POST_FIELDS,
+    TaskRequest,
+    validate_task,
+)
+
+CATALOG = Catalog.build()
+OK = {"user_prompt": "hello", "model_name": "gpt-4.1-mini"}
+REASONING = {"user_prompt": "hello", "model_name": "o4-mini"}
+
+
+def check(task: Any, *, live: bool = False) -> TaskRequest:
+    return validate_task(
+        task,
+        allowed=LIVE_FIELDS if live else TASK_POST_FIELDS,
+        resolve_model=CATALOG.resolve,
+        for_task_post=not live,
+    )
+
+
+def invalid(task: Any, *, live: bool = False) -> ApiError:
+    with pytest.raises(ApiError) as err:
+        check(task, live=live)
+    return err.value
+
+
+def test_minimal_task_gets_documented_defaults():
+    r = check(OK)
+    assert r.model_id == "gpt-4.1-mini-2025-04-14"
+    assert r.max_output_tokens == DEFAULT_OUTPUT_TOKENS == 2048
+    assert r.temperature == DEFAULT_TEMPERATURE == 0.94
+    assert r.top_p == DEFAULT_TOP_P == 0.92
+    assert (r.web_search, r.force_web_search, r.message_chain) == (False, False, ())
+
+
+def test_dated_version_is_accepted_as_is():
+    assert check({**OK, "model_name": "gpt-4.1-mini-2025-04-14"}).model_id == "gpt-4.1-mini-2025-04-14"
+
+
+def test_nulls_mean_not_provided():
+    nulls = dict.fromkeys(TASK_POST_FIELDS - {"user_prompt", "model_name"})
+    r = check({**OK, **nulls})
+    assert r.max_output_tokens == 2048 and r.tag is None and r.postback_url is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"user_prompt": None}, "user_prompt"),
+        ({"user_prompt": ""}, "user_prompt"),
+        ({"user_prompt": "x" * 501}, "user_prompt"),
+        ({"user_prompt": 5}, "user_prompt"),
+        ({"model_name": None}, "model_name"),
+        ({"model_name": "gpt-99"}, "model_name"),
+        ({"model_name": 4}, "model_name"),
+        ({"max_output_tokens": 15}, "max_output_tokens"),
+        ({"max_output_tokens": 4097}, "max_output_tokens"),
+        ({"max_output_tokens": 100.5}, "max_output_tokens"),
+        ({"max_output_tokens": True}, "max_output_tokens"),
+        ({"max_output_tokens": "100"}, "max_output_tokens"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"temperature": 2.01}, "temperature"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"top_p": -1}, "top_p"),
+        ({"model_name": "gpt-4.1-nano", "web_search": True}, "web_search"),
+        ({"web_search": "yes"}, "web_search"),
+        ({"force_web_search": True}, "force_web_search"),
+        ({"web_search_country_iso_code": "FR"}, "web_search_country_iso_code"),
+        ({"web_search": True, "web_search_country_iso_code": "XX"}, "web_search_country_iso_code"),
+        ({"web_search": True, "web_search_country_iso_code": 33}, "web_search_country_iso_code"),
+        ({"web_search": True, "web_search_city": "Paris"}, "web_search_city"),
+        ({"web_search": True, "web_search_country_iso_code": "FR", "web_search_city": ""}, "web_search_city"),
+        ({"system_message": "x" * 501}, "system_message"),
+        ({"system_message": ["a"]}, "system_message"),
+        ({"message_chain": [{"role": "user", "message": "hi"}] * 11}, "message_chain"),
+        ({"message_chain": [{"role": "system", "message": "hi"}]}, "message_chain"),
+        ({"message_chain": [{"role": "user", "message": "x" * 501}]}, "message_chain"),
+        ({"message_chain": [{"role": "user"}]}, "message_chain"),
+        ({"message_chain": [{"role": "user", "message": "hi", "extra": 1}]}, "message_chain"),
+        ({"message_chain": "hello"}, "message_chain"),
+        ({"tag": "x" * 256}, "tag"),
+        ({"tag": 12}, "tag"),
+        ({"postback_url": "ftp://example.com/x"}, "postback_url"),
+        ({"postback_url": "not a url"}, "postback_url"),
+        ({"pingback_url": "http://"}, "pingback_url"),
+    ],
+)
+def test_invalid_field_is_named(change: dict[str, Any], field: str):
+    err = invalid({**OK, **change})
+    assert err.status is StatusCode.INVALID_FIELD
+    assert err.message == f"Invalid Field: '{field}'."
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"max_output_tokens": 1023}, "max_output_tokens"),  # reasoning minimum is 1024
+        ({"temperature": 0.5}, "temperature"),
+        ({"top_p": 0.5}, "top_p"),
+        ({"web_search": True, "force_web_search": True}, "force_web_search"),
+    ],
+)
+def test_reasoning_model_rules(change, field):
+    err = invalid({**REASONING, **change})
+    assert err.message == f"Invalid Field: '{field}'."
+
+
+def test_reasoning_model_defaults_send_no_sampling_parameters():
+    r = check({**REASONING, "max_output_tokens": 1024})
+    assert (r.temperature, r.top_p, r.reasoning, r.max_output_tokens) == (None, None, True, 1024)
+
+
+@pytest.mark.parametrize("model", ["o1", "o1-pro", "o3-mini"])
+def test_location_refused_on_o1_o1pro_o3mini(model):
+    # these models have no web search at all, so country is refused whichever rule fires first
+    err = invalid({"user_prompt": "x", "model_name": model, "web_search_country_iso_code": "FR"})
+    assert err.message == "Invalid Field: 'web_search_country_iso_code'."
+
+
+def test_location_refused_when_model_disallows_it_even_with_search():
+    catalog = Catalog.build([{"name": "o3-mini", "versions": ["o3-mini-2025-01-31"], "reasoning": True, "web_search": True, "location": False}])
+    with pytest.raises(ApiError) as err:
+        validate_task(
+            {"user_prompt": "x", "model_name": "o3-mini", "web_search": True, "web_search_country_iso_code": "FR"},
+            allowed=TASK_POST_FIELDS,
+            resolve_model=catalog.resolve,
+            for_task_post=True,
+        )
+    assert err.value.message == "Invalid Field: 'web_search_country_iso_code'."
+
+
+def test_full_seed_task_validates():
+    r = check(
+        {
+            **OK,
+            "system_message": "communicate as if we are in a business meeting",
+            "message_chain": [{"role": "user", "message": "Hello"}, {"role": "ai", "message": "Hi!"}],
+            "max_output_tokens": 1024,
+            "temperature": 0.3,
+            "top_p": 0.5,  # the docs' own example sends both, so both are accepted
+            "web_search": True,
+            "force_web_search": True,
+            "web_search_country_iso_code": "fr",
+            "web_search_city": "Paris",
+            "tag": "t-1",
+            "postback_url": "https://example.com/pb?id=$id",
+            "pingback_url": "http://example.com/ping?id=$id&tag=$tag",
+        }
+    )
+    assert r.country == "FR" and r.city == "Paris" and r.force_web_search
+    assert [t.role for t in r.message_chain] == ["user", "ai"]
+    assert TaskRequest.from_json(r.to_json()) == r
+
+
+def test_unknown_fields_are_listed():
+    err = invalid({**OK, "limit": 3, "foo": 1})
+    assert err.status is StatusCode.UNKNOWN_FIELDS
+    assert err.message == "Unknown Fields in POST Data: limit, foo"
+
+
+def test_webhook_fields_are_unknown_on_live():
+    err = invalid({**OK, "postback_url": "https://example.com"}, live=True)
+    assert err.status is StatusCode.UNKNOWN_FIELDS
+
+
+def test_task_post_refuses_models_without_task_post_support():
+    assert invalid({**OK, "model_name": "gpt-3.5-turbo-16k"}).message == "Invalid Field: 'model_name'."
+    assert check({**OK, "model_name": "gpt-3.5-turbo-16k"}, live=True).model_id == "gpt-3.5-turbo-16k"
+
+
+@pytest.mark.parametrize("task", [None, 3, "text", ["a"]])
+def test_non_object_task_is_invalid_post_data(task):
+    assert invalid(task).status is StatusCode.POST_DATA_INVALID
