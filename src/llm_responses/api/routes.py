@@ -159,7 +159,7 @@ async def appendix_user_data(request: Request) -> Response:
             "login": account.login,
             "timezone": account.timezone,
             "rates": {
-                "limits": {"day": {"total": None}, "minute": {"total": limit, "ai_optimization": limit}},
+                "limits": {"day": {"total": None}, "minute": {"total": limit}},
                 "statistics": {
                     "day": {"total": None},
                     "minute": {"total": float(ctx.limiter.used(account.id))},
