@@ -212,3 +212,7 @@ def accounts_show(login: str, as_json: bool, database_url: str | None) -> None:
         click.echo(json.dumps(_account_json(account, ledger_sum=_fmt(ledger))))
     else:
         click.echo(f"login:   {account.login}\nbalance: {_fmt(account.balance)} USD\nledger:  {_fmt(ledger)} USD")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""End to end: the real ``llm-responses`` CLI as subprocesses, driven by the official ``dataforseo-client``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from dataforseo_client import ApiClient, Configuration
+from dataforseo_client.api.ai_optimization_api import AiOptimizationApi
+from dataforseo_client.models.ai_optimization_chat_gpt_llm_responses_live_request_info import (
+    AiOptimizationChatGptLlmResponsesLiveRequestInfo,
+)
+from dataforseo_client.models.ai_optimization_chat_gpt_llm_responses_task_post_request_info import (
+    AiOptimizationChatGptLlmResponsesTaskPostRequestInfo,
+)
+from dataforseo_client.models.llm_message_chain_item import LlmMessageChainItem
+
+CLI = [sys.executable, "-m", "llm_responses.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db: Path, fake_base_url: str, **env: str) -> None:
+        self.db_url = f"sqlite:///{db}"
+        self.port = free_port()
+        self.env = {**os.environ, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_base_url,
+                    "LLM_RESPONSES_DATABASE_URL": self.db_url, "LLM_RESPONSES_OPENAI_MAX_RETRIES": "0", **env}
+        self.proc: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(CLI + list(args), env=self.env, check=True, capture_output=True, text=True).stdout
+
+    def start(self) -> Server:
+        self.proc = subprocess.Popen(CLI + ["serve", "--port", str(self.port)], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"server did not start: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+            time.sleep(0.1)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def server(tmp_path, fake_openai):
+    srv = Server(tmp_path / "e2e.db", fake_openai.base_url, LLM_RESPONSES_WORKER_POLL_SECONDS="0.1")
+    yield srv
+    if srv.proc and srv.proc.poll() is None:
+        srv.kill(signal.SIGTERM)
+
+
+def client_for(server: Server, login: str, password: str) -> ApiClient:
+    return ApiClient(Configuration(host=server.url, username=login, password=password))
+
+
+def test_official_client_round_trip(server):
+    creds = json.loads(server.cli("accounts", "create", "e2e", "--balance", "5", "--json"))
+    assert set(creds) >= {"login", "password", "token"}
+    server.start()
+    with client_for(server, creds["login"], creds["password"]) as api_client:
+        api = AiOptimizationApi(api_client)
+        models = api.chat_gpt_llm_responses_models()
+        assert models.status_code == 20000
+        assert "gpt-4.1-mini" in [m.model_name for m in models.tasks[0].result]
+
+        posted = api.chat_gpt_llm_responses_task_post([
+            AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
+                user_prompt="provide information on how relevant the amusement park business is in France now",
+                model_name="gpt-4.1-mini",
+                system_message="communicate as if we are in a business meeting",
+                message_chain=[LlmMessageChainItem(role="user", message="Hello, what's up?"),
+                               LlmMessageChainItem(role="ai", message="Hello! How can I assist you today?")],
+                web_search=True,
+                web_search_country_iso_code="FR",
+                tag="e2e",
+            )
+        ])
+        assert posted.tasks[0].status_code == 20100, posted
+        task_id = posted.tasks[0].id
+        assert posted.cost == 0.0102
+
+        deadline = time.time() + 20
+        while True:
+            ready = api.chat_gpt_llm_responses_tasks_ready()
+            if ready.tasks[0].result:
+                break
+            assert time.time() < deadline
+            time.sleep(0.1)
+        assert ready.tasks[0].result[0].id == task_id and ready.tasks[0].result[0].tag == "e2e"
+
+        got = api.chat_gpt_llm_responses_task_get(id=task_id)
+        assert got.tasks[0].status_code == 20000
+        result = got.tasks[0].result[0]
+        assert result.model_name == "gpt-4.1-mini-2025-04-14" and result.web_search is True
+        assert result.items[0].sections[0].annotations
+        assert api.chat_gpt_llm_responses_tasks_ready().tasks[0].result == []
+
+        live = api.chat_gpt_llm_responses_live([
+            AiOptimizationChatGptLlmResponsesLiveRequestInfo(user_prompt="hello", model_name="o4-mini")
+        ])
+        assert live.tasks[0].status_code == 20000
+        assert live.tasks[0].result[0].items[0].type == "reasoning"
+
+    shown = json.loads(server.cli("accounts", "show", "e2e", "--json"))
+    assert shown["balance"] == shown["ledger_sum"]
+
+
+def test_bearer_token_and_curl_style_requests(server):
+    creds = json.loads(server.cli("accounts", "create", "bear", "--balance", "1", "--json"))
+    server.start()
+    r = httpx.get(f"{server.url}/v3/ai_optimization/chat_gpt/llm_responses/models",
+                  headers={"Authorization": f"Bearer {creds['token']}"})
+    assert r.status_code == 200 and r.json()["status_code"] == 20000
+    r = httpx.get(f"{server.url}/v3/ai_optimization/chat_gpt/llm_responses/models")
+    assert r.status_code == 401 and r.json()["status_code"] == 40100
+
+
+def test_accepted_tasks_survive_kill_9_and_are_charged_once(tmp_path, fake_openai):
+    fake_openai.latency = 0.5
+    srv = Server(tmp_path / "crash.db", fake_openai.base_url, LLM_RESPONSES_WORKER_LEASE_SECONDS="1",
+                 LLM_RESPONSES_WORKER_POLL_SECONDS="0.1", LLM_RESPONSES_MAINTENANCE_INTERVAL_SECONDS="0.5",
+                 LLM_RESPONSES_WORKER_CONCURRENCY="4")
+    creds = json.loads(srv.cli("accounts", "create", "crash", "--balance", "5", "--json"))
+    srv.start()
+    body = [{"user_prompt": f"question {i}", "model_name": "gpt-4.1-mini"} for i in range(20)]
+    r = httpx.post(f"{srv.url}/v3/ai_optimization/chat_gpt/llm_responses/task_post", json=body,
+                   auth=(creds["login"], creds["password"]), timeout=10)
+    ids = [t["id"] for t in r.json()["tasks"]]
+    assert len(ids) == 20
+    time.sleep(0.7)  # some tasks finished, some are in flight at the upstream
+    srv.kill(signal.SIGKILL)
+    srv.start()
+    deadline = time.time() + 60
+    with sqlite3.connect(tmp_path / "crash.db") as db:
+        while db.execute("SELECT COUNT(*) FROM tasks WHERE status = 'done'").fetchone()[0] < 20:
+            assert time.time() < deadline, "tasks lost after the crash"
+            time.sleep(0.2)
+        per_task = db.execute(
+            "SELECT task_id, SUM(kind = 'base'), SUM(kind = 'prepay'), SUM(kind IN ('refund', 'overage')) "
+            "FROM ledger WHERE task_id IS NOT NULL GROUP BY task_id"
+        ).fetchall()
+        assert len(per_task) == 20 and all(row[1:] == (1, 1, 1) for row in per_task)
+        balance, ledger = db.execute(
+            "SELECT balance, (SELECT SUM(amount) FROM ledger WHERE account_id = accounts.id) FROM accounts"
+        ).fetchone()
+        assert balance == ledger
+    srv.kill(signal.SIGTERM)
