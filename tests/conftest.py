@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -101,12 +103,9 @@ class Harness:
     async def balance(self, creds: Creds) -> int:
         return (await self.store.account_by_login(creds.login)).balance
 
-    async def wait_done(self, creds: Creds, task_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_done(self, creds: Creds, task_id: str, within: float = 10.0) -> dict[str, Any]:
         """Poll task_get until the task is no longer queued or handed."""
-        import asyncio
-        import time
-
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             body = await self.get(f"{LLM}/task_get/{task_id}", creds)
             if body["tasks"][0]["status_code"] not in (40601, 40602):

@@ -2,7 +2,7 @@
 
 from llm_responses.billing.money import to_nanos
 from tests.api.seed import SEED_TASK
-from tests.api.wire_check import assert_task_error, assert_wire
+from tests.api.wire_check import assert_wire
 from tests.conftest import LLM
 
 

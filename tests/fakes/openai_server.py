@@ -223,9 +223,11 @@ class FakeOpenAI:
             self._thread.join(timeout=10)
 
 
-def main() -> None:  # pragma: no cover - a manual aid: python -m tests.fakes.openai_server
-    fake = FakeOpenAI().start()
-    print(f"fake OpenAI at {fake.base_url}")
+def main() -> None:  # pragma: no cover - for benchmarks and manual runs: python -m tests.fakes.openai_server
+    import sys
+
+    fake = FakeOpenAI(latency=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0).start()
+    print(fake.base_url, flush=True)
     try:
         while True:
             time.sleep(3600)

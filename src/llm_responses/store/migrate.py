@@ -8,6 +8,9 @@ from importlib.resources import files
 from alembic import command
 from alembic.config import Config
 
+# alembic logs each plugin at INFO on every start; only problems are worth a line in the server's log
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
 
 def alembic_config(sqlalchemy_url: str) -> Config:
     config = Config()
@@ -17,5 +20,4 @@ def alembic_config(sqlalchemy_url: str) -> Config:
 
 
 def upgrade(sqlalchemy_url: str) -> None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(sqlalchemy_url), "head")

@@ -1,0 +1,79 @@
+"""Shared benchmark plumbing: real processes on loopback, percentiles, a results table."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def ms(values: list[float]) -> str:
+    return f"p50 {pct(values, 50) * 1000:.2f} ms, p99 {pct(values, 99) * 1000:.2f} ms (n={len(values)})"
+
+
+class FakeUpstream:
+    """The fake OpenAI server as its own process, so it does not share a GIL with the load generator."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.proc = subprocess.Popen([PY, "-m", "tests.fakes.openai_server", str(latency)], cwd=ROOT,
+                                     stdout=subprocess.PIPE, text=True)
+        self.base_url = self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Service:
+    """``llm-responses serve`` on a fresh SQLite file, with one funded account."""
+
+    def __init__(self, upstream: str, *extra: str, **env: str) -> None:
+        self.dir = tempfile.mkdtemp(prefix="llmr-bench-")
+        self.port = free_port()
+        self.env = {**os.environ, "LLM_RESPONSES_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
+                    "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": upstream,
+                    "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "100000000", "LLM_RESPONSES_LIVE_MAX_CONCURRENT": "1000", **env}
+        cli = [PY, "-m", "llm_responses.cli"]
+        creds = json.loads(subprocess.run(cli + ["accounts", "create", "bench", "--balance", "1000000", "--json"],
+                                          env=self.env, check=True, capture_output=True, text=True).stdout)
+        self.auth = (creds["login"], creds["password"])
+        self.proc = subprocess.Popen(cli + ["serve", "--port", str(self.port), *extra], env=self.env, cwd=ROOT)
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+            if time.time() > deadline:
+                raise RuntimeError("service did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
