@@ -53,9 +53,12 @@ async def _caller(request: Request) -> Account:
     return account
 
 
-def _check_se(ctx: ApiContext, se: str) -> None:
+async def _begin(request: Request, se: str) -> tuple[ApiContext, Account]:
+    """Common to every llm_responses endpoint: a known ``se``, then the caller (auth + rate limit)."""
+    ctx = _ctx(request)
     if se not in ctx.supported_se:
         raise ApiError(StatusCode.NOT_FOUND)
+    return ctx, await _caller(request)
 
 
 async def _json_array(request: Request) -> list[Any]:
@@ -79,9 +82,7 @@ async def _json_array(request: Request) -> list[Any]:
 @router.post(LLM + "/task_post")
 async def task_post(se: str, request: Request) -> Response:
     started = time.perf_counter()
-    ctx = _ctx(request)
-    _check_se(ctx, se)
-    account = await _caller(request)
+    ctx, account = await _begin(request, se)
     body = await _json_array(request)
     return render.ok(await ctx.service.post(account, se, body, started), started)
 
@@ -89,9 +90,7 @@ async def task_post(se: str, request: Request) -> Response:
 @router.post(LLM + "/live")
 async def live(se: str, request: Request) -> Response:
     started = time.perf_counter()
-    ctx = _ctx(request)
-    _check_se(ctx, se)
-    account = await _caller(request)
+    ctx, account = await _begin(request, se)
     body = await _json_array(request)
     if len(body) > 1:
         raise ApiError(StatusCode.ONE_TASK_ONLY)
@@ -101,33 +100,24 @@ async def live(se: str, request: Request) -> Response:
 @router.get(LLM + "/task_get/{task_id}")
 async def task_get(se: str, task_id: str, request: Request) -> Response:
     started = time.perf_counter()
-    ctx = _ctx(request)
-    _check_se(ctx, se)
-    account = await _caller(request)
+    ctx, account = await _begin(request, se)
     return render.ok([await ctx.service.get(account, se, task_id, started)], started)
 
 
 @router.get(LLM + "/tasks_ready")
 async def tasks_ready(se: str, request: Request) -> Response:
     started = time.perf_counter()
-    ctx = _ctx(request)
-    _check_se(ctx, se)
-    account = await _caller(request)
+    ctx, account = await _begin(request, se)
     return render.ok([await ctx.service.ready(account, se, started)], started)
 
 
 @router.get(LLM + "/models")
 async def models(se: str, request: Request) -> Response:
     started = time.perf_counter()
-    ctx = _ctx(request)
-    _check_se(ctx, se)
-    await _caller(request)
-    task = envelope.task(
+    ctx, _ = await _begin(request, se)
+    task = envelope.ok_task(
         task_id=new_task_id(),
-        status_code=StatusCode.OK,
-        status_message=StatusCode.OK.message,
         started=started,
-        cost=0.0,
         path=envelope.path_of(request.url.path),
         data=envelope.base_data(se),
         result=ctx.catalog.listing(),
@@ -181,12 +171,9 @@ async def appendix_user_data(request: Request) -> Response:
 
 
 def _appendix_task(function: str, request: Request, started: float, result: list[Any]) -> dict[str, Any]:
-    return envelope.task(
+    return envelope.ok_task(
         task_id=new_task_id(),
-        status_code=StatusCode.OK,
-        status_message=StatusCode.OK.message,
         started=started,
-        cost=0.0,
         path=envelope.path_of(request.url.path),
         data={"api": "appendix", "function": function},
         result=result,

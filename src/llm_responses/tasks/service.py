@@ -174,10 +174,8 @@ class TaskService:
             return _error_task(task_id, exc, started, path, data)
         if not outcome.success:
             return _error_task(task_id, ApiError(StatusCode(outcome.status_code), outcome.status_message), started, path, data)
-        return envelope.task(
+        return envelope.ok_task(
             task_id=task_id,
-            status_code=StatusCode.OK,
-            status_message=StatusCode.OK.message,
             started=started,
             cost=to_usd(self.tariff.live_base + outcome.money_spent),
             path=path,
@@ -206,12 +204,9 @@ class TaskService:
         if record.status is TaskStatus.FAILED:
             code = StatusCode(record.status_code or StatusCode.INTERNAL_ERROR)
             return _error_task(task_id, ApiError(code, record.status_message), started, path, data)
-        return envelope.task(
+        return envelope.ok_task(  # cost 0: results are free to collect (seed 004)
             task_id=task_id,
-            status_code=StatusCode.OK,
-            status_message=StatusCode.OK.message,
             started=started,
-            cost=0.0,  # results are free to collect (seed 004 shows cost 0 on task_get)
             path=path,
             data=data,
             result=[orjson.loads(record.result_json)] if record.result_json else None,
@@ -233,12 +228,9 @@ class TaskService:
             }
             for r in rows
         ]
-        return envelope.task(
+        return envelope.ok_task(
             task_id=new_task_id(),
-            status_code=StatusCode.OK,
-            status_message=StatusCode.OK.message,
             started=started,
-            cost=0.0,
             path=path,
             data=envelope.base_data(se, "tasks_ready"),
             result=items,
