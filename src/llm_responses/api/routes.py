@@ -142,7 +142,7 @@ async def appendix_user_data(request: Request) -> Response:
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     spent_today = await ctx.store.spending_since(account.id, midnight)
     spent_minute = await ctx.store.spending_since(account.id, now - 60)
-    topped_up = await ctx.store.ledger_sum(account.id) + await ctx.store.spending_since(account.id, 0)
+    topped_up = await ctx.store.topped_up(account.id)
     limit = float(ctx.limiter.item.amount)
     result = [
         {

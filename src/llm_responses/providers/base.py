@@ -6,7 +6,7 @@ never see DataForSEO's wire format and never touch the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
@@ -54,7 +54,6 @@ class LlmResult:
     parts: tuple[TextPart, ...] = ()
     fan_out_queries: tuple[str, ...] = ()
     incomplete_reason: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class ErrorKind(Enum):

@@ -185,6 +185,14 @@ class SqliteStore:
             lambda c: c.execute("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)).fetchone()[0]
         )
 
+    async def topped_up(self, account_id: int) -> int:
+        return await self._read(
+            lambda c: c.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ? AND kind = ?",
+                (account_id, LedgerKind.TOPUP.value),
+            ).fetchone()[0]
+        )
+
     async def spending_since(self, account_id: int, since: float) -> int:
         return await self._read(
             lambda c: -c.execute(
