@@ -82,11 +82,19 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
     import uvicorn
 
     settings = _settings(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     if demo:
         login, password, token = _with_store(settings, lambda store: _demo_account(store, settings))
         _print_demo(settings, login, password, token)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                timeout_keep_alive=int(settings.http_keep_alive_seconds))
+
+
+def _configure_logging() -> None:
+    """Our own INFO lines; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _demo_account(store: Store, settings: Settings) -> tuple[str, str, str]:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
+    # longer than any proxy's idle timeout, so the proxy, not us, closes idle connections (no reset races)
+    http_keep_alive_seconds: float = 75.0
 
     # OpenAI (or any server that speaks the Responses API)
     openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"))

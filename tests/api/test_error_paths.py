@@ -129,3 +129,27 @@ async def test_fuzzed_bodies_never_break_the_envelope(idle_harness, body):
             assert_wire(payload, "task_post" if path.endswith("task_post") else "live")
             assert all(t["status_code"] in (20000, 20100, 40006, 40209, 40210, 40501, 40503, 40506, 50301)
                        for t in payload["tasks"]), payload
+
+
+async def test_a_client_that_hangs_up_mid_body_is_not_an_internal_error(harness, caplog):
+    """Raw ASGI: the body never arrives, the connection closes. No 50000, no traceback in the log."""
+    alice = await harness.account()
+    sent: list[dict] = []
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": f"{LLM}/live", "raw_path": f"{LLM}/live".encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"authorization", alice.basic["Authorization"].encode()), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    with caplog.at_level("INFO"):
+        await harness.app(scope, receive, send)
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "client disconnected" in caplog.text

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from llm_responses.api import render
@@ -33,6 +34,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return render.error(ApiError(StatusCode.POST_DATA_INVALID))
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up before its body arrived: nothing was accepted, nobody is listening, not an error."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=499)  # nginx's "client closed request"; never read by anyone
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return render.error(ApiError(StatusCode.INTERNAL_ERROR))
@@ -42,4 +49,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

@@ -48,7 +48,7 @@ def _ctx(request: Request) -> ApiContext:
 async def _caller(request: Request) -> Account:
     ctx = _ctx(request)
     account = await ctx.auth.authenticate(request.headers.get("authorization"))
-    if not ctx.limiter.hit(account.id):
+    if not await ctx.limiter.hit(account.id):
         raise ApiError(StatusCode.RATE_LIMIT)
     return account
 
@@ -152,7 +152,7 @@ async def appendix_user_data(request: Request) -> Response:
                 "limits": {"day": {"total": None}, "minute": {"total": limit}},
                 "statistics": {
                     "day": {"total": None},
-                    "minute": {"total": float(ctx.limiter.used(account.id))},
+                    "minute": {"total": float(await ctx.limiter.used(account.id))},
                 },
             },
             "money": {

@@ -2,7 +2,7 @@
 
 The same class serves OpenAI itself and anything that speaks ``/v1/responses`` (gateways, vLLM, Ollama,
 llama.cpp's server): only ``base_url`` differs. Mapping follows ``reference/openai_responses.md`` §11.
-Responses are read defensively (the SDK's lenient parser leaves ``None`` where a proxy omits fields).
+Responses are read as plain JSON, defensively: proxies and local servers omit fields.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx2  # the HTTP client of openai>=3 (its dependency), named for the raw-response cast
 import openai
+import orjson
 from openai import AsyncOpenAI
 
 from llm_responses.providers.base import (
@@ -49,16 +51,21 @@ class OpenAIResponsesProvider:
 
     async def generate(self, request: LlmRequest) -> LlmResult:
         try:
-            response = await self._client.responses.create(**build_params(request))
+            # The SDK's generic POST (its documented way to call any endpoint) keeps its auth, retries,
+            # timeouts and typed errors, but skips the typed-params transform and the pydantic model
+            # construction: together most of the SDK's own per-call cost (see docs/benchmarks.md).
+            # Our params come from build_params and are checked by the tests against the fake server.
+            raw = await self._client.post("/responses", body=build_params(request), cast_to=httpx2.Response)
+            body = orjson.loads(raw.content)
+        except orjson.JSONDecodeError as exc:  # a 200 with a non-JSON body (a misbehaving proxy)
+            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: non-JSON response body") from exc
         except openai.APIStatusError as exc:
             raise map_status_error(exc) from exc
         except openai.APITimeoutError as exc:
             raise ProviderError(ErrorKind.TIMEOUT, f"{self.name}: request timed out") from exc
         except openai.APIConnectionError as exc:
             raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: connection error: {exc}") from exc
-        if isinstance(response, str):  # a 200 with a non-JSON body (a misbehaving proxy)
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: non-JSON response body")
-        return parse_response(response, fallback_model=request.model)
+        return parse_response(body, fallback_model=request.model)
 
 
 def build_params(request: LlmRequest) -> dict[str, Any]:
@@ -99,69 +106,63 @@ def build_params(request: LlmRequest) -> dict[str, Any]:
     return params
 
 
-def parse_response(response: Any, *, fallback_model: str) -> LlmResult:
+def parse_response(body: Any, *, fallback_model: str) -> LlmResult:
+    """The Responses API JSON body (a dict) → our LlmResult. Every field is optional: proxies omit some."""
+    if not isinstance(body, dict):
+        raise ProviderError(ErrorKind.UNAVAILABLE, "response body is not a JSON object")
     parts: list[TextPart] = []
     summaries: list[str] = []
     queries: list[str] = []
     searches = 0
-    for item in response.output or []:
-        kind = getattr(item, "type", None)
+    for item in _dicts(body.get("output")):
+        kind = item.get("type")
         if kind == "message":
-            for part in getattr(item, "content", None) or []:
-                if getattr(part, "type", None) != "output_text":
+            for part in _dicts(item.get("content")):
+                if part.get("type") != "output_text":
                     continue
-                text = part.text or ""
                 cites = tuple(
                     Citation(
-                        url=a.url,
-                        title=a.title or "",
-                        start_index=a.start_index,
-                        end_index=a.end_index,
+                        url=str(a.get("url") or ""),
+                        title=str(a.get("title") or ""),
+                        start_index=int(a.get("start_index") or 0),
+                        end_index=int(a.get("end_index") or 0),
                     )
-                    for a in (part.annotations or [])
-                    if getattr(a, "type", None) == "url_citation"
+                    for a in _dicts(part.get("annotations"))
+                    if a.get("type") == "url_citation"
                 )
-                parts.append(TextPart(text=text, citations=cites))
+                parts.append(TextPart(text=str(part.get("text") or ""), citations=cites))
         elif kind == "reasoning":
-            summaries.extend(s.text for s in (getattr(item, "summary", None) or []) if s.text)
+            summaries.extend(str(s["text"]) for s in _dicts(item.get("summary")) if s.get("text"))
         elif kind == "web_search_call":
-            action = getattr(item, "action", None)
-            if action is None:  # preview-era bodies have no action: still one search
+            action = item.get("action")
+            if not isinstance(action, dict):  # preview-era bodies have no action: still one search
                 searches += 1
-            elif getattr(action, "type", None) == "search":
+            elif action.get("type") == "search":
                 searches += 1
-                found = getattr(action, "queries", None) or (
-                    [action.query] if getattr(action, "query", None) else []
-                )
-                queries.extend(q for q in found if q and q not in queries)
-    usage = response.usage
-    tool_usage = getattr(response, "tool_usage", None)
-    billed_searches = _num_requests(tool_usage)
-    input_details = getattr(usage, "input_tokens_details", None) if usage else None
-    output_details = getattr(usage, "output_tokens_details", None) if usage else None
-    incomplete = getattr(response, "incomplete_details", None)
+                found = action.get("queries") or ([action["query"]] if action.get("query") else [])
+                queries.extend(q for q in found if isinstance(q, str) and q and q not in queries)
+    usage = _dict(body.get("usage"))
+    billed_searches = _dict(_dict(body.get("tool_usage")).get("web_search")).get("num_requests")
     return LlmResult(
-        model=response.model or fallback_model,
-        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-        reasoning_tokens=int(getattr(output_details, "reasoning_tokens", 0) or 0),
-        cached_input_tokens=int(getattr(input_details, "cached_tokens", 0) or 0),
-        web_search_calls=billed_searches if billed_searches is not None else searches,
+        model=str(body.get("model") or fallback_model),
+        input_tokens=int(usage.get("input_tokens") or 0),
+        output_tokens=int(usage.get("output_tokens") or 0),
+        reasoning_tokens=int(_dict(usage.get("output_tokens_details")).get("reasoning_tokens") or 0),
+        cached_input_tokens=int(_dict(usage.get("input_tokens_details")).get("cached_tokens") or 0),
+        web_search_calls=int(billed_searches) if isinstance(billed_searches, int) else searches,
         reasoning_summaries=tuple(summaries),
         parts=tuple(parts),
         fan_out_queries=tuple(queries),
-        incomplete_reason=getattr(incomplete, "reason", None) if incomplete else None,
+        incomplete_reason=_dict(body.get("incomplete_details")).get("reason"),
     )
 
 
-def _num_requests(tool_usage: Any) -> int | None:
-    """``tool_usage.web_search.num_requests`` when the upstream reports it (billable searches only)."""
-    web = getattr(tool_usage, "web_search", None) if tool_usage is not None else None
-    if web is None and isinstance(tool_usage, dict):
-        web = tool_usage.get("web_search")
-    if isinstance(web, dict):
-        return web.get("num_requests")
-    return getattr(web, "num_requests", None) if web is not None else None
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def map_status_error(exc: openai.APIStatusError) -> ProviderError:
