@@ -48,6 +48,7 @@ def settings(tmp_path, fake_openai: FakeOpenAI) -> Settings:
         worker_poll_seconds=0.05,
         task_retry_delay_seconds=0.05,
         sqlite_synchronous="NORMAL",
+        search_index_path=f"{tmp_path}/index.db",
     )
 
 

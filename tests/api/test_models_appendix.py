@@ -35,10 +35,23 @@ async def test_configured_models_extend_the_catalog(settings):
         assert body["tasks"][0]["status_code"] == 20100
 
 
-async def test_without_a_provider_no_model_is_served(settings):
+async def test_without_openai_the_embedded_model_is_served_under_its_own_name(settings):
     from tests.conftest import running
 
     async with running(settings.model_copy(update={"openai_api_key": None, "openai_base_url": None})) as h:
+        alice = await h.account()
+        listing = (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"]
+        assert listing == [{"model_name": "smollm2-135m-instruct", "web_search_supported": True,
+                            "task_post_supported": True, "reasoning": False}]
+        body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])  # gpt-4.1-mini is not served: no disguise
+        assert body["tasks"][0]["status_message"] == "Invalid Field: 'model_name'."
+
+
+async def test_without_any_provider_no_model_is_served(settings):
+    from tests.conftest import running
+
+    update = {"openai_api_key": None, "openai_base_url": None, "local_model": "off"}
+    async with running(settings.model_copy(update=update)) as h:
         alice = await h.account()
         assert (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"] == []
         body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])

@@ -1,6 +1,7 @@
 """A protocol-faithful fake of OpenAI's Responses API, served over real HTTP on loopback.
 
-Built from ``shared/reference/openai_responses.md``: complete, strictly valid Response bodies (§3, §4),
+Also ``/v1/chat/completions``, the API OpenAI-compatible servers fall back to (OpenAI's documented
+``chat.completion`` object). Built from ``shared/reference/openai_responses.md``: complete, strictly valid Response bodies (§3, §4),
 error bodies wrapped as ``{"error": {...}}`` (§4.5), the semantics of §8.3 (dated snapshot in ``model``,
 reasoning models refuse temperature/top_p, non-reasoning models refuse ``reasoning``, ``max_output_tokens``
 below 16 refused, web search items before the message, citations as inline ``([domain](url))`` with
@@ -102,10 +103,16 @@ class FakeOpenAI:
     # -- HTTP ------------------------------------------------------------------------------------
 
     async def _responses(self, request: Request) -> Response:
+        return await self._answer(request, self.default_reply)
+
+    async def _chat(self, request: Request) -> Response:
+        return await self._answer(request, self.default_chat_reply)
+
+    async def _answer(self, request: Request, default) -> Response:
         body = orjson.loads(await request.body())
         self.requests.append(body)
         self.headers.append(dict(request.headers))
-        reply = self._script.popleft() if self._script else self.default_reply(body)
+        reply = self._script.popleft() if self._script else default(body)
         delay = reply.delay or self.latency
         if delay:
             await asyncio.sleep(delay)
@@ -198,10 +205,37 @@ class FakeOpenAI:
                                   "web_search": {"num_requests": 1}}
         return body
 
+    # -- Chat Completions (the fallback API of OpenAI-compatible servers) -------------------------
+
+    def default_chat_reply(self, req: dict[str, Any]) -> Reply:
+        messages = req.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return error_reply(400, "'messages' is a required property", param="messages")
+        return Reply(body=self.build_chat_response(req))
+
+    def build_chat_response(self, req: dict[str, Any], *, text: str | None = None, finish_reason: str = "stop",
+                            reasoning: str | None = None) -> dict[str, Any]:
+        prompt = str(req["messages"][-1]["content"])
+        answer = text if text is not None else f"Here is an answer about {prompt}."
+        prompt_tokens = sum(_tokens(str(m.get("content", ""))) for m in req["messages"]) + 5
+        message: dict[str, Any] = {"role": "assistant", "content": answer, "refusal": None, "annotations": []}
+        if reasoning is not None:
+            message["reasoning_content"] = reasoning
+        return {
+            "id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion", "created": int(time.time()),
+            "model": str(req.get("model", "")), "system_fingerprint": "fp_fake",
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _tokens(answer),
+                      "total_tokens": prompt_tokens + _tokens(answer),
+                      "prompt_tokens_details": {"cached_tokens": 0},
+                      "completion_tokens_details": {"reasoning_tokens": 0}},
+        }
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeOpenAI:
-        app = Starlette(routes=[Route("/v1/responses", self._responses, methods=["POST"])])
+        app = Starlette(routes=[Route("/v1/responses", self._responses, methods=["POST"]),
+                                Route("/v1/chat/completions", self._chat, methods=["POST"])])
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]

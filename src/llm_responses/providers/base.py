@@ -77,6 +77,7 @@ class ProviderError(Exception):
 
 class Provider(Protocol):
     name: str
+    hosted_search: bool  # the upstream searches the web itself (OpenAI); otherwise search/ does it for it
 
     async def generate(self, request: LlmRequest) -> LlmResult: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib.resources import files
 from typing import Any
@@ -102,12 +102,15 @@ class Catalog:
                 self._entries[entry.name] = entry
 
     @classmethod
-    def build(cls, extra: Iterable[dict[str, Any]] = (), *, providers: set[str] | None = None) -> Catalog:
-        """Built-in models plus configured ones, keeping only those a configured provider serves."""
+    def build(
+        cls, extra: Iterable[dict[str, Any]] = (), *, providers: set[str] | None = None, searchless: set[str] = frozenset()
+    ) -> Catalog:
+        """Built-in models plus configured ones, keeping only those a configured provider serves; models of
+        ``searchless`` providers (no hosted search, no search backend) do not offer web_search."""
         specs = builtin_specs() + [ModelSpec.from_mapping(m) for m in extra]
         if providers is not None:
             specs = [s for s in specs if s.provider in providers]
-        return cls(specs)
+        return cls(replace(s, web_search=False) if s.provider in searchless else s for s in specs)
 
     def resolve(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)

@@ -7,13 +7,8 @@ Responses are read as plain JSON, defensively: proxies and local servers omit fi
 
 from __future__ import annotations
 
-import logging
+from dataclasses import replace
 from typing import Any
-
-import httpx2  # the HTTP client of openai>=3 (its dependency), named for the raw-response cast
-import openai
-import orjson
-from openai import AsyncOpenAI
 
 from llm_responses.providers.base import (
     Citation,
@@ -23,11 +18,14 @@ from llm_responses.providers.base import (
     ProviderError,
     TextPart,
 )
-
-log = logging.getLogger(__name__)
+from llm_responses.providers.openai_client import make_client, post_json
 
 
 class OpenAIResponsesProvider:
+    """OpenAI's ``/v1/responses`` (or any server that speaks it) through the official SDK."""
+
+    hosted_search = True  # OpenAI runs web_search itself; other servers get it through search/
+
     def __init__(
         self,
         *,
@@ -36,43 +34,30 @@ class OpenAIResponsesProvider:
         timeout: float = 110.0,
         max_retries: int = 2,
         name: str = "openai",
+        hosted_search: bool = True,
+        trust_reply_model: bool = True,
     ) -> None:
         self.name = name
-        # base_url is always passed explicitly: a stray OPENAI_BASE_URL must not redirect us silently.
-        self._client = AsyncOpenAI(
-            api_key=api_key or "not-needed",
-            base_url=base_url or "https://api.openai.com/v1",
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        self.hosted_search = hosted_search
+        # llama.cpp answers with its file path as ``model``: such servers report our own id instead
+        self._trust_reply_model = trust_reply_model
+        self._client = make_client(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
 
     async def aclose(self) -> None:
         await self._client.close()
 
     async def generate(self, request: LlmRequest) -> LlmResult:
-        try:
-            # The SDK's generic POST (its documented way to call any endpoint) keeps its auth, retries,
-            # timeouts and typed errors, but skips the typed-params transform and the pydantic model
-            # construction: together most of the SDK's own per-call cost (see docs/benchmarks.md).
-            # Our params come from build_params and are checked by the tests against the fake server.
-            raw = await self._client.post("/responses", body=build_params(request), cast_to=httpx2.Response)
-            body = orjson.loads(raw.content)
-        except orjson.JSONDecodeError as exc:  # a 200 with a non-JSON body (a misbehaving proxy)
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: non-JSON response body") from exc
-        except openai.APIStatusError as exc:
-            raise map_status_error(exc) from exc
-        except openai.APITimeoutError as exc:
-            raise ProviderError(ErrorKind.TIMEOUT, f"{self.name}: request timed out") from exc
-        except openai.APIConnectionError as exc:
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: connection error: {exc}") from exc
-        return parse_response(body, fallback_model=request.model)
+        body = await post_json(self._client, "/responses", build_params(request), name=self.name)
+        result = parse_response(body, fallback_model=request.model)
+        return result if self._trust_reply_model else replace(result, model=request.model)
 
 
 def build_params(request: LlmRequest) -> dict[str, Any]:
     """The ``responses.create`` keyword arguments for one request."""
     if request.history:
-        items: list[dict[str, str]] = [{"role": role, "content": text} for role, text in request.history]
-        items.append({"role": "user", "content": request.user_prompt})
+        # explicit ``type: message``: OpenAI accepts both forms, llama.cpp's server only this one
+        turns = [*request.history, ("user", request.user_prompt)]
+        items: list[dict[str, str]] = [{"type": "message", "role": role, "content": text} for role, text in turns]
         input_: Any = items
     else:
         input_ = request.user_prompt
@@ -163,16 +148,3 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def map_status_error(exc: openai.APIStatusError) -> ProviderError:
-    """HTTP errors after the SDK's own retries, classified for the task lifecycle."""
-    code = getattr(exc, "code", None)
-    message = f"HTTP {exc.status_code}: {getattr(exc, 'message', str(exc))}"
-    if exc.status_code == 429 and code == "insufficient_quota":
-        return ProviderError(ErrorKind.FATAL, message)
-    if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
-        return ProviderError(ErrorKind.UNAVAILABLE, message)
-    if exc.status_code in (401, 403, 404):
-        return ProviderError(ErrorKind.FATAL, message)
-    return ProviderError(ErrorKind.INVALID_REQUEST, message, param=getattr(exc, "param", None))

