@@ -233,8 +233,6 @@ def accounts_show(login: str, as_json: bool, database_url: str | None) -> None:
         click.echo(f"login:   {account.login}\nbalance: {_fmt(account.balance)} USD\nledger:  {_fmt(ledger)} USD")
 
 
-if __name__ == "__main__":
-    main()
 
 
 @main.group()
@@ -279,3 +277,7 @@ def index_stats(index_path: str | None) -> None:
 
     target = LocalIndex(index_path or Settings().search_index_path)
     click.echo(f"{target.count()} documents in {target.path}")
+
+
+if __name__ == "__main__":
+    main()

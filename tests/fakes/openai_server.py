@@ -14,19 +14,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-import socket
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.fakes.loopback import LoopbackServer
 
 SNAPSHOTS = {
     "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
@@ -81,8 +80,7 @@ class FakeOpenAI:
         self.headers: list[dict[str, str]] = []
         self._script: deque[Reply] = deque()
         self._counter = itertools.count()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self.port = 0
 
     # -- scripting -------------------------------------------------------------------------------
@@ -236,25 +234,13 @@ class FakeOpenAI:
     def start(self) -> FakeOpenAI:
         app = Starlette(routes=[Route("/v1/responses", self._responses, methods=["POST"]),
                                 Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started:
-            if time.time() > deadline:
-                raise RuntimeError("fake OpenAI server did not start")
-            time.sleep(0.01)
+        self._server = LoopbackServer(app)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
 
 
 def main() -> None:  # pragma: no cover - for benchmarks and manual runs: python -m tests.fakes.openai_server
