@@ -7,11 +7,13 @@ it (``reasoning_content``, as vLLM and llama.cpp do), becomes the reasoning summ
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
 from llm_responses.providers.base import LlmRequest, LlmResult, TextPart
 from llm_responses.providers.openai_client import make_client, post_json
+from llm_responses.providers.token_count import with_counted_usage
 
 
 class OpenAIChatProvider:
@@ -37,6 +39,8 @@ class OpenAIChatProvider:
     async def generate(self, request: LlmRequest) -> LlmResult:
         body = await post_json(self._client, "/chat/completions", build_chat_params(request), name=self.name)
         result = parse_chat_response(body, fallback_model=request.model)
+        if not isinstance(body.get("usage"), dict):  # some gateways omit it: count, never charge nothing
+            result = await asyncio.to_thread(with_counted_usage, result, request)
         return result if self._trust_reply_model else replace(result, model=request.model)
 
 

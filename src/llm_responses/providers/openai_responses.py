@@ -7,6 +7,7 @@ Responses are read as plain JSON, defensively: proxies and local servers omit fi
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from llm_responses.providers.base import (
     TextPart,
 )
 from llm_responses.providers.openai_client import make_client, post_json
+from llm_responses.providers.token_count import with_counted_usage
 
 
 class OpenAIResponsesProvider:
@@ -49,6 +51,8 @@ class OpenAIResponsesProvider:
     async def generate(self, request: LlmRequest) -> LlmResult:
         body = await post_json(self._client, "/responses", build_params(request), name=self.name)
         result = parse_response(body, fallback_model=request.model)
+        if not isinstance(body.get("usage"), dict):  # some gateways omit it: count, never charge nothing
+            result = await asyncio.to_thread(with_counted_usage, result, request)
         return result if self._trust_reply_model else replace(result, model=request.model)
 
 
