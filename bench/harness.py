@@ -48,11 +48,13 @@ class FakeUpstream:
 class Service:
     """``llm-responses serve`` on a fresh SQLite file, with one funded account."""
 
-    def __init__(self, upstream: str, *extra: str, **env: str) -> None:
+    def __init__(self, upstream: str | None, *extra: str, **env: str) -> None:
+        """``upstream``: the fake OpenAI's base URL, or None for no OpenAI at all (the embedded model)."""
         self.dir = tempfile.mkdtemp(prefix="llmr-bench-")
         self.port = free_port()
-        self.env = {**os.environ, "LLM_RESPONSES_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
-                    "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": upstream,
+        base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        openai = {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": upstream} if upstream else {}
+        self.env = {**base, "LLM_RESPONSES_DATABASE_URL": f"sqlite:///{self.dir}/bench.db", **openai,
                     "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "100000000", "LLM_RESPONSES_LIVE_MAX_CONCURRENT": "1000", **env}
         cli = [PY, "-m", "llm_responses.cli"]
         creds = json.loads(subprocess.run(cli + ["accounts", "create", "bench", "--balance", "1000000", "--json"],
@@ -72,6 +74,13 @@ class Service:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def peak_rss_mb(self) -> float:
+        """The server process's high-water resident memory (Linux ``VmHWM``)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc status")
 
     def stop(self) -> None:
         self.proc.terminate()

