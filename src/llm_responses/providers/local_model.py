@@ -90,13 +90,20 @@ class LocalModelProvider:
 
     hosted_search = False
 
-    def __init__(self, server: EmbeddedLlamaServer, *, name: str = "local", timeout: float = 110.0) -> None:
+    def __init__(self, server: EmbeddedLlamaServer, *, name: str = "local", timeout: float = 900.0) -> None:
         self.name = name
         self.server = server
         self._timeout = timeout
         self._inner: OpenAIResponsesProvider | None = None
+        # as many requests in flight as llama.cpp has slots: the rest wait here, not inside an HTTP call
+        # whose timeout would run out while llama.cpp queues it (live calls keep their own time limit)
+        self._slots = asyncio.Semaphore(server.parallel)
 
     async def generate(self, request: LlmRequest) -> LlmResult:
+        async with self._slots:
+            return await self._generate(request)
+
+    async def _generate(self, request: LlmRequest) -> LlmResult:
         if self._inner is None:
             address = await self.server.address()
             self._inner = OpenAIResponsesProvider(

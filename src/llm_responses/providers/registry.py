@@ -164,4 +164,4 @@ def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str
         "input_price": 0,
         "output_price": 0,
     }
-    return LocalModelProvider(server, name=LOCAL_PROVIDER, timeout=settings.live_timeout_seconds), spec
+    return LocalModelProvider(server, name=LOCAL_PROVIDER), spec
