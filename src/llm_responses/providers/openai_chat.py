@@ -7,41 +7,23 @@ it (``reasoning_content``, as vLLM and llama.cpp do), becomes the reasoning summ
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
 from typing import Any
 
 from llm_responses.providers.base import LlmRequest, LlmResult, TextPart
-from llm_responses.providers.openai_client import make_client, post_json
-from llm_responses.providers.token_count import with_counted_usage
+from llm_responses.providers.sdk_provider import SdkProvider
 
 
-class OpenAIChatProvider:
-    hosted_search = False
+class OpenAIChatProvider(SdkProvider):
+    path = "/chat/completions"
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
-        name: str = "chat",
-        trust_reply_model: bool = True,
-    ) -> None:
-        self.name = name
-        self._trust_reply_model = trust_reply_model
-        self._client = make_client(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+    def __init__(self, *, name: str = "chat", **client: Any) -> None:
+        super().__init__(name=name, **client)
 
-    async def aclose(self) -> None:
-        await self._client.close()
+    def build(self, request: LlmRequest) -> dict[str, Any]:
+        return build_chat_params(request)
 
-    async def generate(self, request: LlmRequest) -> LlmResult:
-        body = await post_json(self._client, "/chat/completions", build_chat_params(request), name=self.name)
-        result = parse_chat_response(body, fallback_model=request.model)
-        if not isinstance(body.get("usage"), dict):  # some gateways omit it: count, never charge nothing
-            result = await asyncio.to_thread(with_counted_usage, result, request)
-        return result if self._trust_reply_model else replace(result, model=request.model)
+    def parse(self, body: dict[str, Any], *, fallback_model: str) -> LlmResult:
+        return parse_chat_response(body, fallback_model=fallback_model)
 
 
 def build_chat_params(request: LlmRequest) -> dict[str, Any]:

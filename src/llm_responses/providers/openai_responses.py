@@ -7,8 +7,6 @@ Responses are read as plain JSON, defensively: proxies and local servers omit fi
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
 from typing import Any
 
 from llm_responses.providers.base import (
@@ -19,41 +17,23 @@ from llm_responses.providers.base import (
     ProviderError,
     TextPart,
 )
-from llm_responses.providers.openai_client import make_client, post_json
-from llm_responses.providers.token_count import with_counted_usage
+from llm_responses.providers.sdk_provider import SdkProvider
 
 
-class OpenAIResponsesProvider:
+class OpenAIResponsesProvider(SdkProvider):
     """OpenAI's ``/v1/responses`` (or any server that speaks it) through the official SDK."""
 
-    hosted_search = True  # OpenAI runs web_search itself; other servers get it through search/
+    path = "/responses"
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
-        name: str = "openai",
-        hosted_search: bool = True,
-        trust_reply_model: bool = True,
-    ) -> None:
-        self.name = name
-        self.hosted_search = hosted_search
-        # llama.cpp answers with its file path as ``model``: such servers report our own id instead
-        self._trust_reply_model = trust_reply_model
-        self._client = make_client(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+    def __init__(self, *, hosted_search: bool = True, name: str = "openai", **client: Any) -> None:
+        super().__init__(name=name, **client)
+        self.hosted_search = hosted_search  # OpenAI runs web_search itself; other servers get it through search/
 
-    async def aclose(self) -> None:
-        await self._client.close()
+    def build(self, request: LlmRequest) -> dict[str, Any]:
+        return build_params(request)
 
-    async def generate(self, request: LlmRequest) -> LlmResult:
-        body = await post_json(self._client, "/responses", build_params(request), name=self.name)
-        result = parse_response(body, fallback_model=request.model)
-        if not isinstance(body.get("usage"), dict):  # some gateways omit it: count, never charge nothing
-            result = await asyncio.to_thread(with_counted_usage, result, request)
-        return result if self._trust_reply_model else replace(result, model=request.model)
+    def parse(self, body: dict[str, Any], *, fallback_model: str) -> LlmResult:
+        return parse_response(body, fallback_model=fallback_model)
 
 
 def build_params(request: LlmRequest) -> dict[str, Any]:
