@@ -18,6 +18,7 @@ from llm_responses.api import errors as api_errors
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.api.routes import ApiContext, router
+from llm_responses.api.webhook_routes import router as webhook_router
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.config import Settings
@@ -28,6 +29,8 @@ from llm_responses.tasks import maintenance
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
+from llm_responses.webhooks.dispatcher import Dispatcher, Payload
+from llm_responses.webhooks.guard import AddressGuard
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         tariff = make_tariff(settings)
         runner = Runner(catalog, providers, tariff)
         owner = process_owner()
-        worker = Worker(
-            store=store,
-            runner=runner,
-            owner=owner,
-            concurrency=settings.worker_concurrency,
-            lease_seconds=settings.worker_lease_seconds,
-            poll_seconds=settings.worker_poll_seconds,
-            max_attempts=settings.task_max_attempts,
-            retry_delay=settings.task_retry_delay_seconds,
-        )
+        guard = AddressGuard.from_setting(settings.webhook_allowlist)
         service = TaskService(
             store=store,
             catalog=catalog,
@@ -97,8 +91,36 @@ def create_app(settings: Settings) -> FastAPI:
             retention_seconds=settings.result_retention_days * 86400,
             ready_window_seconds=settings.tasks_ready_days * 86400,
             ready_limit=settings.tasks_ready_limit,
-            on_tasks_created=worker.notify,
+            check_webhook_url=guard.check_without_dns,
         )
+
+        async def postback_payload(account_id: int, task_id: str) -> Payload | None:
+            found = await service.webhook_payload(account_id, task_id)
+            return Payload(*found) if found else None
+
+        dispatcher = Dispatcher(
+            store=store,
+            guard=guard,
+            render=postback_payload,
+            owner=owner,
+            concurrency=settings.webhook_concurrency,
+            timeout=settings.webhook_timeout_seconds,
+            max_attempts=settings.webhook_max_attempts,
+            retry_horizon=settings.webhook_retry_horizon_seconds,
+            poll_seconds=settings.webhook_poll_seconds,
+        )
+        worker = Worker(
+            store=store,
+            runner=runner,
+            owner=owner,
+            concurrency=settings.worker_concurrency,
+            lease_seconds=settings.worker_lease_seconds,
+            poll_seconds=settings.worker_poll_seconds,
+            max_attempts=settings.task_max_attempts,
+            retry_delay=settings.task_retry_delay_seconds,
+            on_finished=dispatcher.notify,  # a finished task may have a webhook due
+        )
+        service.on_tasks_created = worker.notify
         app.state.api = ApiContext(
             service=service,
             auth=Authenticator(store, await make_hasher(store, settings)),
@@ -107,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
             store=store,
         )
         app.state.worker = worker
+        app.state.dispatcher = dispatcher
         stop = asyncio.Event()
         windows = maintenance.Windows(
             deadline_seconds=settings.task_deadline_hours * 3600,
@@ -119,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
         ]
         if settings.worker_enabled:
             background.append(asyncio.create_task(worker.run(stop)))
+            background.append(asyncio.create_task(dispatcher.run(stop)))
         try:
             yield
         finally:
@@ -135,4 +159,5 @@ def create_app(settings: Settings) -> FastAPI:
     )
     api_errors.install(app)
     app.include_router(router)
+    app.include_router(webhook_router)
     return app

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     task_max_attempts: int = 3
     task_retry_delay_seconds: float = 30.0
 
+    # webhooks (postback_url / pingback_url)
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 6
+    webhook_retry_horizon_seconds: float = 3600.0
+    webhook_concurrency: int = 256
+    webhook_poll_seconds: float = 1.0
+    webhook_allowlist: str | None = None  # "127.0.0.1/32,hooks.internal": internal receivers an operator allows
+
     # limits and windows (DataForSEO's documented values)
     max_tasks_per_post: int = 100
     live_timeout_seconds: float = 120.0

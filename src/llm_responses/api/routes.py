@@ -41,12 +41,12 @@ class ApiContext:
 router = APIRouter()
 
 
-def _ctx(request: Request) -> ApiContext:
+def context(request: Request) -> ApiContext:
     return request.app.state.api
 
 
-async def _caller(request: Request) -> Account:
-    ctx = _ctx(request)
+async def caller(request: Request) -> Account:
+    ctx = context(request)
     account = await ctx.auth.authenticate(request.headers.get("authorization"))
     if not await ctx.limiter.hit(account.id):
         raise ApiError(StatusCode.RATE_LIMIT)
@@ -55,13 +55,13 @@ async def _caller(request: Request) -> Account:
 
 async def _begin(request: Request, se: str) -> tuple[ApiContext, Account]:
     """Common to every llm_responses endpoint: a known ``se``, then the caller (auth + rate limit)."""
-    ctx = _ctx(request)
+    ctx = context(request)
     if se not in ctx.supported_se:
         raise ApiError(StatusCode.NOT_FOUND)
-    return ctx, await _caller(request)
+    return ctx, await caller(request)
 
 
-async def _json_array(request: Request) -> list[Any]:
+async def json_array(request: Request) -> list[Any]:
     """The POST body as a list of tasks: 40502 when empty, 40503 when it is not JSON or not tasks."""
     raw = await request.body()
     if not raw.strip():
@@ -83,7 +83,7 @@ async def _json_array(request: Request) -> list[Any]:
 async def task_post(se: str, request: Request) -> Response:
     started = time.perf_counter()
     ctx, account = await _begin(request, se)
-    body = await _json_array(request)
+    body = await json_array(request)
     return render.ok(await ctx.service.post(account, se, body, started), started)
 
 
@@ -91,7 +91,7 @@ async def task_post(se: str, request: Request) -> Response:
 async def live(se: str, request: Request) -> Response:
     started = time.perf_counter()
     ctx, account = await _begin(request, se)
-    body = await _json_array(request)
+    body = await json_array(request)
     if len(body) > 1:
         raise ApiError(StatusCode.ONE_TASK_ONLY)
     return render.ok([await ctx.service.live(account, se, body[0], started)], started)
@@ -128,7 +128,7 @@ async def models(se: str, request: Request) -> Response:
 @router.get("/v3/appendix/errors")
 async def appendix_errors(request: Request) -> Response:
     started = time.perf_counter()
-    await _caller(request)
+    await caller(request)
     result = [{"code": int(code), "message": code.message} for code in StatusCode]
     return render.ok([_appendix_task("errors", request, started, result)], started)
 
@@ -136,8 +136,8 @@ async def appendix_errors(request: Request) -> Response:
 @router.get("/v3/appendix/user_data")
 async def appendix_user_data(request: Request) -> Response:
     started = time.perf_counter()
-    ctx = _ctx(request)
-    account = await _caller(request)
+    ctx = context(request)
+    account = await caller(request)
     now = time.time()
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     spent_today = await ctx.store.spending_since(account.id, midnight)

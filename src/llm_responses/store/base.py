@@ -107,6 +107,74 @@ class ReadyTask:
     created_at: float
 
 
+class DeliveryKind(StrEnum):
+    POSTBACK = "postback"  # POST of the gzipped task_get JSON
+    PINGBACK = "pingback"  # GET: "task $id is ready"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # for good: attempts exhausted or a refusing answer
+
+
+class PostbackState(StrEnum):
+    """A task's postback, as tasks_ready sees it: listed only while failing or failed (DataForSEO's rule)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILING = "failing"  # an attempt failed, another is scheduled
+    FAILED = "failed"
+
+
+class ResendResult(StrEnum):
+    QUEUED = "queued"
+    NOT_FOUND = "not_found"
+    NOT_FINISHED = "not_finished"
+    NO_WEBHOOK = "no_webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: int
+    task_id: str
+    account_id: int
+    kind: DeliveryKind
+    url: str  # as posted, with $id / $tag still in it
+    attempt: int  # the number of the attempt about to be made, from 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    attempt: int
+    at: float
+    url: str  # the URL really requested
+    http_status: int | None
+    error: str | None
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    task_id: str
+    kind: DeliveryKind
+    url: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: float | None  # None once delivered or failed
+    created_at: float
+    finished_at: float | None
+    history: tuple[DeliveryAttempt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSecrets:
+    current: str
+    previous: str | None
+    rotated_at: float | None
+
+
 class AccountExists(Exception):
     pass
 
@@ -127,6 +195,7 @@ class Store(Protocol):
     # accounts and money
     async def create_account(self, login: str, password_hash: str, token_hash: str, balance: int) -> Account: ...
     async def account_by_login(self, login: str) -> Account | None: ...
+    async def account_by_id(self, account_id: int) -> Account | None: ...
     async def account_by_token_hash(self, token_hash: str) -> Account | None: ...
     async def list_accounts(self) -> list[Account]: ...
     async def top_up(self, login: str, amount: int) -> Account: ...
@@ -167,3 +236,26 @@ class Store(Protocol):
     async def mark_collected(self, task_id: str, now: float) -> None: ...
     async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]: ...
     async def count_tasks(self, status: TaskStatus | None = None) -> int: ...
+
+    # webhooks (finishing a task with postback_url / pingback_url enqueues its deliveries, in the same transaction)
+    async def claim_deliveries(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedDelivery]:
+        """Due pending deliveries not leased by a live dispatcher, leased to ``owner``."""
+        ...
+
+    async def record_delivery_attempt(
+        self, delivery_id: int, attempt: DeliveryAttempt, *, delivered: bool, retry_at: float | None
+    ) -> bool:
+        """Record one attempt: delivered; else retried at ``retry_at``; else failed for good. Once per attempt."""
+        ...
+
+    async def resend_webhooks(self, account_id: int, task_ids: list[str], now: float) -> list[ResendResult]: ...
+    async def deliveries_of(self, account_id: int, task_id: str) -> list[DeliveryView] | None:
+        """The task's deliveries with every attempt; None when the task is not the account's."""
+        ...
+
+    async def webhook_secrets(self, account_id: int, candidate: str) -> WebhookSecrets:
+        """The account's signing secrets, storing ``candidate`` as the secret when it has none yet."""
+        ...
+
+    async def rotate_webhook_secret(self, account_id: int, new_secret: str, now: float) -> WebhookSecrets: ...
+    async def count_deliveries(self, status: DeliveryStatus | None = None) -> int: ...

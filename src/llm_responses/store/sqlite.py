@@ -34,6 +34,7 @@ from llm_responses.store.base import (
     TaskStatus,
 )
 from llm_responses.store.migrate import upgrade
+from llm_responses.store.sqlite_deliveries import SqliteDeliveries, enqueue_deliveries
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def sqlite_path(database_url: str) -> str:
     return database_url[len(prefix) :]
 
 
-class SqliteStore:
+class SqliteStore(SqliteDeliveries):
     def __init__(self, database_url: str, *, synchronous: str = "FULL") -> None:
         self.path = sqlite_path(database_url)
         self.url = database_url
@@ -147,6 +148,9 @@ class SqliteStore:
 
     async def account_by_login(self, login: str) -> Account | None:
         return await self._read(lambda c: _one_account(c, "login = ?", login))
+
+    async def account_by_id(self, account_id: int) -> Account | None:
+        return await self._read(lambda c: _one_account(c, "id = ?", account_id))
 
     async def account_by_token_hash(self, token_hash: str) -> Account | None:
         return await self._read(lambda c: _one_account(c, "token_hash = ?", token_hash))
@@ -357,7 +361,9 @@ class SqliteStore:
         def q(c: sqlite3.Connection) -> list[ReadyTask]:
             rows = c.execute(
                 "SELECT id, se, tag, created_at FROM tasks WHERE account_id = ? AND finished_at >= ? "
-                "AND collected_at IS NULL AND endpoint = 'task_post' AND status IN (?, ?) ORDER BY finished_at LIMIT ?",
+                "AND collected_at IS NULL AND endpoint = 'task_post' AND status IN (?, ?) "
+                # a postback task is listed only when its delivery failed (DataForSEO's documented rule)
+                "AND (postback_url IS NULL OR postback_state IN ('failing', 'failed')) ORDER BY finished_at LIMIT ?",
                 (account_id, finished_after, TaskStatus.DONE.value, TaskStatus.FAILED.value, limit),
             ).fetchall()
             return [ReadyTask(*r) for r in rows]
@@ -405,12 +411,13 @@ def _finish(
 ) -> bool:
     """Settle one attempt: the status change and the money move together, or not at all."""
     row = c.execute(
-        "SELECT account_id, base_price, prepayment FROM tasks WHERE id = ? AND status = ? AND attempts = ?",
+        "SELECT account_id, base_price, prepayment, endpoint, postback_url, pingback_url FROM tasks "
+        "WHERE id = ? AND status = ? AND attempts = ?",
         (task_id, from_status, attempt),
     ).fetchone()
     if row is None:
         return False
-    account_id, base_price, prepayment = row
+    account_id, base_price, prepayment, endpoint, postback_url, pingback_url = row
     if o.success:
         refund = prepayment - o.money_spent
         cost = base_price + o.money_spent
@@ -431,6 +438,8 @@ def _finish(
         kind = LedgerKind.REFUND if refund > 0 else LedgerKind.OVERAGE
         _ledger(c, account_id, task_id, kind, refund, now)
         c.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (refund, account_id))
+    if endpoint == "task_post":
+        enqueue_deliveries(c, task_id, account_id, postback_url, pingback_url, now)
     return True
 
 

@@ -74,6 +74,7 @@ class TaskService:
         ready_window_seconds: float = 3 * 86400,
         ready_limit: int = 1000,
         on_tasks_created: Callable[[], None] = lambda: None,
+        check_webhook_url: Callable[[str], None] = lambda url: None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -88,6 +89,8 @@ class TaskService:
         self.ready_window_seconds = ready_window_seconds
         self.ready_limit = ready_limit
         self.on_tasks_created = on_tasks_created
+        # raises ValueError with a reason for a webhook URL that may never be called (the address guard)
+        self.check_webhook_url = check_webhook_url
 
     # -- task_post -------------------------------------------------------------------------------
 
@@ -103,6 +106,7 @@ class TaskService:
                 continue
             try:
                 request = validate_task(raw, allowed=TASK_POST_FIELDS, resolve_model=self.catalog.resolve, for_task_post=True)
+                self._check_webhooks(request)
             except ApiError as exc:
                 out[i] = _error_task(task_id, exc, started, path, data)
                 continue
@@ -126,6 +130,14 @@ class TaskService:
             if any(accepted):
                 self.on_tasks_created()
         return [t for t in out if t is not None]
+
+    def _check_webhooks(self, request: TaskRequest) -> None:
+        for name, url in (("postback_url", request.postback_url), ("pingback_url", request.pingback_url)):
+            if url:
+                try:
+                    self.check_webhook_url(url)
+                except ValueError as exc:
+                    raise ApiError(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'. {exc}.") from None
 
     def _new_task(self, task_id: str, se: str, endpoint: str, request: TaskRequest, data: dict[str, Any]) -> NewTask:
         live = endpoint == "live"
@@ -185,7 +197,8 @@ class TaskService:
 
     # -- task_get --------------------------------------------------------------------------------
 
-    async def get(self, account: Account, se: str, task_id: str, started: float) -> dict[str, Any]:
+    async def get(self, account: Account, se: str, task_id: str, started: float, *, collect: bool = True) -> dict[str, Any]:
+        """task_get's task object; ``collect=False`` renders it without marking it collected (postbacks)."""
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_get/{task_id}")
         record = await self.store.get_task(account.id, task_id)
         if record is None or record.endpoint != "task_post" or record.se != se:
@@ -200,7 +213,8 @@ class TaskService:
         if account.balance < 0:
             # "if your account balance is negative, you will not receive the results" (seed 004)
             return _error_task(task_id, ApiError(StatusCode.PAYMENT_REQUIRED), started, path, data)
-        await self.store.mark_collected(task_id, time.time())
+        if collect:
+            await self.store.mark_collected(task_id, time.time())
         if record.status is TaskStatus.FAILED:
             code = StatusCode(record.status_code or StatusCode.INTERNAL_ERROR)
             return _error_task(task_id, ApiError(code, record.status_message), started, path, data)
@@ -211,6 +225,16 @@ class TaskService:
             data=data,
             result=[orjson.loads(record.result_json)] if record.result_json else None,
         )
+
+    async def webhook_payload(self, account_id: int, task_id: str) -> tuple[bytes, str | None] | None:
+        """The full JSON task_get would answer for the task right now (for its postback), and its tag."""
+        account = await self.store.account_by_id(account_id)
+        record = await self.store.get_task(account_id, task_id)
+        if account is None or record is None:
+            return None
+        started = time.perf_counter()
+        task = await self.get(account, record.se, task_id, started, collect=False)
+        return orjson.dumps(envelope.response([task], started=started)), record.tag
 
     # -- tasks_ready -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -33,6 +34,7 @@ class Worker:
         poll_seconds: float = 1.0,
         max_attempts: int = 3,
         retry_delay: float = 30.0,
+        on_finished: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -42,6 +44,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
+        self.on_finished = on_finished  # e.g. wake the webhook dispatcher
         self._wake = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._attempts: dict[str, int] = {}
@@ -112,7 +115,9 @@ class Worker:
             delay = self.retry_delay * 2 ** (claimed.attempt - 1)
             await self.store.retry_later(claimed.id, claimed.attempt, now + delay, outcome.error_detail or "")
             return
-        if not await self.store.finish_task(claimed.id, claimed.attempt, outcome, now):
+        if await self.store.finish_task(claimed.id, claimed.attempt, outcome, now):
+            self.on_finished()
+        else:
             log.warning("task %s attempt %d was taken over before it finished", claimed.id, claimed.attempt)
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:

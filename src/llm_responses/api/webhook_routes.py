@@ -1,0 +1,130 @@
+"""Webhook endpoints under ``/v3/appendix``: DataForSEO's ``webhook_resend``, plus what a self-hosted
+service adds — every delivery attempt of a task, and the account's signing secret (read and rotate)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from llm_responses.api import render
+from llm_responses.api.routes import caller, context, json_array
+from llm_responses.errors import ApiError, StatusCode
+from llm_responses.store.base import DeliveryView, ResendResult, WebhookSecrets
+from llm_responses.tasks.render import format_datetime
+from llm_responses.tasks.service import new_task_id
+from llm_responses.webhooks import signing
+from llm_responses.wire import envelope
+
+router = APIRouter()
+MAX_RESEND = 100
+
+_RESEND_ERRORS = {
+    ResendResult.NOT_FOUND: ApiError(StatusCode.TASK_NOT_FOUND),
+    ResendResult.NOT_FINISHED: ApiError(StatusCode.TASK_IN_QUEUE),
+    ResendResult.NO_WEBHOOK: ApiError(StatusCode.INVALID_FIELD, "Invalid Field: 'id'. The task has no postback_url or pingback_url."),
+}
+
+
+def _task(function: str, request: Request, started: float, *, task_id: str | None = None, result: list[Any] | None,
+          error: ApiError | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    code = error.status if error else (StatusCode.TASK_CREATED if function == "webhook_resend" else StatusCode.OK)
+    return envelope.task(
+        task_id=task_id or new_task_id(),
+        status_code=code,
+        status_message=error.message if error else code.message,
+        started=started,
+        cost=0.0,  # resending is free ("your account will not be double-charged")
+        path=envelope.path_of(request.url.path),
+        data={"api": "appendix", "function": function, **(extra or {})},
+        result=result,
+    )
+
+
+@router.post("/v3/appendix/webhook_resend")
+async def webhook_resend(request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = context(request)
+    account = await caller(request)
+    body = await json_array(request)
+    tasks: list[dict[str, Any] | None] = [None] * len(body)
+    wanted: list[tuple[int, str]] = []
+    for i, item in enumerate(body):
+        task_id = item.get("id") if isinstance(item, dict) else None
+        if i >= MAX_RESEND:
+            tasks[i] = _task("webhook_resend", request, started, result=None, error=ApiError(StatusCode.TOO_MANY_TASKS))
+        elif not isinstance(task_id, str) or not task_id:
+            tasks[i] = _task("webhook_resend", request, started, result=None, error=ApiError.invalid_field("id"))
+        else:
+            wanted.append((i, task_id))
+    results = await ctx.store.resend_webhooks(account.id, [t for _, t in wanted], time.time()) if wanted else []
+    for (i, task_id), outcome in zip(wanted, results, strict=True):
+        tasks[i] = _task("webhook_resend", request, started, task_id=task_id, result=None,
+                         error=_RESEND_ERRORS.get(outcome), extra={"id": task_id})
+    if any(r is ResendResult.QUEUED for r in results):
+        request.app.state.dispatcher.notify()
+    return render.ok([t for t in tasks if t is not None], started)
+
+
+@router.get("/v3/appendix/webhook_deliveries/{task_id}")
+async def webhook_deliveries(task_id: str, request: Request) -> Response:
+    started = time.perf_counter()
+    ctx = context(request)
+    account = await caller(request)
+    views = await ctx.store.deliveries_of(account.id, task_id)
+    if views is None:
+        task = _task("webhook_deliveries", request, started, task_id=task_id, result=None,
+                     error=ApiError(StatusCode.TASK_NOT_FOUND))
+    else:
+        task = _task("webhook_deliveries", request, started, task_id=task_id, result=[_delivery(v) for v in views])
+    return render.ok([task], started)
+
+
+def _when(epoch: float | None) -> str | None:
+    return format_datetime(epoch) if epoch is not None else None
+
+
+def _delivery(v: DeliveryView) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "kind": v.kind.value,
+        "url": v.url,
+        "status": v.status.value,
+        "attempts": v.attempts,
+        "next_attempt_at": _when(v.next_attempt_at),
+        "created_at": _when(v.created_at),
+        "finished_at": _when(v.finished_at),
+        "history": [
+            {"attempt": a.attempt, "datetime": _when(a.at), "url": a.url, "http_status": a.http_status,
+             "error": a.error, "latency_ms": a.latency_ms}
+            for a in v.history
+        ],
+    }
+
+
+def _secrets(s: WebhookSecrets) -> list[dict[str, Any]]:
+    in_grace = s.previous is not None and s.rotated_at is not None and time.time() - s.rotated_at < signing.ROTATION_GRACE_SECONDS
+    return [{
+        "secret": s.current,
+        "previous_secret": s.previous if in_grace else None,
+        "rotated_at": _when(s.rotated_at),
+        "signature_header": signing.HEADER,
+    }]
+
+
+@router.get("/v3/appendix/webhook_secret")
+async def webhook_secret(request: Request) -> Response:
+    started = time.perf_counter()
+    account = await caller(request)
+    secrets = await context(request).store.webhook_secrets(account.id, signing.new_secret())
+    return render.ok([_task("webhook_secret", request, started, result=_secrets(secrets))], started)
+
+
+@router.post("/v3/appendix/webhook_secret/rotate")
+async def webhook_secret_rotate(request: Request) -> Response:
+    started = time.perf_counter()
+    account = await caller(request)
+    secrets = await context(request).store.rotate_webhook_secret(account.id, signing.new_secret(), time.time())
+    return render.ok([_task("webhook_secret", request, started, result=_secrets(secrets))], started)

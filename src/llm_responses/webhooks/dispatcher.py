@@ -1,0 +1,167 @@
+"""The delivery loop: claims due deliveries under a lease, sends them concurrently, records every attempt.
+
+It runs beside the task worker with its own concurrency, and a receiver that never answers costs a
+waiting coroutine, not a worker slot: thousands of slow deliveries do not hold up task processing. A
+delivery that was due when the process died is claimed again once its lease runs out. Retries back off
+exponentially with jitter, spread so that ``max_attempts`` tries span about ``retry_horizon`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from llm_responses.store.base import ClaimedDelivery, DeliveryAttempt, DeliveryKind, Store
+from llm_responses.webhooks import signing
+from llm_responses.webhooks.guard import AddressGuard
+from llm_responses.webhooks.sender import send
+from llm_responses.webhooks.urls import fill
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "llm-responses-webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What a delivery sends for a task: task_get's JSON (for a postback) and the tag (for ``$tag``)."""
+
+    task_get_json: bytes
+    tag: str | None
+
+
+Render = Callable[[int, str], Awaitable[Payload | None]]
+
+
+def retry_delays(max_attempts: int, horizon: float) -> list[float]:
+    """Delays before attempts 2..max_attempts, doubling each time and summing to ``horizon``."""
+    gaps = max_attempts - 1
+    if gaps <= 0:
+        return []
+    base = horizon / (2**gaps - 1)
+    return [base * 2**i for i in range(gaps)]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        guard: AddressGuard,
+        render: Render,
+        owner: str,
+        concurrency: int = 256,
+        timeout: float = 10.0,
+        max_attempts: int = 6,
+        retry_horizon: float = 3600.0,
+        poll_seconds: float = 1.0,
+        secret_ttl: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.guard = guard
+        self.render = render
+        self.owner = owner
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.delays = retry_delays(max_attempts, retry_horizon)
+        self.poll_seconds = poll_seconds
+        self.secret_ttl = secret_ttl
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._secrets: dict[int, tuple[float, list[str]]] = {}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=min(concurrency, 64))
+        self._client = httpx.AsyncClient(limits=limits, headers={"User-Agent": USER_AGENT})
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                if not await self._claim():
+                    await self._sleep(stop)
+        finally:
+            for job in list(self._in_flight):
+                job.cancel()  # unrecorded attempts are retried after the lease runs out
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            await self._client.aclose()
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _claim(self) -> int:
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        self._wake.clear()
+        now = time.time()
+        try:
+            claimed = await self.store.claim_deliveries(self.owner, free, now + self.timeout + 30, now)
+        except Exception:
+            log.exception("claiming deliveries failed; retrying after the poll interval")
+            return 0
+        for delivery in claimed:
+            job = asyncio.create_task(self._deliver(delivery))
+            self._in_flight.add(job)
+            job.add_done_callback(self._in_flight.discard)
+        return len(claimed)
+
+    async def _deliver(self, d: ClaimedDelivery) -> None:
+        try:
+            payload = await self.render(d.account_id, d.task_id)
+            if payload is None:  # purged in the meantime: nothing left to send
+                await self._record(d, d.url, None, "the task no longer exists", 0.0, retryable=False)
+                return
+            url = fill(d.url, d.task_id, payload.tag)
+            headers = {signing.TASK_HEADER: d.task_id}
+            if d.kind is DeliveryKind.POSTBACK:
+                method, body = "POST", gzip.compress(payload.task_get_json)
+                headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+            else:
+                method, body = "GET", b""
+            headers[signing.HEADER] = signing.signature_header(await self._secrets_of(d.account_id), d.task_id, body)
+            result = await send(self._client, self.guard, method, url, body=body, headers=headers,
+                                timeout_seconds=self.timeout)
+            await self._record(d, url, result.http_status, result.error, result.latency_ms,
+                               retryable=result.retryable, delivered=result.delivered)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery %s of task %s failed unexpectedly; retried after its lease", d.id, d.task_id)
+
+    async def _record(self, d: ClaimedDelivery, url: str, status: int | None, error: str | None, latency: float,
+                      *, retryable: bool, delivered: bool = False) -> None:
+        now = time.time()
+        retry_at = None
+        if not delivered and retryable and d.attempt < self.max_attempts:
+            retry_at = now + self.delays[d.attempt - 1] * random.uniform(0.8, 1.2)
+        if not delivered:
+            log.info("%s of task %s, attempt %d: %s%s", d.kind.value, d.task_id, d.attempt, error,
+                     f"; next try in {retry_at - now:.0f}s" if retry_at else "; giving up")
+        attempt = DeliveryAttempt(attempt=d.attempt, at=now, url=url, http_status=status, error=error, latency_ms=latency)
+        await self.store.record_delivery_attempt(d.id, attempt, delivered=delivered, retry_at=retry_at)
+
+    async def _secrets_of(self, account_id: int) -> list[str]:
+        cached = self._secrets.get(account_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        s = await self.store.webhook_secrets(account_id, signing.new_secret())
+        keys = [s.current]
+        if s.previous and s.rotated_at and time.time() - s.rotated_at < signing.ROTATION_GRACE_SECONDS:
+            keys.append(s.previous)
+        self._secrets[account_id] = (time.monotonic() + self.secret_ttl, keys)
+        return keys
