@@ -68,3 +68,22 @@ class WebhookReceiver:
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+
+
+def main() -> None:  # pragma: no cover - for benchmarks: python -m tests.fakes.webhook_receiver [delay seconds]
+    import sys
+    import time
+
+    receiver = WebhookReceiver()
+    receiver.default = Answer(delay=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
+    receiver.start()
+    print(receiver.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        receiver.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

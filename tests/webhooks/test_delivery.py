@@ -3,6 +3,7 @@
 import asyncio
 import gzip
 import time
+from pathlib import Path
 
 import orjson
 
@@ -202,3 +203,29 @@ async def test_another_accounts_task_is_not_found(hook_settings, receiver):
         assert (await h.post("/v3/appendix/webhook_resend", bob, [{"id": task_id}]))["tasks"][0]["status_code"] == 40401
         body = await h.get(f"/v3/appendix/webhook_deliveries/{task_id}", bob)
         assert body["tasks"][0]["status_code"] == 40401 and body["tasks"][0]["result"] is None
+
+
+def documented_receiver():
+    """``verify_and_parse`` exactly as docs/webhooks.md shows it."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text("utf-8")
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(snippet, "docs/webhooks.md", "exec"), namespace)
+    return namespace["verify_and_parse"]
+
+
+async def test_the_documented_receiver_snippet_accepts_real_deliveries_and_rejects_forgeries(hook_settings, receiver):
+    verify_and_parse = documented_receiver()
+    async with running(hook_settings) as h:
+        alice = await h.account()
+        task_id = await post_task(h, alice, postback_url=receiver.url(), pingback_url=receiver.url("/ping"))
+        got = await receiver.wait_for(2)
+        key = await secret(h, alice)
+        post = next(r for r in got if r.method == "POST")
+        ping = next(r for r in got if r.method == "GET")
+        parsed = verify_and_parse(post.headers, post.body, key)
+        assert parsed["tasks"][0]["id"] == task_id and parsed["tasks"][0]["result"][0]["items"]
+        assert verify_and_parse(ping.headers, ping.body, key) == {}
+        assert verify_and_parse(post.headers, post.body + b"x", key) is None
+        assert verify_and_parse(post.headers, post.body, "whsec_other") is None
+        assert verify_and_parse({**post.headers, "x-llmr-task-id": "other"}, post.body, key) is None
