@@ -18,7 +18,9 @@ from llm_responses.accounts.credentials import new_password, new_token
 from llm_responses.app import create_app
 from llm_responses.billing.money import to_nanos
 from llm_responses.config import Settings
+from tests import pg
 from tests.fakes.openai_server import FakeOpenAI
+from tests.pg import Databases
 
 LLM = "/v3/ai_optimization/chat_gpt/llm_responses"
 
@@ -35,6 +37,23 @@ def fake_openai(fake_openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     fake_openai_server.reset()
     yield fake_openai_server
     fake_openai_server.reset()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pg_databases() -> AsyncIterator[Databases]:
+    dbs = Databases()
+    yield dbs
+    if dbs.created or dbs.template_ready:
+        await dbs.drop_all()
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path, pg_databases: Databases) -> str:
+    """A fresh, migrated database of each kind: the store contract holds on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    await pg.require()
+    return await pg_databases.new()
 
 
 @pytest.fixture

@@ -41,7 +41,11 @@ def make_store(settings: Settings) -> Store:
         from llm_responses.store.sqlite import SqliteStore
 
         return SqliteStore(url, synchronous=settings.sqlite_synchronous)
-    raise ValueError(f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db")
+    from llm_responses.store.postgres import PostgresStore, is_postgres_url
+
+    if is_postgres_url(url):
+        return PostgresStore(url, pool_size=settings.postgres_pool_size)
+    raise ValueError(f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db or postgresql://...")
 
 
 async def make_hasher(store: Store, settings: Settings) -> Hasher:

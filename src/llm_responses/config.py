@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///llm-responses.db"
     sqlite_synchronous: str = "FULL"
     secret_key: str | None = None
+    postgres_pool_size: int = 10  # connections per process
+    redis_url: str | None = None  # shared rate and live-concurrency limits across API processes
 
     # HTTP
     host: str = "127.0.0.1"

@@ -1,0 +1,428 @@
+"""PostgreSQL store (asyncpg): many API processes and workers on one database, which stays the queue.
+
+The same contract as the SQLite store, kept by the same tests. What differs is how concurrency is made
+safe: workers claim with ``FOR UPDATE SKIP LOCKED`` (no two claim one task, none waits on another), money
+moves under the account's row lock (``SELECT … FOR UPDATE``), so concurrent posts for one account are
+serialized and can never take the balance below what the rules allow, and finishing is conditional on
+(task, attempt) as everywhere. New work is announced with NOTIFY on commit; idle workers LISTEN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from llm_responses.store.base import (
+    Account,
+    AccountExists,
+    AccountNotFound,
+    ClaimedTask,
+    LedgerKind,
+    NewTask,
+    Outcome,
+    ReadyTask,
+    TaskRecord,
+    TaskStatus,
+)
+from llm_responses.store.migrate import upgrade
+from llm_responses.store.postgres_deliveries import DELIVERIES_CHANNEL, PostgresDeliveries, enqueue_deliveries
+
+T = TypeVar("T")
+TASKS_CHANNEL = "llm_responses_tasks"
+
+_ACCOUNT_COLUMNS = "id, login, password_hash, token_hash, balance, created_at, timezone"
+_TASK_COLUMNS = (
+    "id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag, "
+    "cost, created_at, finished_at, collected_at"
+)
+_INSERT_TASK = (
+    "INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url, "
+    "pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+)
+_INSERT_LEDGER = "INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)"
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://"))
+
+
+def dsn_of(url: str) -> str:
+    """Any accepted spelling → the plain ``postgresql://`` DSN asyncpg takes."""
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+class PostgresStore(PostgresDeliveries):
+    def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
+        self.url = database_url
+        self.dsn = dsn_of(database_url)
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await asyncio.to_thread(upgrade, "postgresql+asyncpg://" + self.dsn[len("postgresql://") :])
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def subscribe(self, on_tasks: Callable[[], None], on_deliveries: Callable[[], None]) -> None:
+        """Call back when any process queues tasks or deliveries (LISTEN on a connection of its own)."""
+        self._listener = await asyncpg.connect(self.dsn)
+        await self._listener.add_listener(TASKS_CHANNEL, lambda *_: on_tasks())
+        await self._listener.add_listener(DELIVERIES_CHANNEL, lambda *_: on_deliveries())
+
+    async def ping(self) -> None:
+        await self._run(lambda c: c.fetchval("SELECT 1"))
+
+    async def _run(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            return await fn(conn)
+
+    async def _tx(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await fn(conn)
+
+    # the mixin's names for the same two things
+    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, durable: bool = False) -> T:
+        return await self._tx(fn)
+
+    async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        return await self._run(fn)
+
+    # -- meta ------------------------------------------------------------------------------------
+
+    async def meta_get_or_set(self, key: str, value: str) -> str:
+        async def tx(c: asyncpg.Connection) -> str:
+            await c.execute("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, value)
+            return await c.fetchval("SELECT value FROM meta WHERE key = $1", key)
+
+        return await self._tx(tx)
+
+    # -- accounts --------------------------------------------------------------------------------
+
+    async def create_account(self, login: str, password_hash: str, token_hash: str, balance: int) -> Account:
+        now = time.time()
+
+        async def tx(c: asyncpg.Connection) -> Account:
+            try:
+                account_id = await c.fetchval(
+                    "INSERT INTO accounts (login, password_hash, token_hash, balance, created_at) "
+                    "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    login, password_hash, token_hash, balance, now,
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError as exc:
+                raise AccountExists(login) from exc
+            if balance:
+                await c.execute(_INSERT_LEDGER, account_id, None, LedgerKind.TOPUP.value, balance, now)
+            return await _one_account(c, "id = $1", account_id)
+
+        return await self._tx(tx)
+
+    async def account_by_login(self, login: str) -> Account | None:
+        return await self._run(lambda c: _one_account(c, "login = $1", login))
+
+    async def account_by_id(self, account_id: int) -> Account | None:
+        return await self._run(lambda c: _one_account(c, "id = $1", account_id))
+
+    async def account_by_token_hash(self, token_hash: str) -> Account | None:
+        return await self._run(lambda c: _one_account(c, "token_hash = $1", token_hash))
+
+    async def list_accounts(self) -> list[Account]:
+        rows = await self._run(lambda c: c.fetch(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id"))
+        return [Account(*r) for r in rows]
+
+    async def top_up(self, login: str, amount: int) -> Account:
+        now = time.time()
+
+        async def tx(c: asyncpg.Connection) -> Account:
+            account_id = await c.fetchval(
+                "UPDATE accounts SET balance = balance + $1 WHERE login = $2 RETURNING id", amount, login
+            )
+            if account_id is None:
+                raise AccountNotFound(login)
+            await c.execute(_INSERT_LEDGER, account_id, None, LedgerKind.TOPUP.value, amount, now)
+            return await _one_account(c, "id = $1", account_id)
+
+        return await self._tx(tx)
+
+    async def reset_credentials(self, login: str, password_hash: str, token_hash: str) -> Account:
+        async def tx(c: asyncpg.Connection) -> Account:
+            account_id = await c.fetchval(
+                "UPDATE accounts SET password_hash = $1, token_hash = $2 WHERE login = $3 RETURNING id",
+                password_hash, token_hash, login,
+            )  # fmt: skip
+            if account_id is None:
+                raise AccountNotFound(login)
+            return await _one_account(c, "id = $1", account_id)
+
+        return await self._tx(tx)
+
+    async def ledger_sum(self, account_id: int) -> int:
+        return await self._run(
+            lambda c: c.fetchval("SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1", account_id)
+        )
+
+    async def topped_up(self, account_id: int) -> int:
+        return await self._run(
+            lambda c: c.fetchval(
+                "SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1 AND kind = $2",
+                account_id, LedgerKind.TOPUP.value,
+            )  # fmt: skip
+        )
+
+    async def spending_since(self, account_id: int, since: float) -> int:
+        total = await self._run(
+            lambda c: c.fetchval(
+                "SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1 AND created_at >= $2 AND kind != $3",
+                account_id, since, LedgerKind.TOPUP.value,
+            )  # fmt: skip
+        )
+        return -total
+
+    # -- tasks: creation -------------------------------------------------------------------------
+
+    async def create_tasks(self, account_id: int, tasks: list[NewTask], now: float) -> list[bool]:
+        async def tx(c: asyncpg.Connection) -> list[bool]:
+            # the row lock serializes every money movement of this account across all processes
+            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+            accepted: list[bool] = []
+            rows, ledger_rows, total = [], [], 0
+            for t in tasks:
+                charge = t.base_price + t.prepayment
+                ok = balance - total >= charge
+                accepted.append(ok)
+                if not ok:
+                    continue
+                total += charge
+                rows.append(_task_row(account_id, t, TaskStatus.QUEUED, now, None, None))
+                ledger_rows.append((account_id, t.id, LedgerKind.BASE.value, -t.base_price, now))
+                ledger_rows.append((account_id, t.id, LedgerKind.PREPAY.value, -t.prepayment, now))
+            if rows:
+                await c.executemany(_INSERT_TASK, rows)
+                await c.executemany(_INSERT_LEDGER, [r for r in ledger_rows if r[3] != 0])
+                await c.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", total, account_id)
+                await c.execute("SELECT pg_notify($1, '')", TASKS_CHANNEL)  # delivered at commit
+            return accepted
+
+        return await self._tx(tx)
+
+    async def start_live(self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float) -> bool:
+        async def tx(c: asyncpg.Connection) -> bool:
+            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+            hold = task.base_price + task.prepayment
+            if balance < hold:
+                return False
+            await c.execute(_INSERT_TASK, *_task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
+            await c.executemany(_INSERT_LEDGER, [
+                (account_id, task.id, LedgerKind.BASE.value, -task.base_price, now),
+                (account_id, task.id, LedgerKind.PREPAY.value, -task.prepayment, now),
+            ])  # fmt: skip
+            await c.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", hold, account_id)
+            return True
+
+        return await self._tx(tx)
+
+    # -- tasks: the queue ------------------------------------------------------------------------
+
+    async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]:
+        rows = await self._tx(
+            lambda c: c.fetch(
+                "UPDATE tasks SET status = $1, lease_owner = $2, lease_until = $3, attempts = attempts + 1 "
+                "WHERE id IN (SELECT id FROM tasks WHERE status = $4 AND run_after <= $5 "
+                "             ORDER BY run_after LIMIT $6 FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, account_id, se, endpoint, request_json, attempts",
+                TaskStatus.RUNNING.value, owner, lease_until, TaskStatus.QUEUED.value, now, limit,
+            )  # fmt: skip
+        )
+        return [ClaimedTask(*r) for r in rows]
+
+    async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None:
+        if task_ids:
+            await self._run(
+                lambda c: c.execute(
+                    "UPDATE tasks SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = $4",
+                    lease_until, task_ids, owner, TaskStatus.RUNNING.value,
+                )  # fmt: skip
+            )
+
+    async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
+        return await self._tx(lambda c: _finish(c, task_id, attempt, outcome, now))
+
+    async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool:
+        async def tx(c: asyncpg.Connection) -> bool:
+            status = await c.execute(
+                "UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL, run_after = $2, error_detail = $3 "
+                "WHERE id = $4 AND status = $5 AND attempts = $6",
+                TaskStatus.QUEUED.value, run_after, error, task_id, TaskStatus.RUNNING.value, attempt,
+            )  # fmt: skip
+            if status == "UPDATE 1":
+                await c.execute("SELECT pg_notify($1, '')", TASKS_CHANNEL)
+                return True
+            return False
+
+        return await self._tx(tx)
+
+    async def recover_expired_leases(self, now: float) -> tuple[int, int]:
+        async def tx(c: asyncpg.Connection) -> tuple[int, int]:
+            requeued = _count(await c.execute(
+                "UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL "
+                "WHERE status = $2 AND endpoint = 'task_post' AND lease_until < $3",
+                TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, now,
+            ))  # fmt: skip
+            abandoned = await c.fetch(
+                "SELECT id, attempts FROM tasks WHERE status = $1 AND endpoint = 'live' AND lease_until < $2",
+                TaskStatus.RUNNING.value, now,
+            )  # fmt: skip
+            outcome = Outcome(
+                success=False,
+                status_code=50000,
+                status_message="Internal Error.",
+                refund_base=True,
+                error_detail="live call abandoned: the process serving it stopped",
+            )
+            failed = 0
+            for task_id, attempt in abandoned:
+                failed += await _finish(c, task_id, attempt, outcome, now)
+            if requeued:
+                await c.execute("SELECT pg_notify($1, '')", TASKS_CHANNEL)
+            return requeued, failed
+
+        return await self._tx(tx)
+
+    async def expire_overdue(self, created_before: float, now: float) -> int:
+        outcome = Outcome(
+            success=False,
+            status_code=40103,
+            status_message="Task execution failed, please try to resubmit the task.",
+            error_detail="not completed within the task deadline",
+        )
+
+        async def tx(c: asyncpg.Connection) -> int:
+            rows = await c.fetch(
+                "SELECT id, attempts, status FROM tasks WHERE status IN ($1, $2) AND endpoint = 'task_post' AND created_at < $3",
+                TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, created_before,
+            )  # fmt: skip
+            done = 0
+            for task_id, attempt, status in rows:
+                done += await _finish(c, task_id, attempt, outcome, now, from_status=status)
+            return done
+
+        return await self._tx(tx)
+
+    async def purge_results(self, created_before: float) -> int:
+        return _count(await self._tx(
+            lambda c: c.execute(
+                "UPDATE tasks SET status = $1, request_json = NULL, data_json = NULL, result_json = NULL "
+                "WHERE status IN ($2, $3) AND created_at < $4",
+                TaskStatus.PURGED.value, TaskStatus.DONE.value, TaskStatus.FAILED.value, created_before,
+            )  # fmt: skip
+        ))
+
+    # -- tasks: reading --------------------------------------------------------------------------
+
+    async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
+        row = await self._run(
+            lambda c: c.fetchrow(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2", task_id, account_id)
+        )
+        return _task(row) if row else None
+
+    async def mark_collected(self, task_id: str, now: float) -> None:
+        await self._run(
+            lambda c: c.execute("UPDATE tasks SET collected_at = $1 WHERE id = $2 AND collected_at IS NULL", now, task_id)
+        )
+
+    async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]:
+        rows = await self._run(
+            lambda c: c.fetch(
+                "SELECT id, se, tag, created_at FROM tasks WHERE account_id = $1 AND finished_at >= $2 "
+                "AND collected_at IS NULL AND endpoint = 'task_post' AND status IN ($3, $4) "
+                "AND (postback_url IS NULL OR postback_state IN ('failing', 'failed')) ORDER BY finished_at LIMIT $5",
+                account_id, finished_after, TaskStatus.DONE.value, TaskStatus.FAILED.value, limit,
+            )  # fmt: skip
+        )
+        return [ReadyTask(*r) for r in rows]
+
+    async def count_tasks(self, status: TaskStatus | None = None) -> int:
+        if status is None:
+            return await self._run(lambda c: c.fetchval("SELECT COUNT(*) FROM tasks"))
+        return await self._run(lambda c: c.fetchval("SELECT COUNT(*) FROM tasks WHERE status = $1", status.value))
+
+
+# -- SQL helpers (inside a transaction) ----------------------------------------------------------
+
+
+def _count(status: str) -> int:
+    """asyncpg's command tag (``UPDATE 3``) → 3."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _task_row(account_id: int, t: NewTask, status: TaskStatus, now: float, owner: str | None, lease: float | None) -> tuple:
+    attempts = 1 if status is TaskStatus.RUNNING else 0
+    return (
+        t.id, account_id, t.se, t.endpoint, status.value, t.request_json, t.data_json, t.tag, t.postback_url,
+        t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease, now, now,
+    )  # fmt: skip
+
+
+async def _finish(
+    c: asyncpg.Connection, task_id: str, attempt: int, o: Outcome, now: float, *, from_status: str = TaskStatus.RUNNING.value
+) -> bool:
+    """Settle one attempt: the status change and the money move together, or not at all."""
+    row = await c.fetchrow(
+        "SELECT account_id, base_price, prepayment, endpoint, postback_url, pingback_url FROM tasks "
+        "WHERE id = $1 AND status = $2 AND attempts = $3 FOR UPDATE",
+        task_id, from_status, attempt,
+    )  # fmt: skip
+    if row is None:
+        return False
+    account_id, base_price, prepayment, endpoint, postback_url, pingback_url = row
+    if o.success:
+        refund = prepayment - o.money_spent
+        cost = base_price + o.money_spent
+    else:
+        refund = prepayment + (base_price if o.refund_base else 0)
+        cost = 0 if o.refund_base else base_price
+    await c.execute(
+        "UPDATE tasks SET status = $1, status_code = $2, status_message = $3, result_json = $4, money_spent = $5, "
+        "cost = $6, input_tokens = $7, output_tokens = $8, reasoning_tokens = $9, web_search_calls = $10, "
+        "finished_at = $11, lease_owner = NULL, lease_until = NULL, error_detail = $12 WHERE id = $13",
+        TaskStatus.DONE.value if o.success else TaskStatus.FAILED.value, o.status_code, o.status_message,
+        o.result_json, o.money_spent, cost, o.input_tokens, o.output_tokens, o.reasoning_tokens,
+        o.web_search_calls, now, o.error_detail, task_id,
+    )  # fmt: skip
+    if refund:
+        kind = LedgerKind.REFUND if refund > 0 else LedgerKind.OVERAGE
+        await c.execute(_INSERT_LEDGER, account_id, task_id, kind.value, refund, now)
+        await c.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", refund, account_id)
+    if endpoint == "task_post":
+        await enqueue_deliveries(c, task_id, account_id, postback_url, pingback_url, now)
+    return True
+
+
+async def _one_account(c: asyncpg.Connection, where: str, value: Any) -> Account | None:
+    row = await c.fetchrow(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE {where}", value)
+    return Account(*row) if row else None
+
+
+def _task(row: Any) -> TaskRecord:
+    values = list(row)
+    values[4] = TaskStatus(values[4])
+    return TaskRecord(*values)

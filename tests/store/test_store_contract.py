@@ -1,0 +1,186 @@
+"""The store contract: queue and money invariants, on a real SQLite file and a real PostgreSQL database."""
+
+import asyncio
+import time
+from dataclasses import replace
+
+import pytest
+import pytest_asyncio
+
+from llm_responses.app import make_store
+from llm_responses.config import Settings
+from llm_responses.store.base import (
+    AccountExists,
+    AccountNotFound,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NewTask,
+    Outcome,
+    ResendResult,
+    TaskStatus,
+)
+
+PREPAY, BASE = 10_000_000, 200_000
+
+
+@pytest_asyncio.fixture
+async def store(database_url):
+    s = make_store(Settings(database_url=database_url, sqlite_synchronous="NORMAL"))
+    await s.open()
+    yield s
+    await s.close()
+
+
+def new_task(i: int, endpoint: str = "task_post") -> NewTask:
+    return NewTask(id=f"00000000-0000-0000-0000-{i:012d}", se="chat_gpt", endpoint=endpoint, request_json="{}",
+                   data_json="{}", tag=None, postback_url=None, pingback_url=None, base_price=BASE, prepayment=PREPAY)
+
+
+def success(spent: int) -> Outcome:
+    return Outcome(success=True, status_code=20000, status_message="Ok.", result_json="{}", money_spent=spent)
+
+
+async def test_migrations_are_idempotent(database_url):
+    for _ in range(2):
+        s = make_store(Settings(database_url=database_url))
+        await s.open()
+        await s.close()
+
+
+async def test_finishing_twice_settles_once(store):
+    acc = await store.create_account("a", "h", "t", 1_000_000_000)
+    await store.create_tasks(acc.id, [new_task(1)], time.time())
+    now = time.time()
+    [claimed] = await store.claim_tasks("w1", 10, now + 60, now)
+    assert await store.finish_task(claimed.id, claimed.attempt, success(3_000_000), now)
+    assert not await store.finish_task(claimed.id, claimed.attempt, success(3_000_000), now)
+    balance = (await store.account_by_login("a")).balance
+    assert balance == 1_000_000_000 - BASE - 3_000_000
+    assert await store.ledger_sum(acc.id) == balance
+
+
+async def test_a_dead_workers_task_is_reclaimed_and_the_old_attempt_cannot_settle(store):
+    acc = await store.create_account("a", "h", "t", 1_000_000_000)
+    await store.create_tasks(acc.id, [new_task(1)], time.time())
+    now = time.time()
+    [first] = await store.claim_tasks("w1", 10, now - 1, now)  # lease already over: w1 "died"
+    assert await store.recover_expired_leases(now) == (1, 0)
+    [second] = await store.claim_tasks("w2", 10, now + 60, now)
+    assert (first.id, second.attempt) == (second.id, 2)
+    assert not await store.finish_task(first.id, first.attempt, success(1), now)
+    assert await store.finish_task(second.id, second.attempt, success(1), now)
+    assert await store.ledger_sum(acc.id) == (await store.account_by_login("a")).balance
+
+
+async def test_abandoned_live_calls_are_refunded_in_full(store):
+    acc = await store.create_account("a", "h", "t", 1_000_000_000)
+    now = time.time()
+    assert await store.start_live(acc.id, new_task(7, "live"), "w1", now - 1, now)
+    assert (await store.account_by_login("a")).balance == 1_000_000_000 - BASE - PREPAY
+    assert await store.recover_expired_leases(now) == (0, 1)
+    assert (await store.account_by_login("a")).balance == 1_000_000_000
+    assert await store.count_tasks(TaskStatus.FAILED) == 1
+
+
+async def test_claims_never_hand_out_a_task_twice(store):
+    acc = await store.create_account("a", "h", "t", 1_000_000_000)
+    await store.create_tasks(acc.id, [new_task(i) for i in range(30)], time.time())
+    now = time.time()
+    seen = []
+    for owner in ("w1", "w2", "w3", "w4"):
+        seen += [c.id for c in await store.claim_tasks(owner, 8, now + 60, now)]
+    assert len(seen) == len(set(seen)) == 30
+    assert await store.claim_tasks("w5", 8, now + 60, now) == []
+
+
+async def test_retry_later_waits_for_run_after(store):
+    acc = await store.create_account("a", "h", "t", 1_000_000_000)
+    await store.create_tasks(acc.id, [new_task(1)], time.time())
+    now = time.time()
+    [c] = await store.claim_tasks("w1", 1, now + 60, now)
+    assert await store.retry_later(c.id, c.attempt, now + 100, "503")
+    assert await store.claim_tasks("w1", 1, now + 60, now) == []
+    assert [t.attempt for t in await store.claim_tasks("w1", 1, now + 200, now + 101)] == [2]
+
+
+async def test_concurrent_claimers_never_share_a_task(store):
+    """Many claimers at once (on PostgreSQL: separate connections racing with SKIP LOCKED)."""
+    acc = await store.create_account("a", "h", "t", 10**12)
+    await store.create_tasks(acc.id, [new_task(i) for i in range(100)], time.time())
+    now = time.time()
+    batches = await asyncio.gather(*(store.claim_tasks(f"w{i}", 7, now + 60, now) for i in range(20)))
+    ids = [c.id for batch in batches for c in batch]
+    assert len(ids) == len(set(ids)) == 100
+
+
+async def test_concurrent_posts_never_overspend(store):
+    """Covers 7 charges of the 20 posted at once, one task each: exactly 7 accepted, balance never below 0."""
+    acc = await store.create_account("a", "h", "t", 7 * (BASE + PREPAY) + 5)
+    results = await asyncio.gather(*(store.create_tasks(acc.id, [new_task(i)], time.time()) for i in range(20)))
+    assert sum(ok for [ok] in results) == 7
+    balance = (await store.account_by_login("a")).balance
+    assert balance == 5 and await store.ledger_sum(acc.id) == balance
+
+
+async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
+    acc = await store.create_account("a", "h", "t", 10**12)
+    task = replace(new_task(1), postback_url="https://hooks.example/$id", pingback_url="https://hooks.example/p")
+    await store.create_tasks(acc.id, [task, new_task(2)], time.time())
+    now = time.time()
+    for c in await store.claim_tasks("w", 10, now + 60, now):
+        assert await store.finish_task(c.id, c.attempt, success(1), now)
+    assert [r.id for r in await store.tasks_ready(acc.id, 0, 10)] == [new_task(2).id]
+    deliveries = await store.claim_deliveries("d1", 10, now + 30, now)
+    assert sorted(d.kind.value for d in deliveries) == ["pingback", "postback"]
+    assert await store.claim_deliveries("d2", 10, now + 30, now) == []  # leased
+    postback = next(d for d in deliveries if d.kind.value == "postback")
+    failed = DeliveryAttempt(attempt=1, at=now, url="u", http_status=503, error="HTTP 503", latency_ms=3.0)
+    assert await store.record_delivery_attempt(postback.id, failed, delivered=False, retry_at=now + 5)
+    assert not await store.record_delivery_attempt(postback.id, failed, delivered=False, retry_at=now + 5)  # once
+    assert {r.id for r in await store.tasks_ready(acc.id, 0, 10)} == {new_task(1).id, new_task(2).id}
+    [again] = await store.claim_deliveries("d2", 10, now + 60, now + 6)
+    assert (again.id, again.attempt) == (postback.id, 2)
+    ok = DeliveryAttempt(attempt=2, at=now + 6, url="u", http_status=200, error=None, latency_ms=2.0)
+    assert await store.record_delivery_attempt(again.id, ok, delivered=True, retry_at=None)
+    assert [r.id for r in await store.tasks_ready(acc.id, 0, 10)] == [new_task(2).id]
+    [view_post, view_ping] = await store.deliveries_of(acc.id, new_task(1).id)
+    assert view_post.status is DeliveryStatus.DELIVERED and [a.http_status for a in view_post.history] == [503, 200]
+    assert view_ping.status is DeliveryStatus.PENDING and view_ping.history == ()
+    assert await store.deliveries_of(acc.id + 1, new_task(1).id) is None
+    assert await store.resend_webhooks(acc.id, [new_task(1).id, new_task(2).id, "nope"], now) == [
+        ResendResult.QUEUED, ResendResult.NO_WEBHOOK, ResendResult.NOT_FOUND]
+    assert await store.count_deliveries(DeliveryStatus.PENDING) == 3
+
+
+async def test_webhook_secrets_are_created_once_and_rotate(store):
+    acc = await store.create_account("a", "h", "t", 0)
+    first = await store.webhook_secrets(acc.id, "s1")
+    assert (first.current, first.previous) == ("s1", None)
+    assert (await store.webhook_secrets(acc.id, "s2")).current == "s1"
+    rotated = await store.rotate_webhook_secret(acc.id, "s3", 123.0)
+    assert (rotated.current, rotated.previous, rotated.rotated_at) == ("s3", "s1", 123.0)
+
+
+async def test_overdue_tasks_fail_with_a_refund_and_results_are_purged(store):
+    acc = await store.create_account("a", "h", "t", 10**12)
+    await store.create_tasks(acc.id, [new_task(1), new_task(2)], 1000.0)
+    assert await store.expire_overdue(2000.0, 2000.0) == 2
+    assert await store.ledger_sum(acc.id) == (await store.account_by_login("a")).balance == 10**12 - 2 * BASE
+    record = await store.get_task(acc.id, new_task(1).id)
+    assert (record.status, record.status_code) == (TaskStatus.FAILED, 40103)
+    assert await store.purge_results(3000.0) == 2
+    assert (await store.get_task(acc.id, new_task(1).id)).status is TaskStatus.PURGED
+
+
+async def test_accounts(store):
+    acc = await store.create_account("a", "ph", "th", 5)
+    assert (await store.account_by_token_hash("th")).id == acc.id == (await store.account_by_id(acc.id)).id
+    with pytest.raises(AccountExists):
+        await store.create_account("a", "x", "y", 0)
+    assert (await store.top_up("a", 10)).balance == 15
+    with pytest.raises(AccountNotFound):
+        await store.top_up("nobody", 1)
+    assert (await store.reset_credentials("a", "p2", "t2")).token_hash == "t2"
+    assert await store.topped_up(acc.id) == 15
+    assert [a.login for a in await store.list_accounts()] == ["a"]
+    assert await store.meta_get_or_set("k", "v1") == "v1" and await store.meta_get_or_set("k", "v2") == "v1"
