@@ -6,9 +6,11 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
@@ -26,6 +28,7 @@ from llm_responses.providers import registry
 from llm_responses.providers.catalog import Catalog
 from llm_responses.store.base import Store
 from llm_responses.tasks import maintenance
+from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisLiveSlots
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
@@ -54,6 +57,13 @@ async def make_hasher(store: Store, settings: Settings) -> Hasher:
     return Hasher(key.encode("utf-8"))
 
 
+def make_live_slots(settings: Settings) -> LiveSlots:
+    if settings.redis_url:
+        hold = settings.live_timeout_seconds + 30  # a slot outlives no live call, even one whose process died
+        return RedisLiveSlots(settings.redis_url, settings.live_max_concurrent, hold_seconds=hold)
+    return InProcessLiveSlots(settings.live_max_concurrent)
+
+
 def make_tariff(settings: Settings) -> Tariff:
     return Tariff(
         task_post_base=to_nanos(settings.price_task_post_base),
@@ -68,92 +78,124 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+@dataclass
+class Running:
+    """Everything one process runs, wired together: what the HTTP layer and the worker command use."""
+
+    api: ApiContext
+    worker: Worker
+    dispatcher: Dispatcher
+
+
+@asynccontextmanager
+async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
+    """Open the store, build providers, service, worker and dispatcher; with ``work`` also run the worker and
+    the webhook dispatcher. Maintenance (leases, deadlines, retention) runs in every process: idempotent."""
+    store = make_store(settings)
+    await store.open()
+    setup = registry.build(settings)
+    providers = setup.providers
+    catalog = Catalog.build([*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless)
+    if not providers:
+        log.warning("no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served")
+    tariff = make_tariff(settings)
+    runner = Runner(catalog, providers, tariff)
+    owner = process_owner()
+    guard = AddressGuard.from_setting(settings.webhook_allowlist)
+    live_slots = make_live_slots(settings)
+    service = TaskService(
+        store=store,
+        catalog=catalog,
+        runner=runner,
+        tariff=tariff,
+        owner=owner,
+        max_tasks_per_post=settings.max_tasks_per_post,
+        live_timeout=settings.live_timeout_seconds,
+        live_slots=live_slots,
+        lease_seconds=settings.worker_lease_seconds,
+        retention_seconds=settings.result_retention_days * 86400,
+        ready_window_seconds=settings.tasks_ready_days * 86400,
+        ready_limit=settings.tasks_ready_limit,
+        check_webhook_url=guard.check_without_dns,
+    )
+
+    async def postback_payload(account_id: int, task_id: str) -> Payload | None:
+        found = await service.webhook_payload(account_id, task_id)
+        return Payload(*found) if found else None
+
+    dispatcher = Dispatcher(
+        store=store,
+        guard=guard,
+        render=postback_payload,
+        owner=owner,
+        concurrency=settings.webhook_concurrency,
+        timeout=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        retry_horizon=settings.webhook_retry_horizon_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    worker = Worker(
+        store=store,
+        runner=runner,
+        owner=owner,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.worker_lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        max_attempts=settings.task_max_attempts,
+        retry_delay=settings.task_retry_delay_seconds,
+        on_finished=dispatcher.notify,  # a finished task may have a webhook due
+    )
+    service.on_tasks_created = worker.notify
+    api = ApiContext(
+        service=service,
+        auth=Authenticator(store, await make_hasher(store, settings)),
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.redis_url),
+        catalog=catalog,
+        store=store,
+    )
+    stop = asyncio.Event()
+    windows = maintenance.Windows(
+        deadline_seconds=settings.task_deadline_hours * 3600,
+        retention_seconds=settings.result_retention_days * 86400,
+    )
+    background = [
+        asyncio.create_task(
+            maintenance.run_periodically(store, windows, settings.maintenance_interval_seconds, stop)
+        )
+    ]
+    if work:
+        await store.subscribe(worker.notify, dispatcher.notify)  # other processes' new work wakes us
+        background.append(asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds)))
+        background.append(asyncio.create_task(dispatcher.run(stop)))
+    try:
+        yield Running(api=api, worker=worker, dispatcher=dispatcher)
+    finally:
+        stop.set()  # the worker stops claiming, finishes what runs within the grace, requeues the rest
+        await asyncio.gather(*background, return_exceptions=True)
+        await setup.aclose()
+        if isinstance(live_slots, RedisLiveSlots):
+            await live_slots.aclose()
+        await store.close()
+
+
+async def run_worker(settings: Settings) -> None:
+    """``llm-responses worker``: tasks and webhooks, no HTTP, until SIGTERM or SIGINT (then a graceful stop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings, work=True):
+        log.info("worker started (concurrency %d)", settings.worker_concurrency)
+        await stop.wait()
+        log.info("stopping: finishing running tasks for up to %gs", settings.shutdown_grace_seconds)
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = make_store(settings)
-        await store.open()
-        setup = registry.build(settings)
-        providers = setup.providers
-        catalog = Catalog.build([*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless)
-        if not providers:
-            log.warning("no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served")
-        tariff = make_tariff(settings)
-        runner = Runner(catalog, providers, tariff)
-        owner = process_owner()
-        guard = AddressGuard.from_setting(settings.webhook_allowlist)
-        service = TaskService(
-            store=store,
-            catalog=catalog,
-            runner=runner,
-            tariff=tariff,
-            owner=owner,
-            max_tasks_per_post=settings.max_tasks_per_post,
-            live_timeout=settings.live_timeout_seconds,
-            live_slots=settings.live_max_concurrent,
-            lease_seconds=settings.worker_lease_seconds,
-            retention_seconds=settings.result_retention_days * 86400,
-            ready_window_seconds=settings.tasks_ready_days * 86400,
-            ready_limit=settings.tasks_ready_limit,
-            check_webhook_url=guard.check_without_dns,
-        )
-
-        async def postback_payload(account_id: int, task_id: str) -> Payload | None:
-            found = await service.webhook_payload(account_id, task_id)
-            return Payload(*found) if found else None
-
-        dispatcher = Dispatcher(
-            store=store,
-            guard=guard,
-            render=postback_payload,
-            owner=owner,
-            concurrency=settings.webhook_concurrency,
-            timeout=settings.webhook_timeout_seconds,
-            max_attempts=settings.webhook_max_attempts,
-            retry_horizon=settings.webhook_retry_horizon_seconds,
-            poll_seconds=settings.webhook_poll_seconds,
-        )
-        worker = Worker(
-            store=store,
-            runner=runner,
-            owner=owner,
-            concurrency=settings.worker_concurrency,
-            lease_seconds=settings.worker_lease_seconds,
-            poll_seconds=settings.worker_poll_seconds,
-            max_attempts=settings.task_max_attempts,
-            retry_delay=settings.task_retry_delay_seconds,
-            on_finished=dispatcher.notify,  # a finished task may have a webhook due
-        )
-        service.on_tasks_created = worker.notify
-        app.state.api = ApiContext(
-            service=service,
-            auth=Authenticator(store, await make_hasher(store, settings)),
-            limiter=RateLimiter(settings.rate_limit_per_minute),
-            catalog=catalog,
-            store=store,
-        )
-        app.state.worker = worker
-        app.state.dispatcher = dispatcher
-        stop = asyncio.Event()
-        windows = maintenance.Windows(
-            deadline_seconds=settings.task_deadline_hours * 3600,
-            retention_seconds=settings.result_retention_days * 86400,
-        )
-        background = [
-            asyncio.create_task(
-                maintenance.run_periodically(store, windows, settings.maintenance_interval_seconds, stop)
-            )
-        ]
-        if settings.worker_enabled:
-            background.append(asyncio.create_task(worker.run(stop)))
-            background.append(asyncio.create_task(dispatcher.run(stop)))
-        try:
+        async with running(settings, work=settings.worker_enabled) as r:
+            app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
             yield
-        finally:
-            stop.set()
-            await asyncio.gather(*background, return_exceptions=True)
-            await setup.aclose()
-            await store.close()
 
     app = FastAPI(
         title="llm-responses",

@@ -91,6 +91,18 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
                 timeout_keep_alive=int(settings.http_keep_alive_seconds))
 
 
+@main.command()
+@click.option("--concurrency", default=None, type=int, help="Tasks run at once by this process (default 16).")
+@database_option
+def worker(concurrency: int | None, database_url: str | None) -> None:
+    """Run a worker process: tasks and webhook deliveries, no HTTP. SIGTERM stops it gracefully."""
+    from llm_responses.app import run_worker
+
+    settings = _settings(database_url, worker_concurrency=concurrency)
+    _configure_logging()
+    asyncio.run(run_worker(settings))
+
+
 def _configure_logging() -> None:
     """Our own INFO lines; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

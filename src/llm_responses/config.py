@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     task_max_attempts: int = 3
     task_retry_delay_seconds: float = 30.0
+    shutdown_grace_seconds: float = 10.0  # on SIGTERM: finish running tasks this long, then requeue the rest
 
     # webhooks (postback_url / pingback_url)
     webhook_timeout_seconds: float = 10.0

@@ -2,7 +2,7 @@
 
 The asyncio flavour of ``limits``: its in-process memory storage expires keys with an asyncio task, where
 the threaded flavour starts a timer thread on almost every hit (measured: the largest single cost of a
-live call). The same limiter takes an ``async+redis://`` storage URI when several API processes share the load.
+live call). With ``LLM_RESPONSES_REDIS_URL`` the count lives in Redis, shared by every API process.
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ from limits.aio import strategies
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, storage_uri: str = "async+memory://") -> None:
+    def __init__(self, per_minute: int, redis_url: str | None = None) -> None:
         self.item = RateLimitItemPerMinute(per_minute)
-        self._limiter = strategies.SlidingWindowCounterRateLimiter(storage.storage_from_string(storage_uri))
+        if redis_url:  # shared by every API process; redis-py, the client the live slots use too
+            backend = storage.storage_from_string(f"async+{redis_url}", implementation="redispy")
+        else:
+            backend = storage.storage_from_string("async+memory://")
+        self._limiter = strategies.SlidingWindowCounterRateLimiter(backend)
 
     async def hit(self, account_id: int) -> bool:
         """Count one call; False when the account is over its limit."""

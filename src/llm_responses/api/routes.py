@@ -182,4 +182,15 @@ def _appendix_task(function: str, request: Request, started: float, result: list
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz() -> Response:
+    """Liveness: the process answers."""
     return render.json_response({"status": "ok"})
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz(request: Request) -> Response:
+    """Readiness: the database answers (load balancers stop sending requests here when it does not)."""
+    try:
+        await context(request).store.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return render.json_response({"status": "unavailable", "database": type(exc).__name__}, 503)
+    return render.json_response({"status": "ok", "database": "ok"})

@@ -8,6 +8,7 @@ so a task re-run after a crash can never settle its money twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -186,6 +187,13 @@ class AccountNotFound(Exception):
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """Raise unless the database answers (readiness)."""
+        ...
+
+    async def subscribe(self, on_tasks: Callable[[], None], on_deliveries: Callable[[], None]) -> None:
+        """Call back when another process queues tasks or deliveries (a no-op where polling must do)."""
+        ...
 
     # meta
     async def meta_get_or_set(self, key: str, value: str) -> str:

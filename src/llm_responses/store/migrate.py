@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from importlib.resources import files
 
-from alembic import command
-from alembic.config import Config
-
-# alembic logs each plugin at INFO on every start; only problems are worth a line in the server's log
+# alembic logs each plugin at INFO as it is imported; only problems are worth a line in the server's log
 logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402 - after the log level, which its import already uses
+from alembic.config import Config  # noqa: E402
 
 
 def alembic_config(sqlalchemy_url: str) -> Config:

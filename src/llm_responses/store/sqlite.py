@@ -117,6 +117,12 @@ class SqliteStore(SqliteDeliveries):
         assert conn is not None, "store is not open"
         return await self._on(self._reader, lambda: fn(conn))
 
+    async def ping(self) -> None:
+        await self._read(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def subscribe(self, on_tasks: Callable[[], None], on_deliveries: Callable[[], None]) -> None:
+        """One process owns a SQLite file's queue; what it posts wakes its own worker directly."""
+
     # -- meta ------------------------------------------------------------------------------------
 
     async def meta_get_or_set(self, key: str, value: str) -> str:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +21,7 @@ from llm_responses.billing.pricing import Tariff
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.providers.catalog import Catalog
 from llm_responses.store.base import Account, NewTask, Outcome, Store, TaskStatus
+from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots
 from llm_responses.tasks.render import format_datetime
 from llm_responses.tasks.runner import Runner
 from llm_responses.wire import envelope
@@ -37,26 +36,6 @@ def new_task_id() -> str:
     return str(uuid_utils.uuid7())
 
 
-class LiveSlots:
-    """At most ``limit`` live calls in flight per account (DataForSEO: 30 per account and platform)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._in_flight: dict[int, int] = defaultdict(int)
-
-    @contextmanager
-    def take(self, account_id: int):
-        if self._in_flight[account_id] >= self.limit:
-            raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
-        self._in_flight[account_id] += 1
-        try:
-            yield
-        finally:
-            self._in_flight[account_id] -= 1
-            if not self._in_flight[account_id]:
-                del self._in_flight[account_id]
-
-
 class TaskService:
     def __init__(
         self,
@@ -68,7 +47,7 @@ class TaskService:
         owner: str,
         max_tasks_per_post: int = 100,
         live_timeout: float = 120.0,
-        live_slots: int = 30,
+        live_slots: LiveSlots | None = None,
         lease_seconds: float = 60.0,
         retention_seconds: float = 30 * 86400,
         ready_window_seconds: float = 3 * 86400,
@@ -83,7 +62,7 @@ class TaskService:
         self.owner = owner
         self.max_tasks_per_post = max_tasks_per_post
         self.live_timeout = live_timeout
-        self.live_slots = LiveSlots(live_slots)
+        self.live_slots = live_slots or InProcessLiveSlots(30)
         self.lease_seconds = lease_seconds
         self.retention_seconds = retention_seconds
         self.ready_window_seconds = ready_window_seconds
@@ -163,7 +142,7 @@ class TaskService:
         data = _data(se, raw)
         try:
             request = validate_task(raw, allowed=LIVE_FIELDS, resolve_model=self.catalog.resolve, for_task_post=False)
-            with self.live_slots.take(account.id):
+            async with self.live_slots.take(account.id):
                 task = self._new_task(task_id, se, "live", request, data)
                 now = time.time()
                 if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):

@@ -127,7 +127,7 @@ class Dispatcher:
                 await self._record(d, d.url, None, "the task no longer exists", 0.0, retryable=False)
                 return
             url = fill(d.url, d.task_id, payload.tag)
-            headers = {signing.TASK_HEADER: d.task_id}
+            headers = {signing.TASK_HEADER: d.task_id, signing.DELIVERY_HEADER: str(d.id)}
             if d.kind is DeliveryKind.POSTBACK:
                 method, body = "POST", gzip.compress(payload.task_get_json)
                 headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}

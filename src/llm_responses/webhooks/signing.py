@@ -13,6 +13,7 @@ import time
 
 HEADER = "X-LLMR-Signature"
 TASK_HEADER = "X-LLMR-Task-Id"
+DELIVERY_HEADER = "X-LLMR-Delivery-Id"  # the same on every retry of one delivery: receivers deduplicate on it
 ROTATION_GRACE_SECONDS = 86400.0
 
 

@@ -1,0 +1,79 @@
+"""At most ``limit`` live calls in flight per account (DataForSEO: 30 per account and platform).
+
+In one process a counter does it. With several API processes the count must be shared: ``RedisLiveSlots``
+keeps each call as a member of a per-account sorted set, scored with the moment it stops counting, and
+takes or refuses a slot in one Lua script (atomic in Redis). A process that dies mid-call cannot leak its
+slot for longer than the live time limit: expired members are dropped on every take.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from llm_responses.errors import ApiError, StatusCode
+
+
+class LiveSlots(Protocol):
+    limit: int
+
+    def take(self, account_id: int):  # -> async context manager; raises ApiError(40209) when full
+        ...
+
+
+class InProcessLiveSlots:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_flight: dict[int, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def take(self, account_id: int) -> AsyncIterator[None]:
+        if self._in_flight[account_id] >= self.limit:
+            raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
+        self._in_flight[account_id] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[account_id] -= 1
+            if not self._in_flight[account_id]:
+                del self._in_flight[account_id]
+
+
+_TAKE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+class RedisLiveSlots:
+    def __init__(self, redis_url: str, limit: int, *, hold_seconds: float, prefix: str = "llmr:live:") -> None:
+        import redis.asyncio as redis
+
+        self.limit = limit
+        self.hold_seconds = hold_seconds  # the live time limit plus a margin: how long a slot can be held
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(redis_url)
+        self._take = self._redis.register_script(_TAKE)
+
+    @asynccontextmanager
+    async def take(self, account_id: int) -> AsyncIterator[None]:
+        key = f"{self.prefix}{account_id}"
+        member = secrets.token_hex(8)
+        now = time.time()
+        args = [now, self.limit, now + self.hold_seconds, member, int(self.hold_seconds) + 1]
+        if not await self._take(keys=[key], args=args):
+            raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
+        try:
+            yield
+        finally:
+            await self._redis.zrem(key, member)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
