@@ -50,8 +50,13 @@ class Proc:
         return self.proc.wait(timeout=timeout)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill(signal.SIGTERM)
+        """SIGTERM, and SIGKILL if that has not ended it within 20 s: no test leaves a process behind."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.kill(signal.SIGTERM, timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)
 
 
 def cli(env: dict[str, str], *args: str) -> str:

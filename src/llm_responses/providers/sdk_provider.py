@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from llm_responses.providers.base import LlmRequest, LlmResult
-from llm_responses.providers.openai_client import make_client, post_json
+from llm_responses.providers.openai_client import ClientPool, make_client, post_json
 from llm_responses.providers.token_count import with_counted_usage
 
 
@@ -33,7 +33,9 @@ class SdkProvider:
         self.name = name
         # llama.cpp answers with its file path as ``model``: such servers report our own id instead
         self._trust_reply_model = trust_reply_model
-        self._client = make_client(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        self._clients = ClientPool(
+            lambda: make_client(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        )
 
     def build(self, request: LlmRequest) -> dict[str, Any]:
         raise NotImplementedError
@@ -42,11 +44,11 @@ class SdkProvider:
         raise NotImplementedError
 
     async def generate(self, request: LlmRequest) -> LlmResult:
-        body = await post_json(self._client, self.path, self.build(request), name=self.name)
+        body = await post_json(self._clients, self.path, self.build(request), name=self.name)
         result = self.parse(body, fallback_model=request.model)
         if not isinstance(body.get("usage"), dict):  # some gateways omit it: count, never charge nothing
             result = await asyncio.to_thread(with_counted_usage, result, request)
         return result if self._trust_reply_model else replace(result, model=request.model)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._clients.aclose()

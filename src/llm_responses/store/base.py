@@ -232,6 +232,10 @@ class Store(Protocol):
         """Settle an attempt exactly once; False when the attempt no longer owns the task."""
         ...
 
+    async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
+        """``finish_task`` for many attempts in one transaction (one commit, one fsync): group settlement."""
+        ...
+
     async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool: ...
     async def recover_expired_leases(self, now: float) -> tuple[int, int]:
         """Requeue queued-method tasks whose worker vanished; fail abandoned live calls. (requeued, failed)"""

@@ -95,14 +95,20 @@ class PostgresStore(PostgresDeliveries):
         async with self._pool.acquire() as conn:
             return await fn(conn)
 
-    async def _tx(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _tx(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, durable: bool = True) -> T:
+        """One transaction. ``durable=False`` commits without waiting for the WAL flush: only for changes
+        whose loss in a database crash is safe by construction (a lost claim or lease extension only puts a
+        task back in the queue; its attempt can then no longer settle). Measured: claims waiting on fsync
+        were what held a worker at ~400 tasks/s with 1,000 tasks in flight."""
         assert self._pool is not None, "store is not open"
         async with self._pool.acquire() as conn, conn.transaction():
+            if not durable:
+                await conn.execute("SET LOCAL synchronous_commit TO OFF")
             return await fn(conn)
 
     # the mixin's names for the same two things
-    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, durable: bool = False) -> T:
-        return await self._tx(fn)
+    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, durable: bool = True) -> T:
+        return await self._tx(fn, durable=durable)
 
     async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         return await self._run(fn)
@@ -202,7 +208,7 @@ class PostgresStore(PostgresDeliveries):
     async def create_tasks(self, account_id: int, tasks: list[NewTask], now: float) -> list[bool]:
         async def tx(c: asyncpg.Connection) -> list[bool]:
             # the row lock serializes every money movement of this account across all processes
-            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE", account_id)
             accepted: list[bool] = []
             rows, ledger_rows, total = [], [], 0
             for t in tasks:
@@ -226,7 +232,7 @@ class PostgresStore(PostgresDeliveries):
 
     async def start_live(self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float) -> bool:
         async def tx(c: asyncpg.Connection) -> bool:
-            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE", account_id)
             hold = task.base_price + task.prepayment
             if balance < hold:
                 return False
@@ -250,21 +256,39 @@ class PostgresStore(PostgresDeliveries):
                 "             ORDER BY run_after LIMIT $6 FOR UPDATE SKIP LOCKED) "
                 "RETURNING id, account_id, se, endpoint, request_json, attempts",
                 TaskStatus.RUNNING.value, owner, lease_until, TaskStatus.QUEUED.value, now, limit,
-            )  # fmt: skip
+            ),  # fmt: skip
+            durable=False,
         )
         return [ClaimedTask(*r) for r in rows]
 
     async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None:
         if task_ids:
-            await self._run(
+            await self._tx(
                 lambda c: c.execute(
                     "UPDATE tasks SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = $4",
                     lease_until, task_ids, owner, TaskStatus.RUNNING.value,
-                )  # fmt: skip
+                ),  # fmt: skip
+                durable=False,
             )
 
     async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
-        return await self._tx(lambda c: _finish(c, task_id, attempt, outcome, now))
+        return (await self.finish_tasks([(task_id, attempt, outcome)], now))[0]
+
+    async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
+        """All in one transaction of a handful of set-based statements, however large the batch. Account rows
+        are updated in ascending id order, so two batches can wait for each other but not deadlock; should
+        PostgreSQL still report one, the batch is simply tried again (every finish in it is conditional)."""
+
+        async def tx(c: asyncpg.Connection) -> list[bool]:
+            return await _finish_many(c, items, now)
+
+        for attempt in range(3):
+            try:
+                return await self._tx(tx)
+            except asyncpg.DeadlockDetectedError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool:
         async def tx(c: asyncpg.Connection) -> bool:
@@ -415,6 +439,72 @@ async def _finish(
     if endpoint == "task_post":
         await enqueue_deliveries(c, task_id, account_id, postback_url, pingback_url, now)
     return True
+
+
+async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
+    """``_finish`` for a batch of running attempts, in five statements instead of five per task."""
+    rows = await c.fetch(
+        "SELECT id, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts "
+        "FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        [task_id for task_id, _, _ in items],
+    )
+    by_id = {r["id"]: r for r in rows}
+    done: list[bool] = []
+    updates, ledger, balances, hooks = [], [], {}, []
+    for task_id, attempt, o in items:
+        r = by_id.get(task_id)
+        if r is None or r["status"] != TaskStatus.RUNNING.value or r["attempts"] != attempt:
+            done.append(False)
+            continue
+        r = by_id.pop(task_id)  # a task twice in one batch settles once
+        done.append(True)
+        if o.success:
+            refund, cost = r["prepayment"] - o.money_spent, r["base_price"] + o.money_spent
+        else:
+            refund = r["prepayment"] + (r["base_price"] if o.refund_base else 0)
+            cost = 0 if o.refund_base else r["base_price"]
+        updates.append((
+            task_id, TaskStatus.DONE.value if o.success else TaskStatus.FAILED.value, o.status_code, o.status_message,
+            o.result_json, o.money_spent, cost, o.input_tokens, o.output_tokens, o.reasoning_tokens,
+            o.web_search_calls, o.error_detail,
+        ))  # fmt: skip
+        if refund:
+            kind = LedgerKind.REFUND if refund > 0 else LedgerKind.OVERAGE
+            ledger.append((r["account_id"], task_id, kind.value, refund, now))
+            balances[r["account_id"]] = balances.get(r["account_id"], 0) + refund
+        if r["endpoint"] == "task_post" and (r["postback_url"] or r["pingback_url"]):
+            hooks.append((task_id, r["account_id"], r["postback_url"], r["pingback_url"]))
+    if updates:
+        columns = list(zip(*updates, strict=True))
+        await c.execute(
+            "UPDATE tasks AS t SET status = v.status, status_code = v.status_code, status_message = v.status_message, "
+            "result_json = v.result_json, money_spent = v.money_spent, cost = v.cost, input_tokens = v.input_tokens, "
+            "output_tokens = v.output_tokens, reasoning_tokens = v.reasoning_tokens, web_search_calls = v.web_search_calls, "
+            "error_detail = v.error_detail, finished_at = $13, lease_owner = NULL, lease_until = NULL "
+            "FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], "
+            "$8::int[], $9::int[], $10::int[], $11::int[], $12::text[]) AS v(id, status, status_code, status_message, "
+            "result_json, money_spent, cost, input_tokens, output_tokens, reasoning_tokens, web_search_calls, error_detail) "
+            "WHERE t.id = v.id",
+            *[list(col) for col in columns], now,
+        )  # fmt: skip
+    if balances:
+        ids = sorted(balances)
+        # Lock in ascending id order, and before the ledger rows: their foreign key takes a KEY SHARE lock
+        # on the account, and upgrading that to a row lock in two transactions at once is a deadlock
+        # (seen: settlement batches of three workers stuck on one account). NO KEY UPDATE is what a balance
+        # change needs and never conflicts with KEY SHARE.
+        await c.execute("SELECT id FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE", ids)
+    if ledger:
+        await c.executemany(_INSERT_LEDGER, ledger)
+    if balances:
+        await c.execute(
+            "UPDATE accounts AS a SET balance = a.balance + v.amount "
+            "FROM unnest($1::int[], $2::bigint[]) AS v(id, amount) WHERE a.id = v.id",
+            ids, [balances[i] for i in ids],
+        )  # fmt: skip
+    for task_id, account_id, postback_url, pingback_url in hooks:
+        await enqueue_deliveries(c, task_id, account_id, postback_url, pingback_url, now)
+    return done
 
 
 async def _one_account(c: asyncpg.Connection, where: str, value: Any) -> Account | None:

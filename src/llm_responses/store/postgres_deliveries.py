@@ -52,7 +52,8 @@ class PostgresDeliveries:
                 "  AND (lease_until IS NULL OR lease_until < $4) ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) "
                 "RETURNING id, task_id, account_id, kind, url, attempts",
                 owner, lease_until, DeliveryStatus.PENDING.value, now, limit,
-            )  # fmt: skip
+            ),  # fmt: skip
+            durable=False,  # a lost lease only makes the delivery due again
         )
         return [ClaimedDelivery(r[0], r[1], r[2], DeliveryKind(r[3]), r[4], r[5] + 1) for r in rows]
 

@@ -284,6 +284,9 @@ class SqliteStore(SqliteDeliveries):
     async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
         return await self._write(lambda c: _finish(c, task_id, attempt, outcome, now))
 
+    async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
+        return await self._write(lambda c: [_finish(c, task_id, attempt, o, now) for task_id, attempt, o in items])
+
     async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool:
         def tx(c: sqlite3.Connection) -> bool:
             cur = c.execute(
