@@ -30,15 +30,11 @@ from llm_responses.store.base import (
 )
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.postgres_deliveries import DELIVERIES_CHANNEL, PostgresDeliveries, enqueue_deliveries
+from llm_responses.store.rows import ACCOUNT_COLUMNS, TASK_COLUMNS, settlement, task_row
 
 T = TypeVar("T")
 TASKS_CHANNEL = "llm_responses_tasks"
 
-_ACCOUNT_COLUMNS = "id, login, password_hash, token_hash, balance, created_at, timezone"
-_TASK_COLUMNS = (
-    "id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag, "
-    "cost, created_at, finished_at, collected_at"
-)
 _INSERT_TASK = (
     "INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url, "
     "pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at) "
@@ -152,7 +148,7 @@ class PostgresStore(PostgresDeliveries):
         return await self._run(lambda c: _one_account(c, "token_hash = $1", token_hash))
 
     async def list_accounts(self) -> list[Account]:
-        rows = await self._run(lambda c: c.fetch(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id"))
+        rows = await self._run(lambda c: c.fetch(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id"))
         return [Account(*r) for r in rows]
 
     async def top_up(self, login: str, amount: int) -> Account:
@@ -218,7 +214,7 @@ class PostgresStore(PostgresDeliveries):
                 if not ok:
                     continue
                 total += charge
-                rows.append(_task_row(account_id, t, TaskStatus.QUEUED, now, None, None))
+                rows.append(task_row(account_id, t, TaskStatus.QUEUED, now, None, None))
                 ledger_rows.append((account_id, t.id, LedgerKind.BASE.value, -t.base_price, now))
                 ledger_rows.append((account_id, t.id, LedgerKind.PREPAY.value, -t.prepayment, now))
             if rows:
@@ -236,7 +232,7 @@ class PostgresStore(PostgresDeliveries):
             hold = task.base_price + task.prepayment
             if balance < hold:
                 return False
-            await c.execute(_INSERT_TASK, *_task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
+            await c.execute(_INSERT_TASK, *task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
             await c.executemany(_INSERT_LEDGER, [
                 (account_id, task.id, LedgerKind.BASE.value, -task.base_price, now),
                 (account_id, task.id, LedgerKind.PREPAY.value, -task.prepayment, now),
@@ -364,7 +360,7 @@ class PostgresStore(PostgresDeliveries):
 
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
         row = await self._run(
-            lambda c: c.fetchrow(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2", task_id, account_id)
+            lambda c: c.fetchrow(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2", task_id, account_id)
         )
         return _task(row) if row else None
 
@@ -398,14 +394,6 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-def _task_row(account_id: int, t: NewTask, status: TaskStatus, now: float, owner: str | None, lease: float | None) -> tuple:
-    attempts = 1 if status is TaskStatus.RUNNING else 0
-    return (
-        t.id, account_id, t.se, t.endpoint, status.value, t.request_json, t.data_json, t.tag, t.postback_url,
-        t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease, now, now,
-    )  # fmt: skip
-
-
 async def _finish(
     c: asyncpg.Connection, task_id: str, attempt: int, o: Outcome, now: float, *, from_status: str = TaskStatus.RUNNING.value
 ) -> bool:
@@ -418,12 +406,7 @@ async def _finish(
     if row is None:
         return False
     account_id, base_price, prepayment, endpoint, postback_url, pingback_url = row
-    if o.success:
-        refund = prepayment - o.money_spent
-        cost = base_price + o.money_spent
-    else:
-        refund = prepayment + (base_price if o.refund_base else 0)
-        cost = 0 if o.refund_base else base_price
+    refund, cost = settlement(o, base_price, prepayment)
     await c.execute(
         "UPDATE tasks SET status = $1, status_code = $2, status_message = $3, result_json = $4, money_spent = $5, "
         "cost = $6, input_tokens = $7, output_tokens = $8, reasoning_tokens = $9, web_search_calls = $10, "
@@ -458,11 +441,7 @@ async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcom
             continue
         r = by_id.pop(task_id)  # a task twice in one batch settles once
         done.append(True)
-        if o.success:
-            refund, cost = r["prepayment"] - o.money_spent, r["base_price"] + o.money_spent
-        else:
-            refund = r["prepayment"] + (r["base_price"] if o.refund_base else 0)
-            cost = 0 if o.refund_base else r["base_price"]
+        refund, cost = settlement(o, r["base_price"], r["prepayment"])
         updates.append((
             task_id, TaskStatus.DONE.value if o.success else TaskStatus.FAILED.value, o.status_code, o.status_message,
             o.result_json, o.money_spent, cost, o.input_tokens, o.output_tokens, o.reasoning_tokens,
@@ -508,7 +487,7 @@ async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcom
 
 
 async def _one_account(c: asyncpg.Connection, where: str, value: Any) -> Account | None:
-    row = await c.fetchrow(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE {where}", value)
+    row = await c.fetchrow(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {where}", value)
     return Account(*row) if row else None
 
 

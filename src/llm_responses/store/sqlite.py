@@ -34,15 +34,11 @@ from llm_responses.store.base import (
     TaskStatus,
 )
 from llm_responses.store.migrate import upgrade
+from llm_responses.store.rows import ACCOUNT_COLUMNS, TASK_COLUMNS, settlement, task_row
 from llm_responses.store.sqlite_deliveries import SqliteDeliveries, enqueue_deliveries
 
 T = TypeVar("T")
 
-_ACCOUNT_COLUMNS = "id, login, password_hash, token_hash, balance, created_at, timezone"
-_TASK_COLUMNS = (
-    "id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag, "
-    "cost, created_at, finished_at, collected_at"
-)
 
 
 def sqlite_path(database_url: str) -> str:
@@ -148,7 +144,7 @@ class SqliteStore(SqliteDeliveries):
             account_id = cur.lastrowid
             if balance:
                 _ledger(c, account_id, None, LedgerKind.TOPUP, balance, now)
-            return _account(c.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)).fetchone())
+            return _account(c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)).fetchone())
 
         return await self._write(tx, durable=True)
 
@@ -163,7 +159,7 @@ class SqliteStore(SqliteDeliveries):
 
     async def list_accounts(self) -> list[Account]:
         return await self._read(
-            lambda c: [_account(r) for r in c.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id")]
+            lambda c: [_account(r) for r in c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id")]
         )
 
     async def top_up(self, login: str, amount: int) -> Account:
@@ -225,7 +221,7 @@ class SqliteStore(SqliteDeliveries):
                 if not ok:
                     continue
                 total += charge
-                rows.append(_task_row(account_id, t, TaskStatus.QUEUED, now, None, None))
+                rows.append(task_row(account_id, t, TaskStatus.QUEUED, now, None, None))
                 ledger_rows.append((account_id, t.id, LedgerKind.BASE.value, -t.base_price, now))
                 ledger_rows.append((account_id, t.id, LedgerKind.PREPAY.value, -t.prepayment, now))
             if rows:
@@ -242,7 +238,7 @@ class SqliteStore(SqliteDeliveries):
             hold = task.base_price + task.prepayment
             if balance < hold:
                 return False
-            c.execute(_INSERT_TASK, _task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
+            c.execute(_INSERT_TASK, task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
             c.executemany(
                 _INSERT_LEDGER,
                 [
@@ -353,7 +349,7 @@ class SqliteStore(SqliteDeliveries):
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
         def q(c: sqlite3.Connection) -> TaskRecord | None:
             row = c.execute(
-                f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ? AND account_id = ?", (task_id, account_id)
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND account_id = ?", (task_id, account_id)
             ).fetchone()
             return _task(row) if row else None
 
@@ -397,14 +393,6 @@ _INSERT_TASK = (
 _INSERT_LEDGER = "INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
-def _task_row(account_id: int, t: NewTask, status: TaskStatus, now: float, owner: str | None, lease: float | None) -> tuple:
-    attempts = 1 if status is TaskStatus.RUNNING else 0
-    return (
-        t.id, account_id, t.se, t.endpoint, status.value, t.request_json, t.data_json, t.tag, t.postback_url,
-        t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease, now, now,
-    )  # fmt: skip
-
-
 def _ledger(c: sqlite3.Connection, account_id: int, task_id: str | None, kind: LedgerKind, amount: int, now: float) -> None:
     c.execute(_INSERT_LEDGER, (account_id, task_id, kind.value, amount, now))
 
@@ -427,12 +415,7 @@ def _finish(
     if row is None:
         return False
     account_id, base_price, prepayment, endpoint, postback_url, pingback_url = row
-    if o.success:
-        refund = prepayment - o.money_spent
-        cost = base_price + o.money_spent
-    else:
-        refund = prepayment + (base_price if o.refund_base else 0)
-        cost = 0 if o.refund_base else base_price
+    refund, cost = settlement(o, base_price, prepayment)
     c.execute(
         "UPDATE tasks SET status = ?, status_code = ?, status_message = ?, result_json = ?, money_spent = ?, "
         "cost = ?, input_tokens = ?, output_tokens = ?, reasoning_tokens = ?, web_search_calls = ?, "
@@ -457,7 +440,7 @@ def _account(row: tuple) -> Account:
 
 
 def _one_account(c: sqlite3.Connection, where: str, value: object) -> Account | None:
-    row = c.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE {where}", (value,)).fetchone()
+    row = c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {where}", (value,)).fetchone()
     return _account(row) if row else None
 
 

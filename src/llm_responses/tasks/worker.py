@@ -18,6 +18,7 @@ from llm_responses.errors import StatusCode
 from llm_responses.store.base import ClaimedTask, Outcome, Store
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.settler import Settler
+from llm_responses.waiting import first_of
 from llm_responses.wire.request import TaskRequest
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,7 @@ class Worker:
         self._wake.set()  # a slot is free: look for more work
 
     async def _sleep(self, stop: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
+        await first_of(self._wake, stop, within=self.poll_seconds)
 
     async def _execute(self, claimed: ClaimedTask) -> None:
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from llm_responses.store.base import ClaimedDelivery, DeliveryAttempt, DeliveryKind, Store
+from llm_responses.waiting import first_of
 from llm_responses.webhooks import signing
 from llm_responses.webhooks.guard import AddressGuard
 from llm_responses.webhooks.sender import send
@@ -95,12 +96,7 @@ class Dispatcher:
             await self._client.aclose()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
+        await first_of(self._wake, stop, within=self.poll_seconds)
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._in_flight)
