@@ -150,8 +150,10 @@ async def drain(upstream: FakeUpstream, tasks: int, workers: int, concurrency: i
         conn = await asyncpg.connect(db.dsn)
         try:
             # timed from the first claim, so process start-up (imports, migrations check) is not counted
-            while await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status <> 'queued'") == 0:
-                await asyncio.sleep(0.01)
+            started = 0
+            while not started:
+                started = await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status <> 'queued'")
+                await asyncio.sleep(0 if started else 0.01)
             t0 = time.perf_counter()
             peak = 0
             while (done := await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'done'")) < tasks:
