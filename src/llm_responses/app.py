@@ -178,12 +178,24 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         await store.close()
 
 
+def _log_tasks() -> None:
+    """Log where every asyncio task of this process is waiting (SIGUSR1)."""
+    counts: dict[str, int] = {}
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=30)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames[-6:])) or "(not started)"
+        counts[where] = counts.get(where, 0) + 1
+    for where, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        log.warning("%d task(s) at %s", n, where)
+
+
 async def run_worker(settings: Settings) -> None:
     """``llm-responses worker``: tasks and webhooks, no HTTP, until SIGTERM or SIGINT (then a graceful stop)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _log_tasks)  # an operator's "what is it waiting on?"
     async with running(settings, work=True):
         log.info("worker started (concurrency %d)", settings.worker_concurrency)
         await stop.wait()
