@@ -20,7 +20,7 @@ from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.providers.catalog import Catalog
-from llm_responses.store.base import Account, NewTask, Outcome, Store, TaskStatus
+from llm_responses.store.base import Account, NewTask, Outcome, Store, TaskRecord, TaskStatus
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots
 from llm_responses.tasks.render import format_datetime
 from llm_responses.tasks.runner import Runner
@@ -178,8 +178,13 @@ class TaskService:
 
     async def get(self, account: Account, se: str, task_id: str, started: float, *, collect: bool = True) -> dict[str, Any]:
         """task_get's task object; ``collect=False`` renders it without marking it collected (postbacks)."""
-        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_get/{task_id}")
         record = await self.store.get_task(account.id, task_id)
+        return await self._task_get(account, se, task_id, record, started, collect=collect)
+
+    async def _task_get(
+        self, account: Account, se: str, task_id: str, record: TaskRecord | None, started: float, *, collect: bool
+    ) -> dict[str, Any]:
+        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_get/{task_id}")
         if record is None or record.endpoint != "task_post" or record.se != se:
             return _error_task(task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se))
         data = orjson.loads(record.data_json) if record.data_json else envelope.base_data(se)
@@ -212,7 +217,7 @@ class TaskService:
         if account is None or record is None:
             return None
         started = time.perf_counter()
-        task = await self.get(account, record.se, task_id, started, collect=False)
+        task = await self._task_get(account, record.se, task_id, record, started, collect=False)  # one read, not two
         return orjson.dumps(envelope.response([task], started=started)), record.tag
 
     # -- tasks_ready -----------------------------------------------------------------------------
