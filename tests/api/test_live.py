@@ -110,6 +110,20 @@ async def test_live_needs_funds_for_the_hold(harness, fake_openai):
     assert fake_openai.requests == []
 
 
+async def test_concurrent_lives_racing_for_the_last_hold_charge_once(harness, fake_openai):
+    # both calls read the balance at authentication, before either hold: both pass the early check and
+    # start their upstream call; only one hold fits, the other call is cancelled (often before it is sent)
+    alice = await harness.account(balance="0.0106")
+    account = await harness.store.account_by_id(alice.account_id)
+    fake_openai.latency = 0.3
+    service = harness.api.service
+    tasks = await asyncio.gather(*(service.live(account, "chat_gpt", dict(SEED_TASK), 0.0) for _ in range(2)))
+    assert sorted(t["status_code"] for t in tasks) == [20000, 40210]
+    balance = await harness.balance(alice)
+    assert balance == to_nanos("0.0106") - to_nanos("0.0006") - to_nanos(str(next(t for t in tasks if t["result"])["result"][0]["money_spent"]))
+    assert await harness.store.ledger_sum(alice.account_id) == balance
+
+
 async def test_live_tasks_are_not_task_get_or_tasks_ready_material(harness):
     alice = await harness.account()
     body = await harness.post(f"{LLM}/live", alice, [SEED_TASK])

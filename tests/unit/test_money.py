@@ -2,11 +2,12 @@
 
 from decimal import Decimal
 
+from genai_prices import Usage, calc_price
 from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_responses.billing.money import to_nanos, to_usd
-from llm_responses.billing.pricing import Tariff, money_spent
+from llm_responses.billing.pricing import Tariff, linear_rates, money_spent
 from llm_responses.providers.base import LlmResult
 from llm_responses.providers.catalog import Catalog
 
@@ -40,6 +41,38 @@ def test_unknown_model_prices_tokens_at_zero_but_still_charges_searches():
     catalog = Catalog.build([{"name": "my-local-model", "versions": [], "provider": "openai"}])
     result = LlmResult(model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2)
     assert money_spent(catalog.resolve("my-local-model"), result, Tariff()) == 2 * to_nanos("0.025")
+
+
+ENTRIES = [CATALOG.resolve(m["model_name"]) for m in CATALOG.listing()]
+PRICED = sorted({(e.model_id, e.provider) for e in ENTRIES if e.prices is None and linear_rates(e.model_id, e.provider, 0)})
+counts = st.integers(min_value=0, max_value=3_000_000)
+
+
+def test_the_fast_path_covers_the_openai_catalog():
+    # the rates are read once an hour; every built-in OpenAI model is priced linearly by the database
+    assert len(PRICED) >= 10, PRICED
+    assert ("gpt-4.1-mini-2025-04-14", "openai") in PRICED
+
+
+@given(st.sampled_from(PRICED), counts, counts, counts)
+def test_cached_linear_rates_charge_exactly_what_calc_price_charges(model, input_tokens, cached, output):
+    model_id, provider = model
+    cached = min(cached, input_tokens)
+    entry = CATALOG.resolve(model_id)
+    result = LlmResult(model=model_id, input_tokens=input_tokens, cached_input_tokens=cached, output_tokens=output)
+    usage = Usage(input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output)
+    expected = calc_price(usage, model_ref=model_id, provider_id=provider).total_price
+    assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos(expected)
+
+
+def test_tiered_prices_are_not_linearised():
+    # gemini-2.5-pro costs more per token beyond 200k input tokens: each call goes through calc_price
+    assert linear_rates("gemini-2.5-pro", "google", 0) is None
+    catalog = Catalog.build([{"name": "gemini-2.5-pro", "versions": [], "provider": "google"}])
+    small = LlmResult(model="m", input_tokens=100_000, output_tokens=0)
+    large = LlmResult(model="m", input_tokens=300_000, output_tokens=0)
+    entry = catalog.resolve("gemini-2.5-pro")
+    assert money_spent(entry, large, Tariff()) > 3 * money_spent(entry, small, Tariff())
 
 
 @given(st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=9))

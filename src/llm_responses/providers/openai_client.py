@@ -16,7 +16,7 @@ import httpcore2
 import httpx2  # the HTTP client of openai>=3 (its dependency), named for the raw-response cast
 import openai
 import orjson
-from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from llm_responses.providers.base import ErrorKind, ProviderError
 
@@ -39,7 +39,8 @@ def make_client(*, api_key: str | None, base_url: str | None, timeout: float, ma
         base_url=base_url or "https://api.openai.com/v1",
         timeout=timeout,
         max_retries=max_retries,
-        http_client=DefaultAsyncHttpxClient(limits=limits, timeout=timeout, verify=_tls()),
+        # the SDK's aiohttp transport (its `aiohttp` extra): the same client API, a faster HTTP stack
+        http_client=DefaultAioHttpClient(limits=limits, timeout=timeout, verify=_tls()),
     )
 
 

@@ -17,7 +17,6 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,6 +35,7 @@ from llm_responses.store.base import (
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.rows import ACCOUNT_COLUMNS, TASK_COLUMNS, settlement, task_row
 from llm_responses.store.sqlite_deliveries import SqliteDeliveries, enqueue_deliveries
+from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
 
 T = TypeVar("T")
 
@@ -50,47 +50,47 @@ def sqlite_path(database_url: str) -> str:
 
 
 class SqliteStore(SqliteDeliveries):
+    CHECKPOINT_EVERY = 500  # commits between WAL checkpoints, which run on the writer's thread
+
     def __init__(self, database_url: str, *, synchronous: str = "FULL") -> None:
         self.path = sqlite_path(database_url)
         self.url = database_url
         self._synchronous = synchronous
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
-        self._wconn: sqlite3.Connection | None = None
-        self._rconn: sqlite3.Connection | None = None
+        self._writer = Lane("sqlite-writer")
+        self._reader = Lane("sqlite-reader")
+        self._commits = 0
+        self._checkpoint: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def open(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.get_running_loop().run_in_executor(self._writer, upgrade, self.url)
-        self._wconn = await self._on(self._writer, self._connect)
-        self._rconn = await self._on(self._reader, self._connect)
+        await asyncio.to_thread(upgrade, self.url)
+        await self._writer.open(lambda: self._connect(writer=True))
+        await self._reader.open(self._connect)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, writer: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # raised per transaction where it matters (_write)
-        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys=ON")
+        if writer:  # a checkpoint may fsync: it runs on the writer's thread (_count_commit), never on the loop
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         return conn
 
     async def close(self) -> None:
-        for executor, conn in ((self._writer, self._wconn), (self._reader, self._rconn)):
-            if conn is not None:
-                await self._on(executor, conn.close)
-            executor.shutdown(wait=True)
-        self._wconn = self._rconn = None
+        if self._checkpoint is not None:
+            await self._checkpoint
+        await self._writer.close()
+        await self._reader.close()
 
-    async def _on(self, executor: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(executor, fn)
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False, quick: bool = False) -> T:
+        """``fn`` in one ``BEGIN IMMEDIATE`` transaction. ``quick``: small and bounded, so it may run on
+        the event loop (``Lane.run_quick``); durable commits (an fsync) always go to the thread."""
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
-        conn = self._wconn
-        assert conn is not None, "store is not open"
-
-        def transaction() -> T:
+        def transaction(conn: sqlite3.Connection) -> T:
             if durable:
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
             try:
@@ -106,12 +106,28 @@ class SqliteStore(SqliteDeliveries):
                 if durable:
                     conn.execute("PRAGMA synchronous=NORMAL")
 
-        return await self._on(self._writer, transaction)
+        if quick and not durable:
+            out = await self._writer.run_quick(transaction)
+        else:
+            out = await self._writer.run(transaction)
+        self._count_commit()
+        return out
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._rconn
-        assert conn is not None, "store is not open"
-        return await self._on(self._reader, lambda: fn(conn))
+    def _count_commit(self) -> None:
+        self._commits += 1
+        if self._commits >= self.CHECKPOINT_EVERY and self._checkpoint is None:
+            self._commits = 0
+            self._checkpoint = asyncio.create_task(self._run_checkpoint())
+
+    async def _run_checkpoint(self) -> None:
+        try:
+            await self._writer.run(lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        finally:
+            self._checkpoint = None
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T], *, quick: bool = False) -> T:
+        """``fn`` on the reader's connection; ``quick``: a point read, which may run on the event loop."""
+        return await (self._reader.run_quick(fn) if quick else self._reader.run(fn))
 
     async def ping(self) -> None:
         await self._read(lambda c: c.execute("SELECT 1").fetchone())
@@ -149,13 +165,13 @@ class SqliteStore(SqliteDeliveries):
         return await self._write(tx, durable=True)
 
     async def account_by_login(self, login: str) -> Account | None:
-        return await self._read(lambda c: _one_account(c, "login = ?", login))
+        return await self._read(lambda c: _one_account(c, "login = ?", login), quick=True)
 
     async def account_by_id(self, account_id: int) -> Account | None:
-        return await self._read(lambda c: _one_account(c, "id = ?", account_id))
+        return await self._read(lambda c: _one_account(c, "id = ?", account_id), quick=True)
 
     async def account_by_token_hash(self, token_hash: str) -> Account | None:
-        return await self._read(lambda c: _one_account(c, "token_hash = ?", token_hash))
+        return await self._read(lambda c: _one_account(c, "token_hash = ?", token_hash), quick=True)
 
     async def list_accounts(self) -> list[Account]:
         return await self._read(
@@ -249,7 +265,7 @@ class SqliteStore(SqliteDeliveries):
             c.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (hold, account_id))
             return True
 
-        return await self._write(tx)
+        return await self._write(tx, quick=True)
 
     # -- tasks: the queue ------------------------------------------------------------------------
 
@@ -278,7 +294,7 @@ class SqliteStore(SqliteDeliveries):
         await self._write(tx)
 
     async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
-        return await self._write(lambda c: _finish(c, task_id, attempt, outcome, now))
+        return await self._write(lambda c: _finish(c, task_id, attempt, outcome, now), quick=True)
 
     async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
         return await self._write(lambda c: [_finish(c, task_id, attempt, o, now) for task_id, attempt, o in items])
@@ -353,13 +369,14 @@ class SqliteStore(SqliteDeliveries):
             ).fetchone()
             return _task(row) if row else None
 
-        return await self._read(q)
+        return await self._read(q, quick=True)
 
     async def mark_collected(self, task_id: str, now: float) -> None:
         await self._write(
             lambda c: c.execute(
                 "UPDATE tasks SET collected_at = ? WHERE id = ? AND collected_at IS NULL", (now, task_id)
-            )
+            ),
+            quick=True,
         )
 
     async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]:

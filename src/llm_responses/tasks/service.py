@@ -137,6 +137,10 @@ class TaskService:
     # -- live ------------------------------------------------------------------------------------
 
     async def live(self, account: Account, se: str, raw: Any, started: float) -> dict[str, Any]:
+        """Run one task now. The upstream call starts before the hold commits, so the hold's transaction
+        runs while the upstream works instead of before it (docs/benchmarks.md): an account the fresh
+        read of authentication shows short is refused before any call; one that two concurrent calls
+        just drained loses the race at the hold, and its upstream call is cancelled (40210)."""
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/live")
         task_id = new_task_id()
         data = _data(se, raw)
@@ -144,22 +148,19 @@ class TaskService:
             request = validate_task(raw, allowed=LIVE_FIELDS, resolve_model=self.catalog.resolve, for_task_post=False)
             async with self.live_slots.take(account.id):
                 task = self._new_task(task_id, se, "live", request, data)
-                now = time.time()
-                if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):
+                if account.balance < task.base_price + task.prepayment:
                     raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
+                call = asyncio.create_task(self._call(task_id, request))
                 try:
-                    async with asyncio.timeout(self.live_timeout):
-                        attempt = await self.runner.run(task_id, request)
-                    outcome = attempt.outcome
-                except TimeoutError:
-                    outcome = Outcome(
-                        success=False,
-                        status_code=StatusCode.TIMEOUT,
-                        status_message=StatusCode.TIMEOUT.message,
-                        error_detail=f"live call exceeded {self.live_timeout}s",
-                    )
-                if not outcome.success:
-                    outcome = replace(outcome, refund_base=True)  # a failed live call costs nothing
+                    await asyncio.sleep(0)  # let the call reach its first wait (the request is on the wire)
+                    now = time.time()
+                    if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):
+                        raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
+                    outcome = await call
+                finally:
+                    if not call.done():
+                        call.cancel()
+                        await asyncio.gather(call, return_exceptions=True)
                 await asyncio.shield(self.store.finish_task(task_id, 1, outcome, time.time()))
         except ApiError as exc:
             return _error_task(task_id, exc, started, path, data)
@@ -173,6 +174,20 @@ class TaskService:
             data=data,
             result=[orjson.loads(outcome.result_json or "null")],
         )
+
+    async def _call(self, task_id: str, request: TaskRequest) -> Outcome:
+        """The live call's outcome within the live timeout; a failed live call costs nothing."""
+        try:
+            async with asyncio.timeout(self.live_timeout):
+                outcome = (await self.runner.run(task_id, request)).outcome
+        except TimeoutError:
+            outcome = Outcome(
+                success=False,
+                status_code=StatusCode.TIMEOUT,
+                status_message=StatusCode.TIMEOUT.message,
+                error_detail=f"live call exceeded {self.live_timeout}s",
+            )
+        return outcome if outcome.success else replace(outcome, refund_base=True)
 
     # -- task_get --------------------------------------------------------------------------------
 
