@@ -92,7 +92,8 @@ async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, na
     are checked by the tests against the fake server and the embedded llama.cpp server.
     """
     try:
-        raw = await client.post(path, body=body, cast_to=httpx2.Response)
+        # serialized with orjson here (the SDK's default JSON header stays): its own dumps is a json.dumps
+        raw = await client.post(path, content=orjson.dumps(body), cast_to=httpx2.Response)
         parsed = orjson.loads(raw.content)
     except orjson.JSONDecodeError as exc:  # a 200 with a non-JSON body (a misbehaving proxy)
         raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
