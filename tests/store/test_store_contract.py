@@ -122,6 +122,18 @@ async def test_concurrent_posts_never_overspend(store):
     assert balance == 5 and await store.ledger_sum(acc.id) == balance
 
 
+async def test_a_batch_the_balance_covers_in_part_keeps_only_the_covered_tasks(store):
+    acc = await store.create_account("a", "h", "t", 3 * (BASE + PREPAY) + 5)
+    accepted = await store.create_tasks(acc.id, [new_task(i) for i in range(5)], time.time())
+    assert accepted == [True, True, True, False, False]
+    assert await store.count_tasks() == 3  # the refused tasks left no row behind
+    assert await store.get_task(acc.id, new_task(3).id) is None
+    claimed = await store.claim_tasks("w", 10, time.time() + 60, time.time())
+    assert sorted(t.id for t in claimed) == [new_task(i).id for i in range(3)]
+    balance = (await store.account_by_login("a")).balance
+    assert balance == 5 and await store.ledger_sum(acc.id) == balance
+
+
 async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     acc = await store.create_account("a", "h", "t", 10**12)
     task = replace(new_task(1), postback_url="https://hooks.example/$id", pingback_url="https://hooks.example/p")
