@@ -166,7 +166,7 @@ async def drain(upstream: FakeUpstream, tasks: int, workers: int, concurrency: i
             peak = 0
             while (done := await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'done'")) < tasks:
                 peak = max(peak, await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'running'"))
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)
             seconds = time.perf_counter() - t0
             rss = max(rss_mb(p.pid) for p in procs)
             return done / seconds, peak, rss

@@ -100,7 +100,17 @@ def worker(concurrency: int | None, database_url: str | None) -> None:
 
     settings = _settings(database_url, worker_concurrency=concurrency)
     _configure_logging()
-    asyncio.run(run_worker(settings))
+    # uvloop, as uvicorn uses for `serve`: the worker's event loop is a fifth of its CPU on the default loop
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run_worker(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it everywhere it has wheels; the default loop works too
+        return None
+    return uvloop.new_event_loop
 
 
 def _configure_logging() -> None:
