@@ -17,10 +17,12 @@ from fastapi import FastAPI
 from llm_responses import __version__
 from llm_responses.accounts.credentials import Hasher
 from llm_responses.api import errors as api_errors
+from llm_responses.api import openapi
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.ratelimit import RateLimiter
-from llm_responses.api.routes import ApiContext, router
-from llm_responses.api.webhook_routes import router as webhook_router
+from llm_responses.api.routes import ApiContext
+from llm_responses.api.routes import routes as api_routes
+from llm_responses.api.webhook_routes import routes as webhook_routes
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.config import Settings
@@ -216,6 +218,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     api_errors.install(app)
-    app.include_router(router)
-    app.include_router(webhook_router)
+    app.router.routes.extend([*api_routes, *webhook_routes])
+    schema = app.openapi()
+    schema["paths"] = openapi.paths([*api_routes, *webhook_routes])
+    app.openapi_schema = schema
     return app

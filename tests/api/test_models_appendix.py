@@ -79,3 +79,15 @@ async def test_user_data_in_the_official_clients_shape(harness):
     assert info.money.statistics.day.total >= 0.0002
     assert info.rates.limits.minute.total == 2000
     assert info.rates.statistics.minute.total >= 2
+
+
+async def test_the_openapi_document_lists_every_endpoint(harness):
+    schema = (await harness.client.get("/openapi.json")).json()
+    paths = schema["paths"]
+    llm = "/v3/ai_optimization/{se}/llm_responses"  # the documented path template
+    assert set(paths[f"{llm}/task_post"]) == {"post"}
+    assert set(paths[f"{llm}/task_get/{{task_id}}"]) == {"get"}
+    for path in (f"{llm}/live", f"{llm}/tasks_ready", f"{llm}/models", "/v3/appendix/user_data",
+                 "/v3/appendix/webhook_resend", "/v3/appendix/webhook_secret/rotate", "/healthz", "/readyz"):
+        assert path in paths, path
+    assert (await harness.client.get("/docs")).status_code == 200

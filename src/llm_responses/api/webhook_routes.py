@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_responses.api import render
-from llm_responses.api.routes import caller, context, json_array
+from llm_responses.api.routes import Routes, caller, context, json_array
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.base import DeliveryView, ResendResult, WebhookSecrets
 from llm_responses.tasks.render import format_datetime
@@ -18,7 +18,7 @@ from llm_responses.tasks.service import new_task_id
 from llm_responses.webhooks import signing
 from llm_responses.wire import envelope
 
-router = APIRouter()
+routes = Routes()
 MAX_RESEND = 100
 
 _RESEND_ERRORS = {
@@ -43,7 +43,7 @@ def _task(function: str, request: Request, started: float, *, task_id: str | Non
     )
 
 
-@router.post("/v3/appendix/webhook_resend")
+@routes.add("/v3/appendix/webhook_resend", "POST")
 async def webhook_resend(request: Request) -> Response:
     started = time.perf_counter()
     ctx = context(request)
@@ -68,8 +68,9 @@ async def webhook_resend(request: Request) -> Response:
     return render.ok([t for t in tasks if t is not None], started)
 
 
-@router.get("/v3/appendix/webhook_deliveries/{task_id}")
-async def webhook_deliveries(task_id: str, request: Request) -> Response:
+@routes.add("/v3/appendix/webhook_deliveries/{task_id}", "GET")
+async def webhook_deliveries(request: Request) -> Response:
+    task_id = request.path_params["task_id"]
     started = time.perf_counter()
     ctx = context(request)
     account = await caller(request)
@@ -114,7 +115,7 @@ def _secrets(s: WebhookSecrets) -> list[dict[str, Any]]:
     }]
 
 
-@router.get("/v3/appendix/webhook_secret")
+@routes.add("/v3/appendix/webhook_secret", "GET")
 async def webhook_secret(request: Request) -> Response:
     started = time.perf_counter()
     account = await caller(request)
@@ -122,7 +123,7 @@ async def webhook_secret(request: Request) -> Response:
     return render.ok([_task("webhook_secret", request, started, result=_secrets(secrets))], started)
 
 
-@router.post("/v3/appendix/webhook_secret/rotate")
+@routes.add("/v3/appendix/webhook_secret/rotate", "POST")
 async def webhook_secret_rotate(request: Request) -> Response:
     started = time.perf_counter()
     account = await caller(request)
