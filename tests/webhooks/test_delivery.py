@@ -62,6 +62,16 @@ async def test_postback_is_the_gzipped_task_get_json_and_keeps_the_task_out_of_t
         assert posted["tasks"][0]["result"][0]["items"]
 
 
+async def test_a_finished_postback_task_wakes_the_dispatcher_without_waiting_for_its_poll(hook_settings, receiver):
+    # the dispatcher polls every 60 s here: a delivery within seconds means the finished task woke it
+    async with running(hook_settings.model_copy(update={"webhook_poll_seconds": 60.0})) as h:
+        alice = await h.account()
+        await asyncio.sleep(0.2)  # the dispatcher's first (empty) claim is behind it: it now sleeps
+        await post_task(h, alice, postback_url=receiver.url("/postback"))
+        [got] = await asyncio.wait_for(receiver.wait_for(1), 10)
+        assert got.method == "POST"
+
+
 async def test_id_and_tag_are_filled_in_and_special_characters_encoded(hook_settings, receiver):
     async with running(hook_settings) as h:
         alice = await h.account()
