@@ -47,10 +47,12 @@ def make_client(*, api_key: str | None, base_url: str | None, timeout: float, ma
 class ClientPool:
     """Several SDK clients, each with a small connection pool, used least-busy first.
 
-    The HTTP client under the SDK scans its whole connection pool on every request (a readability check per
-    idle connection): with a thousand requests in flight through one client that scan dominated the
-    worker's CPU (measured with py-spy: 1 s upstream latency, 1,000 in flight, ~130 tasks/s). Spreading the
-    same requests over clients of about ``PER_CLIENT`` connections each keeps every scan short.
+    The SDK's default HTTP client (httpx2) scans its whole connection pool on every request (a readability
+    check per idle connection): with a thousand requests in flight through one client that scan dominated
+    the worker's CPU (measured with py-spy: 1 s upstream latency, 1,000 in flight, ~130 tasks/s). Spreading
+    the same requests over clients of about ``PER_CLIENT`` connections each kept every scan short. The
+    aiohttp transport used now has no such scan; the pool stays because it was measured with it (1,000 in
+    flight per worker at 166 MB, docs/benchmarks.md), not re-measured without it.
     """
 
     def __init__(self, factory: Callable[[], AsyncOpenAI]) -> None:
