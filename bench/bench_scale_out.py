@@ -22,11 +22,10 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import PY, ROOT, FakeUpstream, free_port  # noqa: E402
+from bench.harness import PY, ROOT, FakeUpstream, free_port, wait_until_up  # noqa: E402
 
 ADMIN = os.environ.get("LLM_RESPONSES_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 POST = "/v3/ai_optimization/chat_gpt/llm_responses/task_post"
@@ -62,15 +61,7 @@ def start(args: list[str], env: dict[str, str], port: int | None = None) -> subp
     proc = subprocess.Popen([PY, "-m", "llm_responses.cli", *args], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if port:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    return proc
-            except httpx.TransportError:
-                time.sleep(0.1)
-            if time.time() > deadline:
-                raise RuntimeError("API process did not start")
+        wait_until_up(proc, f"http://127.0.0.1:{port}/readyz")
     return proc
 
 

@@ -32,6 +32,20 @@ def ms(values: list[float]) -> str:
     return f"p50 {pct(values, 50) * 1000:.2f} ms, p99 {pct(values, 99) * 1000:.2f} ms (n={len(values)})"
 
 
+def wait_until_up(proc: subprocess.Popen, url: str, within: float = 30.0) -> None:
+    """Until ``url`` answers 200; fails early when the process has already exited."""
+    deadline = time.time() + within
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"{proc.args} did not start")
+        time.sleep(0.1)
+
+
 class FakeUpstream:
     """The fake OpenAI server as its own process, so it does not share a GIL with the load generator."""
 
@@ -61,15 +75,7 @@ class Service:
                                           env=self.env, check=True, capture_output=True, text=True).stdout)
         self.auth = (creds["login"], creds["password"])
         self.proc = subprocess.Popen(cli + ["serve", "--port", str(self.port), *extra], env=self.env, cwd=ROOT)
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-            if time.time() > deadline:
-                raise RuntimeError("service did not start")
+        wait_until_up(self.proc, f"{self.url}/healthz")
 
     @property
     def url(self) -> str:
