@@ -20,6 +20,7 @@ from llm_responses.accounts.credentials import new_password, new_token
 from llm_responses.app import create_app, make_hasher, make_store
 from llm_responses.billing.money import to_decimal, to_nanos
 from llm_responses.config import Settings
+from llm_responses.heap import freeze_startup_heap
 from llm_responses.store.base import Account, AccountExists, AccountNotFound, Store
 
 T = TypeVar("T")
@@ -87,7 +88,9 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
     if demo:
         login, password, token = _with_store(settings, lambda store: _demo_account(store, settings))
         _print_demo(settings, login, password, token)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False,
+    app = create_app(settings)
+    freeze_startup_heap()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                 timeout_keep_alive=int(settings.http_keep_alive_seconds))
 
 
@@ -100,6 +103,7 @@ def worker(concurrency: int | None, database_url: str | None) -> None:
 
     settings = _settings(database_url, worker_concurrency=concurrency)
     _configure_logging()
+    freeze_startup_heap()
     # uvloop, as uvicorn uses for `serve`: the worker's event loop is a fifth of its CPU on the default loop
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run_worker(settings))
