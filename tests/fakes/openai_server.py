@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import secrets
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -49,8 +49,13 @@ def is_reasoning_model(model: str) -> bool:
     return model.startswith(("o1", "o3", "o4", "gpt-5"))
 
 
+def _hex(chars: int) -> str:
+    """Random hex like OpenAI's ids; not secret, so no system call per id (the benchmarks share the fake's cores)."""
+    return f"{random.getrandbits(chars * 4):0{chars}x}"
+
+
 def _id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(25)}"
+    return f"{prefix}_{_hex(50)}"
 
 
 def _tokens(text: str) -> int:
@@ -109,12 +114,12 @@ class FakeOpenAI:
     async def _answer(self, request: Request, default) -> Response:
         body = orjson.loads(await request.body())
         self.requests.append(body)
-        self.headers.append(dict(request.headers))
+        self.headers.append(dict(request.headers.items()))  # dict(headers) looks each key up again: quadratic
         reply = self._script.popleft() if self._script else default(body)
         delay = reply.delay or self.latency
         if delay:
             await asyncio.sleep(delay)
-        headers = {"x-request-id": f"req_{secrets.token_hex(16)}", **reply.headers}
+        headers = {"x-request-id": f"req_{_hex(32)}", **reply.headers}
         content = reply.body if isinstance(reply.body, str) else orjson.dumps(reply.body)
         media = "text/html" if isinstance(reply.body, str) else "application/json"
         return Response(content, status_code=reply.status, media_type=media, headers=headers)
@@ -220,7 +225,7 @@ class FakeOpenAI:
         if reasoning is not None:
             message["reasoning_content"] = reasoning
         return {
-            "id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion", "created": int(time.time()),
+            "id": f"chatcmpl-{_hex(24)}", "object": "chat.completion", "created": int(time.time()),
             "model": str(req.get("model", "")), "system_fingerprint": "fp_fake",
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _tokens(answer),
