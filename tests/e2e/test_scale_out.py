@@ -16,33 +16,17 @@ import httpx
 import pytest
 
 from tests import pg
+from tests.redisdb import REDIS_URL, flushed_or_skip
 from tests.e2e.processes import Proc, base_env, cli, free_port
 from tests.fakes.webhook_receiver import WebhookReceiver
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
 POST = "/v3/ai_optimization/chat_gpt/llm_responses/task_post"
-
-
-async def redis_or_skip() -> None:
-    import os
-
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture
 async def cluster(pg_databases, fake_openai):
     await pg.require()
-    await redis_or_skip()
+    await flushed_or_skip()
     dsn = await pg_databases.new()
     env = base_env(
         LLM_RESPONSES_DATABASE_URL=dsn, LLM_RESPONSES_REDIS_URL=REDIS_URL, OPENAI_API_KEY="sk-test",

@@ -7,23 +7,33 @@ live call). With ``LLM_RESPONSES_REDIS_URL`` the count lives in Redis, shared by
 
 from __future__ import annotations
 
-from limits import RateLimitItemPerMinute, storage
+import math
+
+from limits import RateLimitItemPerSecond, storage
 from limits.aio import strategies
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, redis_url: str | None = None) -> None:
-        self.item = RateLimitItemPerMinute(per_minute)
+    def __init__(self, limit: int, redis_url: str | None = None, *, window_seconds: int = 60) -> None:
+        self.item = RateLimitItemPerSecond(limit, window_seconds)
         if redis_url:  # shared by every API process; redis-py, the client the live slots use too
-            backend = storage.storage_from_string(f"async+{redis_url}", implementation="redispy")
+            self._storage = storage.storage_from_string(f"async+{redis_url}", implementation="redispy")
         else:
-            backend = storage.storage_from_string("async+memory://")
-        self._limiter = strategies.SlidingWindowCounterRateLimiter(backend)
+            self._storage = storage.storage_from_string("async+memory://")
+        self._limiter = strategies.SlidingWindowCounterRateLimiter(self._storage)
 
     async def hit(self, account_id: int) -> bool:
         """Count one call; False when the account is over its limit."""
         return await self._limiter.hit(self.item, str(account_id))
 
     async def used(self, account_id: int) -> int:
-        stats = await self._limiter.get_window_stats(self.item, str(account_id))
-        return self.item.amount - stats.remaining
+        """Calls counted against the limit now: the sliding window's weighted count, rounded up.
+
+        ``limits``' own ``get_window_stats`` rounds it down, so just after a window boundary two calls a
+        moment apart read as one (the previous window's call weighs 0.99).
+        """
+        previous, previous_ttl, current, _ = await self._storage.get_sliding_window(
+            self.item.key_for(str(account_id)), self.item.get_expiry()
+        )
+        weighted = previous * previous_ttl / self.item.get_expiry() + current
+        return math.ceil(round(weighted, 9))

@@ -1,0 +1,26 @@
+"""The real Redis at 127.0.0.1:6379 for tests, database 14 (flushed before use).
+
+Where none answers the Redis tests skip with the reason, except under CI (``CI=true``), where a missing
+server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis.asyncio as redis
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+async def flushed_or_skip() -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()

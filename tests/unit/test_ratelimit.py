@@ -1,0 +1,46 @@
+"""The per-account rate limiter counts every call, also across a window boundary, in memory and in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from llm_responses.api.ratelimit import RateLimiter
+from tests.redisdb import REDIS_URL, flushed_or_skip
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limiter(request) -> RateLimiter:
+    if request.param == "memory":
+        return RateLimiter(3, window_seconds=1)
+    await flushed_or_skip()
+    return RateLimiter(3, REDIS_URL, window_seconds=1)
+
+
+async def sleep_until_window_edge(offset: float) -> None:
+    """Sleep until ``offset`` seconds past a whole second (negative: before one); windows are epoch-aligned."""
+    now = time.time()
+    target = int(now) + 1 + offset
+    if target - now < 0.05:
+        target += 1
+    await asyncio.sleep(target - now)
+
+
+async def test_two_calls_across_a_window_boundary_count_as_two(limiter):
+    await sleep_until_window_edge(-0.04)
+    assert await limiter.hit(7)
+    await sleep_until_window_edge(0.04)
+    assert await limiter.hit(7)
+    assert await limiter.used(7) == 2
+    assert await limiter.used(8) == 0  # per account
+
+
+async def test_the_limit_holds_then_decays(limiter):
+    await sleep_until_window_edge(0.05)
+    assert [await limiter.hit(9) for _ in range(4)] == [True, True, True, False]
+    assert await limiter.used(9) == 3
+    await asyncio.sleep(2.1)  # two whole windows later nothing is left
+    assert await limiter.used(9) == 0
+    assert await limiter.hit(9)
