@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests import pg
-from tests.redisdb import REDIS_URL, flushed_or_skip
 from tests.e2e.processes import Proc, base_env, cli, free_port
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.redisdb import REDIS_URL, flushed_or_skip
 
 POST = "/v3/ai_optimization/chat_gpt/llm_responses/task_post"
 
