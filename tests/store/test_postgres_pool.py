@@ -45,6 +45,7 @@ async def test_a_failed_transaction_is_rolled_back_before_the_connection_is_reus
 
     with pytest.raises(RuntimeError):
         await store._tx(fails)
+
     async def state(conn):
         return conn.is_in_transaction(), await conn.fetchval("SELECT to_regclass('pg_temp.scratch')")
 
