@@ -149,6 +149,16 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
         yield h
 
 
+@pytest.fixture
+def running_with(settings: Settings):
+    """``async with running_with(setting=value) as harness``: the app on the test settings with changes."""
+
+    def start(**changes: Any):
+        return running(settings.model_copy(update=changes))
+
+    return start
+
+
 @pytest_asyncio.fixture
 async def idle_harness(settings: Settings) -> AsyncIterator[Harness]:
     """The API without a worker: posted tasks stay queued."""

@@ -71,7 +71,7 @@ def make_tariff(settings: Settings) -> Tariff:
         task_post_base=to_nanos(settings.price_task_post_base),
         task_post_prepayment=to_nanos(settings.price_task_post_prepayment),
         live_base=to_nanos(settings.price_live_base),
-        web_search_call=to_nanos(settings.price_web_search_call),
+        web_search_call=None if settings.price_web_search_call is None else to_nanos(settings.price_web_search_call),
     )
 
 
@@ -101,7 +101,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     if not providers:
         log.warning("no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served")
     tariff = make_tariff(settings)
-    runner = Runner(catalog, providers, tariff)
+    runner = Runner(catalog, providers, tariff, reasoning_allowance=settings.reasoning_token_allowance)
     owner = process_owner()
     guard = AddressGuard.from_setting(settings.webhook_allowlist)
     live_slots = make_live_slots(settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import (
@@ -95,7 +95,11 @@ class Settings(BaseSettings):
     price_task_post_base: Decimal = Decimal("0.0002")
     price_task_post_prepayment: Decimal = Decimal("0.01")
     price_live_base: Decimal = Decimal("0.0006")
-    price_web_search_call: Decimal = Decimal("0.025")
+    # a flat fee per hosted web search; unset: by tool and model family (0.025 reproduces DataForSEO's seed)
+    price_web_search_call: Decimal | None = None
+    openai_search_tool: Literal["web_search", "web_search_preview"] = "web_search"
+    # output tokens a reasoning model may spend beyond the caller's max_output_tokens (they count reasoning)
+    reasoning_token_allowance: int = 8192
 
     @classmethod
     def settings_customise_sources(

@@ -20,6 +20,14 @@ async def test_models_lists_base_names_and_dated_versions(harness):
     assert by_name["o4-mini"]["reasoning"] is True
     assert by_name["gpt-4.1-nano"]["web_search_supported"] is False
     assert by_name["gpt-3.5-turbo-16k"]["task_post_supported"] is False
+    # only models OpenAI's web_search tool works with say so
+    assert by_name["gpt-4-turbo"]["web_search_supported"] is False
+    assert by_name["gpt-4"]["web_search_supported"] is False
+    # the gpt-5.x family current in 2026, with dated versions
+    for base, dated in (("gpt-5.5", "gpt-5.5-2026-04-23"), ("gpt-5.4-mini", "gpt-5.4-mini-2026-03-17"), ("gpt-5.1", "gpt-5.1-2025-11-13")):
+        assert by_name[base] == {"model_name": base, "web_search_supported": True, "task_post_supported": True, "reasoning": True}
+        assert dated in by_name
+        assert harness.api.catalog.resolve(base).model_id == dated
     assert parsed.tasks[0].result[0].model_name
 
 

@@ -7,6 +7,13 @@ reasoning models refuse temperature/top_p, non-reasoning models refuse ``reasoni
 below 16 refused, web search items before the message, citations as inline ``([domain](url))`` with
 code-point offsets, ``utm_source=openai``). Tests script replies with ``enqueue``; otherwise a deterministic
 answer is generated from the request. Every request body is recorded in ``requests``.
+
+The ugly cases real upstreams produce (§4.5 and the threads cited there) are built here too, so tests
+script them by name: an unverified organization refusing ``reasoning.summary``; ``model_not_found`` as
+HTTP 400; ``insufficient_quota`` and rate-limit 429s with ``Retry-After``; HTTP 200 with ``status: failed``
+or no output; ``status: incomplete``; reasoning models spending ``max_output_tokens`` on reasoning first
+(``reasoning_cost``), so a small budget yields an incomplete answer or none; vLLM/gpt-oss bodies with raw
+``reasoning_text`` content and an empty summary.
 """
 
 from __future__ import annotations
@@ -78,9 +85,40 @@ def error_reply(status: int, message: str, *, type_: str = "invalid_request_erro
     return Reply(body=body, status=status, headers=headers or {})
 
 
+UNVERIFIED_SUMMARY = ("Your organization must be verified to generate reasoning summaries. Please go to: "
+                      "https://platform.openai.com/settings/organization/general and click on Verify Organization. "
+                      "If you just verified, it can take up to 15 minutes for access to propagate.")
+
+
+def summary_refused() -> Reply:
+    return error_reply(400, UNVERIFIED_SUMMARY, param="reasoning.summary", code="unsupported_value")
+
+
+def model_not_found(model: str, *, status: int = 400) -> Reply:
+    """OpenAI answers an unknown or inaccessible model with ``model_not_found``, as a 400 on /responses."""
+    return error_reply(status, f"The model `{model}` does not exist or you do not have access to it.",
+                       code="model_not_found")
+
+
+def insufficient_quota() -> Reply:
+    return error_reply(429, "You exceeded your current quota, please check your plan and billing details. For more "
+                       "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                       type_="insufficient_quota", code="insufficient_quota")
+
+
+def rate_limited(*, retry_after: str | None = None, retry_after_ms: str | None = None) -> Reply:
+    headers = {k: v for k, v in (("retry-after", retry_after), ("retry-after-ms", retry_after_ms)) if v is not None}
+    return error_reply(429, "Rate limit reached for gpt-4.1-mini in organization org-FAKE0000000000000000000 on "
+                       "tokens per min (TPM): Limit 200000, Used 199310, Requested 1420. Please try again in 219ms. "
+                       "Visit https://platform.openai.com/account/rate-limits to learn more.",
+                       type_="tokens", code="rate_limit_exceeded", headers=headers)
+
+
 class FakeOpenAI:
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
+        self.verified_org = True  # False: reasoning.summary is refused, as for an unverified organization
+        self.reasoning_cost = 64  # output tokens a reasoning model spends thinking before it writes
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._script: deque[Reply] = deque()
@@ -98,6 +136,8 @@ class FakeOpenAI:
         self.requests.clear()
         self.headers.clear()
         self.latency = 0.0
+        self.verified_org = True
+        self.reasoning_cost = 64
 
     @property
     def base_url(self) -> str:
@@ -137,22 +177,32 @@ class FakeOpenAI:
         if not reasoning_model and req.get("reasoning") is not None:
             return error_reply(400, "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
                                param="reasoning.effort", code="unsupported_parameter")
+        if reasoning_model and (req.get("reasoning") or {}).get("summary") and not self.verified_org:
+            return summary_refused()
         limit = req.get("max_output_tokens")
         if limit is not None and limit < 16:
             return error_reply(400, f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got {limit} instead.",
                                param="max_output_tokens", code="integer_below_min_value")
         return Reply(body=self.build_response(req))
 
-    def build_response(self, req: dict[str, Any], *, text: str | None = None, search: bool | None = None) -> dict[str, Any]:
+    def build_response(self, req: dict[str, Any], *, text: str | None = None, search: bool | None = None,
+                       reasoning_text: str | None = None) -> dict[str, Any]:
+        """A complete body. Reasoning models think ``reasoning_cost`` tokens first, inside ``max_output_tokens``
+        (as OpenAI counts them): a budget that runs out cuts the answer (``incomplete``) or leaves none.
+        ``reasoning_text``: the body vLLM and gpt-oss send, raw reasoning content and an empty summary."""
         model = str(req.get("model", ""))
         prompt = req["input"] if isinstance(req.get("input"), str) else req["input"][-1]["content"]
         tools = req.get("tools") or []
         searched = bool(tools) and req.get("tool_choice") != "none" if search is None else search
         output: list[dict[str, Any]] = []
         reasoning = req.get("reasoning") or None
-        if reasoning is not None:
-            summary = [{"type": "summary_text", "text": f"**Considering the question**\n\nThe user asks: {prompt[:60]}"}] if reasoning.get("summary") else []
-            output.append({"id": _id("rs"), "type": "reasoning", "summary": summary})
+        thinks = is_reasoning_model(model) or reasoning_text is not None
+        if reasoning_text is not None:
+            output.append({"id": _id("rs"), "type": "reasoning", "summary": [],
+                           "content": [{"type": "reasoning_text", "text": reasoning_text}]})
+        elif thinks:
+            summary = [{"type": "summary_text", "text": f"**Considering the question**\n\nThe user asks: {prompt[:60]}"}] if (reasoning or {}).get("summary") else []
+            output.append({"id": _id("rs"), "type": "reasoning", "summary": summary, "encrypted_content": _hex(40)})
         annotations: list[dict[str, Any]] = []
         body_text = text if text is not None else f"Here is an answer about {prompt}."
         if searched:
@@ -172,21 +222,32 @@ class FakeOpenAI:
                     body_text += marker
                     annotations.append({"type": "url_citation", "start_index": start, "end_index": len(body_text),
                                         "url": cited, "title": title})
-        output.append({"id": _id("msg"), "type": "message", "status": "completed", "role": "assistant",
-                       "content": [{"type": "output_text", "annotations": annotations, "logprobs": [], "text": body_text}]})
+        reasoning_tokens = self.reasoning_cost if thinks else 0
+        limit = req.get("max_output_tokens")
+        incomplete = None
+        if limit is not None and reasoning_tokens + _tokens(body_text) > limit:
+            incomplete = {"reason": "max_output_tokens"}
+            reasoning_tokens = min(reasoning_tokens, limit)
+            words = body_text.split()[: max(0, limit - reasoning_tokens)]
+            body_text = " ".join(words)
+            annotations = [a for a in annotations if a["end_index"] <= len(body_text)]
+        if body_text or incomplete is None:
+            output.append({"id": _id("msg"), "type": "message", "status": "incomplete" if incomplete else "completed",
+                           "role": "assistant",
+                           "content": [{"type": "output_text", "annotations": annotations, "logprobs": [], "text": body_text}]})
         input_tokens = _tokens(prompt) + _tokens(req.get("instructions") or "") + 10
-        reasoning_tokens = 64 if reasoning is not None else 0
-        output_tokens = _tokens(body_text) + reasoning_tokens
+        output_tokens = (_tokens(body_text) if body_text else 0) + reasoning_tokens
         now = int(time.time())
         body = {
-            "id": _id("resp"), "object": "response", "created_at": now, "status": "completed", "background": False,
-            "billing": {"payer": "developer"}, "completed_at": now, "error": None, "frequency_penalty": 0.0,
-            "incomplete_details": None, "instructions": req.get("instructions"),
+            "id": _id("resp"), "object": "response", "created_at": now,
+            "status": "incomplete" if incomplete else "completed", "background": False,
+            "billing": {"payer": "developer"}, "completed_at": None if incomplete else now, "error": None,
+            "frequency_penalty": 0.0, "incomplete_details": incomplete, "instructions": req.get("instructions"),
             "max_output_tokens": req.get("max_output_tokens"), "max_tool_calls": None,
             "model": SNAPSHOTS.get(model, model), "output": output, "parallel_tool_calls": True,
             "presence_penalty": 0.0, "previous_response_id": None, "prompt_cache_key": None,
             "prompt_cache_retention": None,
-            "reasoning": {"effort": "medium" if reasoning is not None else None,
+            "reasoning": {"effort": "medium" if thinks else None,
                           "summary": (reasoning or {}).get("summary")},
             "safety_identifier": None, "service_tier": "default", "store": req.get("store", True),
             "temperature": req.get("temperature", 1.0), "text": {"format": {"type": "text"}, "verbosity": "medium"},
@@ -206,6 +267,26 @@ class FakeOpenAI:
             body["tool_usage"] = {"image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
                                                 "output_tokens": 0, "total_tokens": 0},
                                   "web_search": {"num_requests": 1}}
+        return body
+
+    def failed_response(self, req: dict[str, Any], *, code: str = "server_error",
+                        message: str = "The server had an error while processing your request. Sorry about that!") -> dict[str, Any]:
+        """HTTP 200 with ``status: failed``: an ``error`` object, no output, nothing billed."""
+        body = self.build_response(req)
+        body.update(status="failed", completed_at=None, output=[], error={"code": code, "message": message},
+                    usage={"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 0,
+                           "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 0})
+        return body
+
+    def incomplete_response(self, req: dict[str, Any], *, reason: str = "content_filter", text: str = "") -> dict[str, Any]:
+        """``status: incomplete`` with whatever text came before the stop (possibly none)."""
+        body = self.build_response(req, text=text or "x")
+        body.update(status="incomplete", completed_at=None, incomplete_details={"reason": reason})
+        messages = [o for o in body["output"] if o["type"] == "message"]
+        if text:
+            messages[0]["status"] = "incomplete"
+        else:
+            body["output"] = [o for o in body["output"] if o["type"] != "message"]
         return body
 
     # -- Chat Completions (the fallback API of OpenAI-compatible servers) -------------------------

@@ -18,8 +18,9 @@ def test_seed_003_live_cost_is_reproduced_exactly():
     # seed 003: gpt-4.1-mini, 8174 input + 483 output tokens, one web search → money_spent 0.0290424,
     # cost 0.0296424 (= $0.0006 base + money_spent)
     entry = CATALOG.resolve("gpt-4.1-mini")
-    result = LlmResult(model="gpt-4.1-mini-2025-04-14", input_tokens=8174, output_tokens=483, reasoning_tokens=576, web_search_calls=1)
-    tariff = Tariff()
+    result = LlmResult(model="gpt-4.1-mini-2025-04-14", input_tokens=8174, output_tokens=483, reasoning_tokens=576,
+                       web_search_calls=1, search_tool="web_search")
+    tariff = Tariff(web_search_call=to_nanos("0.025"))  # the flat fee DataForSEO charges (price_web_search_call)
     spent = money_spent(entry, result, tariff)
     assert to_usd(spent) == 0.0290424
     assert to_usd(tariff.live_base + spent) == 0.0296424
@@ -39,8 +40,23 @@ def test_configured_prices_override_the_database():
 
 def test_unknown_model_prices_tokens_at_zero_but_still_charges_searches():
     catalog = Catalog.build([{"name": "my-local-model", "versions": [], "provider": "openai"}])
-    result = LlmResult(model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2)
-    assert money_spent(catalog.resolve("my-local-model"), result, Tariff()) == 2 * to_nanos("0.025")
+    result = LlmResult(model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2, search_tool="web_search")
+    # not in the price database: OpenAI's published GA web_search fee, $10 per 1,000 calls
+    assert money_spent(catalog.resolve("my-local-model"), result, Tariff()) == 2 * to_nanos("0.01")
+
+
+def test_search_fee_depends_on_the_tool_and_the_model_family():
+    gpt41, gpt5 = CATALOG.resolve("gpt-4.1-mini"), CATALOG.resolve("gpt-5")
+    one = {"input_tokens": 0, "output_tokens": 0, "web_search_calls": 1}
+    ga = LlmResult(model="m", search_tool="web_search", **one)
+    preview = LlmResult(model="m", search_tool="web_search_preview", **one)
+    assert money_spent(gpt41, ga, Tariff()) == to_nanos("0.01")  # genai-prices: $10/K web searches
+    assert money_spent(gpt41, preview, Tariff()) == to_nanos("0.025")  # preview, non-reasoning: $25/K
+    assert money_spent(gpt5, preview, Tariff()) == to_nanos("0.01")  # preview, reasoning: $10/K
+    # searches our own search/ ran (no hosted tool) are not upstream calls
+    assert money_spent(gpt41, LlmResult(model="m", **one), Tariff()) == 0
+    # the operator's flat fee wins over every table
+    assert money_spent(gpt5, preview, Tariff(web_search_call=to_nanos("0.03"))) == to_nanos("0.03")
 
 
 ENTRIES = [CATALOG.resolve(m["model_name"]) for m in CATALOG.listing()]

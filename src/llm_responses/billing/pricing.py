@@ -2,8 +2,9 @@
 
 Rules (help center, seeds 001/003): live costs base $0.0006 + money_spent; task_post charges $0.0002 base
 plus a $0.01 prepayment, and settles the prepayment against money_spent when the task finishes.
-money_spent = tokens × the model's prices + billable web searches × the per-call fee. The $0.025 default
-fee reproduces seed 003 exactly: 8174 in + 483 out on gpt-4.1-mini = $0.0040424, + one search = $0.0290424.
+money_spent = tokens × the model's prices + billable web searches × the per-call fee of the tool that ran
+(``web_search_fees``). A flat $0.025 fee (``price_web_search_call``) reproduces seed 003 exactly: 8174 in +
+483 out on gpt-4.1-mini = $0.0040424, + one search = $0.0290424.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from genai_prices import Usage, calc_price
 from genai_prices.types import TieredPrices
 
 from llm_responses.billing.money import to_nanos
+from llm_responses.billing.web_search_fees import search_fee
 from llm_responses.providers.base import LlmResult
 from llm_responses.providers.catalog import ModelEntry
 
@@ -32,7 +34,7 @@ class Tariff:
     task_post_base: int = to_nanos("0.0002")
     task_post_prepayment: int = to_nanos("0.01")
     live_base: int = to_nanos("0.0006")
-    web_search_call: int = to_nanos("0.025")
+    web_search_call: int | None = None  # a flat fee per hosted search; None: by tool and model (web_search_fees)
 
     @property
     def task_post_charge(self) -> int:
@@ -42,7 +44,16 @@ class Tariff:
 def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
     """The LLM's charge for one result, in nano-dollars; reproducible from stored usage."""
     tokens = _token_cost(entry, result)
-    return to_nanos(tokens) + result.web_search_calls * tariff.web_search_call
+    if not result.web_search_calls:
+        return to_nanos(tokens)
+    fee = search_fee(
+        tool=result.search_tool,
+        model_id=entry.model_id,
+        provider=entry.provider,
+        reasoning=entry.reasoning,
+        override=tariff.web_search_call,
+    )
+    return to_nanos(tokens) + result.web_search_calls * fee
 
 
 def _token_cost(entry: ModelEntry, result: LlmResult) -> Decimal:

@@ -53,7 +53,8 @@ class LlmResult:
     reasoning_summaries: tuple[str, ...] = ()
     parts: tuple[TextPart, ...] = ()
     fan_out_queries: tuple[str, ...] = ()
-    incomplete_reason: str | None = None
+    incomplete_reason: str | None = None  # why the answer stopped early (max_output_tokens, content_filter)
+    search_tool: str = ""  # the upstream's hosted search tool that ran (prices differ by tool), if any
 
 
 class ErrorKind(Enum):
@@ -61,14 +62,25 @@ class ErrorKind(Enum):
     TIMEOUT = "timeout"
     INVALID_REQUEST = "invalid_request"  # the upstream refused the request itself: retrying will not help
     FATAL = "fatal"  # credentials, quota, unknown model: an operator must act
+    NO_OUTPUT = "no_output"  # the upstream answered, but with no text at all (failed or cut before any)
 
 
 class ProviderError(Exception):
-    def __init__(self, kind: ErrorKind, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
-        self.param = param
+        self.param = param  # the upstream's name of the offending request parameter, when it gave one
+        self.code = code  # the upstream's error code (``model_not_found``, ``insufficient_quota``, ...)
+        self.retry_after = retry_after  # seconds the upstream asked us to wait before another try
 
     @property
     def retryable(self) -> bool:

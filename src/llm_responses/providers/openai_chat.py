@@ -2,11 +2,14 @@
 servers without ``/v1/responses`` (older vLLM, Ollama, LM Studio, many gateways).
 
 Such servers have no hosted web search; ``search/`` supplies it. Reasoning text, where a server returns
-it (``reasoning_content``, as vLLM and llama.cpp do), becomes the reasoning summary.
+it — a ``reasoning_content`` (or ``reasoning``) field as vLLM, DeepSeek and llama.cpp do, or inline as
+``<think>…</think>`` at the start of the content as DeepSeek-R1, Qwen and Ollama do — becomes reasoning,
+never part of the answer.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from llm_responses.providers.base import LlmRequest, LlmResult, TextPart
@@ -41,12 +44,32 @@ def build_chat_params(request: LlmRequest) -> dict[str, Any]:
     return params
 
 
+# a leading think block; R1-style templates put the opening tag in the prompt, so it may be missing
+_THINK = re.compile(r"^\s*(?:<think>)?(?P<thought>.*?)</think>\s*", re.DOTALL)
+
+
+def split_think(text: str) -> tuple[str | None, str]:
+    """``(reasoning, answer)`` from a content string that may start with a ``<think>`` block."""
+    if "</think>" not in text:
+        if text.lstrip().startswith("<think>"):  # cut off while still thinking: all of it is reasoning
+            return text.lstrip()[len("<think>") :].strip() or None, ""
+        return None, text
+    match = _THINK.match(text)
+    if match is None:
+        return None, text
+    return match["thought"].strip() or None, text[match.end() :]
+
+
 def parse_chat_response(body: dict[str, Any], *, fallback_model: str) -> LlmResult:
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     text = message.get("content")
     reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(text, str):
+        thought, text = split_think(text)
+        if thought and not (isinstance(reasoning, str) and reasoning.strip()):
+            reasoning = thought
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     details = usage.get("completion_tokens_details") if isinstance(usage.get("completion_tokens_details"), dict) else {}
     cached = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}

@@ -2,11 +2,21 @@
 
 Both API flavours (Responses and Chat Completions) and the embedded model go through ``post_json``, so
 auth, retries, timeouts and the classification of upstream failures are the same everywhere.
+
+Retries are ours, not the SDK's: the SDK retries every 429 alike, but OpenAI's ``insufficient_quota`` 429
+(out of credit) differs from a rate limit only in its body, and retrying it just wastes time
+(``reference/openai_responses.md`` §4.5). So the SDK runs with ``max_retries=0`` and ``post_json`` retries
+what is worth retrying, waiting what ``Retry-After``/``retry-after-ms`` asks (up to ``MAX_RETRY_AFTER``, as
+the SDK would) or an exponential backoff.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import random
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
@@ -27,6 +37,7 @@ MAX_CLIENTS = 256
 # (measured: 4 workers x 1,000 in flight without SDK retries: tasks requeued, ~190 tasks/s). aiohttp sweeps
 # idle connections once per this period, so one may idle up to twice as long: 4 s was not enough, 2 s is.
 KEEPALIVE_SECONDS = 2.0
+MAX_RETRY_AFTER = 120.0  # a longer Retry-After is not waited for (the SDK's own rule): the error stands
 
 
 @cache
@@ -36,14 +47,14 @@ def _tls() -> ssl.SSLContext:
     return httpcore2.default_ssl_context()
 
 
-def make_client(*, api_key: str | None, base_url: str | None, timeout: float, max_retries: int) -> AsyncOpenAI:
+def make_client(*, api_key: str | None, base_url: str | None, timeout: float) -> AsyncOpenAI:
     # base_url is always passed explicitly: a stray OPENAI_BASE_URL must not redirect us silently.
     limits = httpx2.Limits(max_connections=PER_CLIENT * 4, max_keepalive_connections=PER_CLIENT, keepalive_expiry=KEEPALIVE_SECONDS)
     return AsyncOpenAI(
         api_key=api_key or "not-needed",
         base_url=base_url or "https://api.openai.com/v1",
         timeout=timeout,
-        max_retries=max_retries,
+        max_retries=0,  # post_json retries: see the module docstring
         # the SDK's aiohttp transport (its `aiohttp` extra): the same client API, a faster HTTP stack
         http_client=DefaultAioHttpClient(limits=limits, timeout=timeout, verify=_tls()),
     )
@@ -85,9 +96,24 @@ class ClientPool:
         self._load.clear()
 
 
-async def post_json(pool: ClientPool, path: str, body: dict[str, Any], *, name: str) -> dict[str, Any]:
-    async with pool.client() as client:
-        return await _post_json(client, path, body, name=name)
+async def post_json(pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int = 2) -> dict[str, Any]:
+    """One POST with up to ``retries`` more attempts for failures worth another try right now."""
+    attempt = 0
+    while True:
+        try:
+            async with pool.client() as client:
+                return await _post_json(client, path, body, name=name)
+        except ProviderError as exc:
+            delay = exc.retry_after if exc.retry_after is not None else backoff(attempt)
+            if not exc.retryable or attempt >= retries or delay > MAX_RETRY_AFTER:
+                raise
+        attempt += 1
+        await asyncio.sleep(delay)
+
+
+def backoff(attempt: int) -> float:
+    """The SDK's own schedule: 0.5 s doubling to 8 s, less up to a quarter at random."""
+    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, name: str) -> dict[str, Any]:
@@ -115,20 +141,41 @@ async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, na
     return parsed
 
 
+# error codes that say the operator's setup is wrong, whatever the HTTP status carrying them (OpenAI sends
+# ``model_not_found`` as a 400 as well as a 404): no retry, and never the caller's fault
+OPERATOR_CODES = frozenset({"insufficient_quota", "model_not_found", "invalid_api_key", "unsupported_country_region_territory"})
+
+
 def map_status_error(exc: openai.APIStatusError) -> ProviderError:
-    """HTTP errors after the SDK's own retries, classified for the task lifecycle."""
+    """An HTTP error, classified for the task lifecycle."""
     code = getattr(exc, "code", None)
     message = f"HTTP {exc.status_code}: {getattr(exc, 'message', str(exc))}"
-    if exc.status_code == 429 and code == "insufficient_quota":
-        return ProviderError(ErrorKind.FATAL, message)
+    if code in OPERATOR_CODES or exc.status_code in (401, 403, 404):
+        return ProviderError(ErrorKind.FATAL, message, code=code)
     if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
-        return ProviderError(ErrorKind.UNAVAILABLE, message)
-    if exc.status_code in (401, 403, 404):
-        return ProviderError(ErrorKind.FATAL, message)
+        return ProviderError(ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers))
     param = getattr(exc, "param", None)
     if param is None and _error_type(exc) == "exceed_context_size_error":  # llama.cpp: the prompt is too long
         param = "input"
-    return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param)
+    return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=code)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date."""
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _error_type(exc: openai.APIStatusError) -> str | None:

@@ -7,7 +7,9 @@ Responses are read as plain JSON, defensively: proxies and local servers omit fi
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from dataclasses import replace
+from typing import Any, Literal
 
 from llm_responses.providers.base import (
     Citation,
@@ -19,24 +21,48 @@ from llm_responses.providers.base import (
 )
 from llm_responses.providers.sdk_provider import SdkProvider
 
+log = logging.getLogger(__name__)
+SearchTool = Literal["web_search", "web_search_preview"]
+# error codes of a 200 with ``status: "failed"`` worth another try (the rest are final)
+_TRANSIENT_FAILURES = frozenset({"server_error", "rate_limit_exceeded", "vector_store_timeout"})
+
 
 class OpenAIResponsesProvider(SdkProvider):
     """OpenAI's ``/v1/responses`` (or any server that speaks it) through the official SDK."""
 
     path = "/responses"
 
-    def __init__(self, *, hosted_search: bool = True, name: str = "openai", **client: Any) -> None:
+    def __init__(
+        self, *, hosted_search: bool = True, name: str = "openai", search_tool: SearchTool = "web_search", **client: Any
+    ) -> None:
         super().__init__(name=name, **client)
         self.hosted_search = hosted_search  # OpenAI runs web_search itself; other servers get it through search/
+        self.search_tool: SearchTool = search_tool
+        # cleared for good when the upstream refuses reasoning summaries (an organization not verified)
+        self.summaries_allowed = True
 
     def build(self, request: LlmRequest) -> dict[str, Any]:
-        return build_params(request)
+        return build_params(request, search_tool=self.search_tool)
 
     def parse(self, body: dict[str, Any], *, fallback_model: str) -> LlmResult:
-        return parse_response(body, fallback_model=fallback_model)
+        result = parse_response(body, fallback_model=fallback_model)
+        return replace(result, search_tool=self.search_tool) if result.web_search_calls else result
+
+    async def generate(self, request: LlmRequest) -> LlmResult:
+        """One call; a refusal of ``reasoning.summary`` is retried at once without it, and remembered."""
+        if request.reasoning and not self.summaries_allowed:
+            return await super().generate(replace(request, reasoning=False))
+        try:
+            return await super().generate(request)
+        except ProviderError as exc:
+            if not (request.reasoning and exc.kind is ErrorKind.INVALID_REQUEST and exc.param == "reasoning.summary"):
+                raise
+            self.summaries_allowed = False
+            log.warning("%s refuses reasoning summaries (%s): asking without them from now on", self.name, exc.message)
+            return await super().generate(replace(request, reasoning=False))
 
 
-def build_params(request: LlmRequest) -> dict[str, Any]:
+def build_params(request: LlmRequest, *, search_tool: SearchTool = "web_search") -> dict[str, Any]:
     """The ``responses.create`` keyword arguments for one request."""
     if request.history:
         # explicit ``type: message``: OpenAI accepts both forms, llama.cpp's server only this one
@@ -69,16 +95,22 @@ def build_params(request: LlmRequest) -> dict[str, Any]:
             location["country"] = request.country
         if request.city:
             location["city"] = request.city
-        params["tools"] = [{"type": "web_search", "user_location": location}]
+        params["tools"] = [{"type": search_tool, "user_location": location}]
         params["tool_choice"] = "required" if request.force_web_search else "auto"
         params["include"] = ["web_search_call.action.sources"]
     return params
 
 
 def parse_response(body: Any, *, fallback_model: str) -> LlmResult:
-    """The Responses API JSON body (a dict) → our LlmResult. Every field is optional: proxies omit some."""
+    """The Responses API JSON body (a dict) → our LlmResult. Every field is optional: proxies omit some.
+
+    A 200 whose ``status`` is ``failed`` (or a background-only state) raises; ``incomplete`` keeps what came
+    back with its reason. Reasoning arrives as ``summary`` texts (OpenAI) or as ``reasoning_text`` content
+    with an empty summary (vLLM, gpt-oss): both become reasoning, never answer text.
+    """
     if not isinstance(body, dict):
         raise ProviderError(ErrorKind.UNAVAILABLE, "response body is not a JSON object")
+    _raise_for_status(body)
     parts: list[TextPart] = []
     summaries: list[str] = []
     queries: list[str] = []
@@ -87,6 +119,8 @@ def parse_response(body: Any, *, fallback_model: str) -> LlmResult:
         kind = item.get("type")
         if kind == "message":
             for part in _dicts(item.get("content")):
+                if part.get("type") == "reasoning_text" and part.get("text"):
+                    summaries.append(str(part["text"]))
                 if part.get("type") != "output_text":
                     continue
                 cites = tuple(
@@ -101,7 +135,10 @@ def parse_response(body: Any, *, fallback_model: str) -> LlmResult:
                 )
                 parts.append(TextPart(text=str(part.get("text") or ""), citations=cites))
         elif kind == "reasoning":
-            summaries.extend(str(s["text"]) for s in _dicts(item.get("summary")) if s.get("text"))
+            texts = [str(s["text"]) for s in _dicts(item.get("summary")) if s.get("text")]
+            if not texts:  # raw reasoning where the server writes no summary (vLLM, gpt-oss)
+                texts = [str(c["text"]) for c in _dicts(item.get("content")) if c.get("type") == "reasoning_text" and c.get("text")]
+            summaries.extend(texts)
         elif kind == "web_search_call":
             action = item.get("action")
             if not isinstance(action, dict):  # preview-era bodies have no action: still one search
@@ -124,6 +161,20 @@ def parse_response(body: Any, *, fallback_model: str) -> LlmResult:
         fan_out_queries=tuple(queries),
         incomplete_reason=_dict(body.get("incomplete_details")).get("reason"),
     )
+
+
+def _raise_for_status(body: dict[str, Any]) -> None:
+    status = body.get("status")
+    if status in (None, "completed", "incomplete"):
+        return
+    error = _dict(body.get("error"))
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    message = f"response status {status}: {code or '-'}: {error.get('message') or ''}".rstrip(": ")
+    if status == "failed" and code == "invalid_prompt":  # the prompt itself was refused
+        raise ProviderError(ErrorKind.INVALID_REQUEST, message, param="input", code=code)
+    if status == "failed" and code not in _TRANSIENT_FAILURES and code is not None:
+        raise ProviderError(ErrorKind.FATAL, message, code=code)
+    raise ProviderError(ErrorKind.UNAVAILABLE, message, code=code)
 
 
 def _dict(value: Any) -> dict[str, Any]:

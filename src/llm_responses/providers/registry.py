@@ -81,6 +81,7 @@ def build(settings: Settings) -> Setup:
             base_url=settings.openai_base_url,
             timeout=settings.openai_timeout,
             max_retries=settings.openai_max_retries,
+            search_tool=settings.openai_search_tool,
         )
     for entry in settings.providers:
         name, provider, planner = configured_provider(entry)

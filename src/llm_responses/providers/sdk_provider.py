@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from llm_responses.providers.base import LlmRequest, LlmResult
+from llm_responses.providers.base import ErrorKind, LlmRequest, LlmResult, ProviderError
 from llm_responses.providers.openai_client import ClientPool, make_client, post_json
 from llm_responses.providers.token_count import with_counted_usage
 
@@ -33,9 +33,8 @@ class SdkProvider:
         self.name = name
         # llama.cpp answers with its file path as ``model``: such servers report our own id instead
         self._trust_reply_model = trust_reply_model
-        self._clients = ClientPool(
-            lambda: make_client(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        )
+        self._retries = max_retries
+        self._clients = ClientPool(lambda: make_client(api_key=api_key, base_url=base_url, timeout=timeout))
 
     def build(self, request: LlmRequest) -> dict[str, Any]:
         raise NotImplementedError
@@ -44,8 +43,12 @@ class SdkProvider:
         raise NotImplementedError
 
     async def generate(self, request: LlmRequest) -> LlmResult:
-        body = await post_json(self._clients, self.path, self.build(request), name=self.name)
+        body = await post_json(self._clients, self.path, self.build(request), name=self.name, retries=self._retries)
         result = self.parse(body, fallback_model=request.model)
+        if not any(part.text.strip() for part in result.parts):
+            # a 200 without a word of answer (no output, or cut before any text): a failure, never a charge
+            why = f"incomplete ({result.incomplete_reason})" if result.incomplete_reason else "no output text"
+            raise ProviderError(ErrorKind.NO_OUTPUT, f"{self.name}: {why}")
         if not isinstance(body.get("usage"), dict):  # some gateways omit it: count, never charge nothing
             result = await asyncio.to_thread(with_counted_usage, result, request)
         return result if self._trust_reply_model else replace(result, model=request.model)

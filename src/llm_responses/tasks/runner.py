@@ -23,15 +23,28 @@ from llm_responses.wire.request import TaskRequest
 
 log = logging.getLogger(__name__)
 
-# Upstream parameters we can name back to the client in ``Invalid Field: '<name>'.``
+# Upstream parameters that are the caller's fields: a 400 naming one is ``Invalid Field: '<name>'.``. A 400
+# naming anything else (``reasoning.effort``, ``metadata``, ``store``, no param at all) is about what *we*
+# sent: the operator's to fix, answered 50301 with a full refund.
 _OUR_FIELDS = {
     "temperature": "temperature",
     "top_p": "top_p",
     "max_output_tokens": "max_output_tokens",
+    "max_tokens": "max_output_tokens",
+    "max_completion_tokens": "max_output_tokens",
     "instructions": "system_message",
     "input": "user_prompt",  # e.g. llama.cpp: the prompt does not fit the context
     "messages": "user_prompt",
+    "model": "model_name",
+    "tools": "web_search",
+    "tools[0].user_location": "web_search_country_iso_code",
+    "tool_choice": "force_web_search",
 }
+# What a reasoning model may think beyond the caller's max_output_tokens. OpenAI counts reasoning tokens in
+# max_output_tokens, and gpt-5/o-series answers need 2-5k output tokens of which 2-4k are reasoning, so the
+# caller's figure sent as is cuts or empties real answers. DataForSEO documents that output "may exceed"
+# max_output_tokens for reasoning models; what was used is billed (docs/compatibility.md).
+DEFAULT_REASONING_ALLOWANCE = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +54,18 @@ class Attempt:
 
 
 class Runner:
-    def __init__(self, catalog: Catalog, providers: Mapping[str, Provider], tariff: Tariff) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        providers: Mapping[str, Provider],
+        tariff: Tariff,
+        *,
+        reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
+    ) -> None:
         self.catalog = catalog
         self.providers = providers
         self.tariff = tariff
+        self.reasoning_allowance = reasoning_allowance
 
     async def run(self, task_id: str, request: TaskRequest) -> Attempt:
         entry = self.catalog.resolve(request.model_id)
@@ -53,10 +74,14 @@ class Runner:
             err = ApiError.invalid_field("model_name")
             return Attempt(_failure(err.status, err.message, f"model {request.model_id} is no longer served"))
         try:
-            result = await provider.generate(to_llm_request(task_id, request))
+            result = await provider.generate(to_llm_request(task_id, request, reasoning_allowance=self.reasoning_allowance))
         except ProviderError as exc:
             log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider.name, exc.message)
             return Attempt(provider_failure(exc), retryable=exc.retryable)
+        detail = None
+        if result.incomplete_reason:  # the text that came back is kept; the operator learns why it stopped
+            detail = f"incomplete: {result.incomplete_reason}"
+            log.info("task %s: answer from %s incomplete (%s)", task_id, provider.name, result.incomplete_reason)
         spent = money_spent(entry, result, self.tariff)
         rendered = render_result(
             result, web_search_requested=request.web_search, money_spent=spent, finished_at=time.time()
@@ -72,15 +97,17 @@ class Runner:
                 output_tokens=result.output_tokens,
                 reasoning_tokens=result.reasoning_tokens,
                 web_search_calls=result.web_search_calls,
+                error_detail=detail,
             )
         )
 
 
-def to_llm_request(task_id: str, r: TaskRequest) -> LlmRequest:
+def to_llm_request(task_id: str, r: TaskRequest, *, reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE) -> LlmRequest:
+    """The provider's request; a reasoning model's output budget leaves room for its reasoning."""
     return LlmRequest(
         model=r.model_id,
         user_prompt=r.user_prompt,
-        max_output_tokens=r.max_output_tokens,
+        max_output_tokens=r.max_output_tokens + (reasoning_allowance if r.reasoning else 0),
         temperature=r.temperature,
         top_p=r.top_p,
         system_message=r.system_message,
@@ -95,14 +122,19 @@ def to_llm_request(task_id: str, r: TaskRequest) -> LlmRequest:
 
 
 def provider_failure(exc: ProviderError) -> Outcome:
+    """The failed outcome for an upstream error: whose fault it is decides the code and the refund."""
     if exc.kind is ErrorKind.TIMEOUT:
         return _failure(StatusCode.TIMEOUT, StatusCode.TIMEOUT.message, exc.message)
-    if exc.kind is ErrorKind.INVALID_REQUEST:
-        name = _OUR_FIELDS.get(exc.param or "")
-        message = f"Invalid Field: '{name}'." if name else StatusCode.INVALID_FIELD.message
-        return _failure(StatusCode.INVALID_FIELD, message, exc.message)
-    return _failure(StatusCode.THIRD_PARTY_UNAVAILABLE, StatusCode.THIRD_PARTY_UNAVAILABLE.message, exc.message)
+    name = _OUR_FIELDS.get(exc.param or "") if exc.kind is ErrorKind.INVALID_REQUEST else None
+    if name:
+        return _failure(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.", exc.message)
+    if exc.kind is ErrorKind.NO_OUTPUT:
+        return _failure(StatusCode.TASK_EXECUTION_FAILED, StatusCode.TASK_EXECUTION_FAILED.message, exc.message, refund_base=True)
+    # the operator's problem (credentials, quota, unknown model, a parameter we sent) or the upstream's
+    # outage: nothing the caller did, so nothing the caller pays
+    refund_base = exc.kind in (ErrorKind.FATAL, ErrorKind.INVALID_REQUEST)
+    return _failure(StatusCode.THIRD_PARTY_UNAVAILABLE, StatusCode.THIRD_PARTY_UNAVAILABLE.message, exc.message, refund_base=refund_base)
 
 
-def _failure(status: StatusCode, message: str, detail: str) -> Outcome:
-    return Outcome(success=False, status_code=int(status), status_message=message, error_detail=detail)
+def _failure(status: StatusCode, message: str, detail: str, *, refund_base: bool = False) -> Outcome:
+    return Outcome(success=False, status_code=int(status), status_message=message, error_detail=detail, refund_base=refund_base)
