@@ -154,6 +154,8 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.redis_url),
         catalog=catalog,
         store=store,
+        max_body_bytes=settings.max_body_bytes,
+        max_tasks_per_post=settings.max_tasks_per_post,
     )
     stop = asyncio.Event()
     windows = maintenance.Windows(
@@ -216,6 +218,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Self-hosted, wire-compatible DataForSEO AI Optimization / LLM Responses API",
         lifespan=lifespan,
+        # no 307 to the slashless path: its Location would be built from the client's Host header
+        redirect_slashes=False,
     )
     api_errors.install(app)
     app.router.routes.extend([*api_routes, *webhook_routes])

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
 
     # limits and windows (DataForSEO's documented values)
     max_tasks_per_post: int = 100
+    max_body_bytes: int = 1 << 20  # a POST body larger than this is refused while it is being read
     live_timeout_seconds: float = 120.0
     live_max_concurrent: int = 30
     rate_limit_per_minute: int = 2000

@@ -32,15 +32,15 @@ async def test_one_bad_task_does_not_reject_the_others(harness):
     assert await harness.balance(alice) == to_nanos("10") - 2 * to_nanos("0.0102")
 
 
-async def test_tasks_beyond_100_get_40006(idle_harness):
+async def test_more_than_100_tasks_is_one_40006_for_the_whole_post(idle_harness):
     harness = idle_harness
     alice = await harness.account(balance="100")
     body = await harness.post(f"{LLM}/task_post", alice, [SEED_TASK] * 103)
-    assert body["tasks_count"] == 103
-    codes = [t["status_code"] for t in body["tasks"]]
-    assert codes[:100] == [20100] * 100 and codes[100:] == [40006] * 3
-    assert body["tasks"][100]["status_message"] == "You can set no more than 100 tasks at a time."
-    assert body["tasks_error"] == 3
+    assert (body["status_code"], body["status_message"]) == (40006, "You can set no more than 100 tasks at a time.")
+    assert body["tasks_count"] == 0 and body["tasks"] == []
+    assert await harness.balance(alice) == to_nanos("100")  # nothing accepted
+    body = await harness.post(f"{LLM}/task_post", alice, [SEED_TASK] * 100)
+    assert [t["status_code"] for t in body["tasks"]] == [20100] * 100
 
 
 async def test_tasks_the_balance_cannot_cover_get_40210(harness):

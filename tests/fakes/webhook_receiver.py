@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.loopback import LoopbackServer
@@ -29,6 +29,7 @@ class Answer:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    body_bytes: int = 0  # a reply body this large, streamed (a receiver that answers with a gigabyte)
 
 
 class WebhookReceiver:
@@ -36,6 +37,7 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self.script: deque[Answer] = deque()
         self.default = Answer()
+        self.reply_bytes_sent = 0  # of streamed reply bodies, as far as the sender read them
         self._server: LoopbackServer | None = None
 
     async def _any(self, request: Request) -> Response:
@@ -44,7 +46,15 @@ class WebhookReceiver:
         answer = self.script.popleft() if self.script else self.default
         if answer.delay:
             await asyncio.sleep(answer.delay)
+        if answer.body_bytes:
+            return StreamingResponse(self._stream(answer.body_bytes), status_code=answer.status, headers=answer.headers)
         return Response(b"ok", status_code=answer.status, headers=answer.headers)
+
+    async def _stream(self, size: int):
+        chunk = b"x" * 65536
+        while self.reply_bytes_sent < size:
+            self.reply_bytes_sent += len(chunk)
+            yield chunk
 
     async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
         deadline = asyncio.get_running_loop().time() + within

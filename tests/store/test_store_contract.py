@@ -19,6 +19,7 @@ from llm_responses.store.base import (
     ResendResult,
     TaskStatus,
 )
+from llm_responses.store.rows import MAX_DELIVERIES_PER_TASK
 
 PREPAY, BASE = 10_000_000, 200_000
 
@@ -159,9 +160,35 @@ async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     assert view_post.status is DeliveryStatus.DELIVERED and [a.http_status for a in view_post.history] == [503, 200]
     assert view_ping.status is DeliveryStatus.PENDING and view_ping.history == ()
     assert await store.deliveries_of(acc.id + 1, new_task(1).id) is None
+    # no resend while a delivery of the task is still under way (the pingback)
     assert await store.resend_webhooks(acc.id, [new_task(1).id, new_task(2).id, "nope"], now) == [
-        ResendResult.QUEUED, ResendResult.NO_WEBHOOK, ResendResult.NOT_FOUND]
-    assert await store.count_deliveries(DeliveryStatus.PENDING) == 3
+        ResendResult.PENDING, ResendResult.NO_WEBHOOK, ResendResult.NOT_FOUND]
+    assert await store.count_deliveries(DeliveryStatus.PENDING) == 1
+    ping_ok = DeliveryAttempt(attempt=1, at=now + 7, url="u", http_status=200, error=None, latency_ms=1.0)
+    assert await store.record_delivery_attempt(view_ping.id, ping_ok, delivered=True, retry_at=None)
+    assert await store.resend_webhooks(acc.id, [new_task(1).id], now) == [ResendResult.QUEUED]
+    assert await store.count_deliveries(DeliveryStatus.PENDING) == 2
+    # pages, oldest first, attempts with their delivery
+    first = await store.deliveries_of(acc.id, new_task(1).id, limit=1, offset=0)
+    second = await store.deliveries_of(acc.id, new_task(1).id, limit=1, offset=1)
+    assert [v.id for v in first] == [view_post.id] and [a.http_status for a in first[0].history] == [503, 200]
+    assert [v.id for v in second] == [view_ping.id]
+    assert await store.deliveries_of(acc.id, new_task(1).id, offset=10) == []
+
+
+async def test_resends_per_task_are_capped(store):
+    acc = await store.create_account("a", "h", "t", 10**9)
+    now = time.time()
+    task = replace(new_task(1), postback_url="http://hooks.example/x")
+    await store.create_tasks(acc.id, [task], now)
+    [c] = await store.claim_tasks("w1", 1, now + 60, now)
+    assert await store.finish_task(c.id, c.attempt, success(1), now)
+    ok = DeliveryAttempt(attempt=1, at=now, url="u", http_status=200, error=None, latency_ms=1.0)
+    for _ in range(MAX_DELIVERIES_PER_TASK):
+        [d] = await store.claim_deliveries("d", 10, now + 30, now + 100)
+        assert await store.record_delivery_attempt(d.id, ok, delivered=True, retry_at=None)
+        verdict = await store.resend_webhooks(acc.id, [task.id], now)
+    assert verdict == [ResendResult.LIMIT]
 
 
 async def test_webhook_secrets_are_created_once_and_rotate(store):

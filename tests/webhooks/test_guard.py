@@ -38,6 +38,26 @@ def test_public_addresses_and_names_pass_the_quick_check(url):
     AddressGuard().check_without_dns(url)
 
 
+@pytest.mark.parametrize("address", [
+    "100.64.0.1", "100.127.255.254",  # shared address space (carrier-grade NAT)
+    "192.0.0.8", "198.18.0.1", "192.0.2.1", "240.0.0.1",  # IETF protocol, benchmarking, documentation, reserved
+    "fec0::1",  # site-local (deprecated, still routed internally by some networks)
+    "2002:c0a8:0101::1", "2002:7f00:0001::",  # 6to4 around 192.168.1.1 and 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1
+    "64:ff9b::a00:1", "64:ff9b:1::c0a8:101",  # NAT64 around 10.0.0.1 and 192.168.1.1
+    "::ffff:100.64.0.1", "2001:db8::1",
+])
+def test_only_globally_routable_addresses_pass(address):
+    assert forbidden(ipaddress.ip_address(address)) is not None
+    with pytest.raises(Refused):
+        AddressGuard().check_without_dns(f"http://[{address}]/" if ":" in address else f"http://{address}/")
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "2002:0808:0808::1", "64:ff9b::808:808"])
+def test_public_addresses_including_wrapped_ones_pass(address):
+    assert forbidden(ipaddress.ip_address(address)) is None
+
+
 def test_forbidden_explains_why():
     assert forbidden(ipaddress.ip_address("169.254.169.254")) == "a cloud metadata address"
     assert forbidden(ipaddress.ip_address("::ffff:10.0.0.1")) == "a private address"
@@ -58,8 +78,9 @@ async def test_resolution_checks_the_name_every_time():
     name = own_hostname_is_loopback()
     if name is None:
         pytest.skip("this machine's hostname does not resolve to loopback")
-    with pytest.raises(Refused, match="loopback"):
+    with pytest.raises(Refused, match="resolves to an address webhooks may not reach") as refused:
         await AddressGuard().resolve(f"http://{name}:8080/")
+    assert "127.0.0.1" not in str(refused.value) and "loopback" not in str(refused.value)  # nothing about where
     target = await AddressGuard.from_setting("127.0.0.0/8").resolve(f"http://{name}:8080/")
     assert target.address == "127.0.0.1" and target.host == name.lower() and target.port == 8080
     with pytest.raises(Refused, match="does not resolve"):
@@ -100,5 +121,5 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery_and_not_retri
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         assert view["status"] == "failed" and view["attempts"] == 1
-        assert view["history"][0]["error"] == f"refused: {name.lower()} (127.0.0.1) is a loopback address"
+        assert view["history"][0]["error"] == f"refused: {name.lower()} resolves to an address webhooks may not reach"
         assert receiver.received == []

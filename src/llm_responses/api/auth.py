@@ -34,9 +34,9 @@ class Authenticator:
 
 
 def _basic_credentials(value: str) -> tuple[str, str]:
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    try:  # a header value is any latin-1 text: non-ASCII raises ValueError, not binascii.Error
+        decoded = base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
         return "", ""
     login, sep, password = decoded.partition(":")
     return (login, password) if sep else ("", "")

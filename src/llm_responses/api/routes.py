@@ -40,6 +40,8 @@ class ApiContext:
     catalog: Catalog
     store: Store
     supported_se: frozenset[str] = frozenset({"chat_gpt"})
+    max_body_bytes: int = 1 << 20
+    max_tasks_per_post: int = 100
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -79,9 +81,31 @@ async def _begin(request: Request, se: str) -> tuple[ApiContext, Account]:
     return ctx, await caller(request)
 
 
-async def json_array(request: Request) -> list[Any]:
-    """The POST body as a list of tasks: 40502 when empty, 40503 when it is not JSON or not tasks."""
-    raw = await request.body()
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read as a stream and refused (40503) the moment it passes ``limit`` bytes: a client can
+    make us hold at most ``limit`` bytes, never what it chooses to send."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(StatusCode.POST_DATA_INVALID, f"POST Data Is Invalid. The body is larger than {limit} bytes.")
+
+
+async def json_array(request: Request, max_items: int | None = None) -> list[Any]:
+    """The POST body as a list of tasks: 40502 when empty, 40503 when it is not JSON or not tasks or too
+    large, 40006 (for the whole post, before any per-task work) when it has more than ``max_items``."""
+    ctx = context(request)
+    raw = await read_body(request, ctx.max_body_bytes)
     if not raw.strip():
         raise ApiError(StatusCode.POST_DATA_EMPTY)
     try:
@@ -94,6 +118,8 @@ async def json_array(request: Request) -> list[Any]:
         raise ApiError(StatusCode.POST_DATA_INVALID)
     if not body:
         raise ApiError(StatusCode.POST_DATA_EMPTY)
+    if len(body) > (ctx.max_tasks_per_post if max_items is None else max_items):
+        raise ApiError(StatusCode.TOO_MANY_TASKS)
     return body
 
 

@@ -13,6 +13,7 @@ from llm_responses.api import render
 from llm_responses.api.routes import Routes, caller, context, json_array
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.base import DeliveryView, ResendResult, WebhookSecrets
+from llm_responses.store.rows import MAX_DELIVERIES_PER_TASK
 from llm_responses.tasks.render import format_datetime
 from llm_responses.tasks.service import new_task_id
 from llm_responses.webhooks import signing
@@ -25,7 +26,13 @@ _RESEND_ERRORS = {
     ResendResult.NOT_FOUND: ApiError(StatusCode.TASK_NOT_FOUND),
     ResendResult.NOT_FINISHED: ApiError(StatusCode.TASK_IN_QUEUE),
     ResendResult.NO_WEBHOOK: ApiError(StatusCode.INVALID_FIELD, "Invalid Field: 'id'. The task has no postback_url or pingback_url."),
+    ResendResult.PENDING: ApiError(StatusCode.INVALID_FIELD, "Invalid Field: 'id'. A delivery of this task is still pending."),
+    ResendResult.LIMIT: ApiError(
+        StatusCode.INVALID_FIELD, f"Invalid Field: 'id'. The task's webhooks were sent {MAX_DELIVERIES_PER_TASK} times already."
+    ),
 }
+DELIVERIES_PAGE = 20  # webhook_deliveries' default page (?limit=, at most MAX_DELIVERIES_PAGE; ?offset=)
+MAX_DELIVERIES_PAGE = 100
 
 
 def _task(function: str, request: Request, started: float, *, task_id: str | None = None, result: list[Any] | None,
@@ -48,22 +55,22 @@ async def webhook_resend(request: Request) -> Response:
     started = time.perf_counter()
     ctx = context(request)
     account = await caller(request)
-    body = await json_array(request)
+    body = await json_array(request, MAX_RESEND)
     tasks: list[dict[str, Any] | None] = [None] * len(body)
     wanted: list[tuple[int, str]] = []
     for i, item in enumerate(body):
         task_id = item.get("id") if isinstance(item, dict) else None
-        if i >= MAX_RESEND:
-            tasks[i] = _task("webhook_resend", request, started, result=None, error=ApiError(StatusCode.TOO_MANY_TASKS))
-        elif not isinstance(task_id, str) or not task_id:
+        if not isinstance(task_id, str) or not task_id or len(task_id) > 64:
             tasks[i] = _task("webhook_resend", request, started, result=None, error=ApiError.invalid_field("id"))
         else:
             wanted.append((i, task_id))
-    results = await ctx.store.resend_webhooks(account.id, [t for _, t in wanted], time.time()) if wanted else []
-    for (i, task_id), outcome in zip(wanted, results, strict=True):
+    unique = list(dict.fromkeys(t for _, t in wanted))  # an id posted twice is resent once
+    found = await ctx.store.resend_webhooks(account.id, unique, time.time()) if unique else []
+    results = dict(zip(unique, found, strict=True))
+    for i, task_id in wanted:
         tasks[i] = _task("webhook_resend", request, started, task_id=task_id, result=None,
-                         error=_RESEND_ERRORS.get(outcome), extra={"id": task_id})
-    if any(r is ResendResult.QUEUED for r in results):
+                         error=_RESEND_ERRORS.get(results[task_id]), extra={"id": task_id})
+    if any(r is ResendResult.QUEUED for r in found):
         request.app.state.dispatcher.notify()
     return render.ok([t for t in tasks if t is not None], started)
 
@@ -74,13 +81,24 @@ async def webhook_deliveries(request: Request) -> Response:
     started = time.perf_counter()
     ctx = context(request)
     account = await caller(request)
-    views = await ctx.store.deliveries_of(account.id, task_id)
+    limit = _query_int(request, "limit", DELIVERIES_PAGE, 1, MAX_DELIVERIES_PAGE)
+    offset = _query_int(request, "offset", 0, 0, 1_000_000)
+    views = await ctx.store.deliveries_of(account.id, task_id, limit=limit, offset=offset)
     if views is None:
         task = _task("webhook_deliveries", request, started, task_id=task_id, result=None,
                      error=ApiError(StatusCode.TASK_NOT_FOUND))
     else:
         task = _task("webhook_deliveries", request, started, task_id=task_id, result=[_delivery(v) for v in views])
     return render.ok([task], started)
+
+
+def _query_int(request: Request, name: str, default: int, lowest: int, highest: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lowest <= int(raw) <= highest:
+        raise ApiError.invalid_field(name)
+    return int(raw)
 
 
 def _when(epoch: float | None) -> str | None:

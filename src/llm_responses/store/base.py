@@ -133,6 +133,8 @@ class ResendResult(StrEnum):
     NOT_FOUND = "not_found"
     NOT_FINISHED = "not_finished"
     NO_WEBHOOK = "no_webhook"
+    PENDING = "pending"  # a delivery of the task is still under way
+    LIMIT = "limit"  # resent as often as a task may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +263,11 @@ class Store(Protocol):
         ...
 
     async def resend_webhooks(self, account_id: int, task_ids: list[str], now: float) -> list[ResendResult]: ...
-    async def deliveries_of(self, account_id: int, task_id: str) -> list[DeliveryView] | None:
-        """The task's deliveries with every attempt; None when the task is not the account's."""
+    async def deliveries_of(
+        self, account_id: int, task_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[DeliveryView] | None:
+        """A page of the task's deliveries (oldest first) with every attempt; None when the task is not the
+        account's."""
         ...
 
     async def webhook_secrets(self, account_id: int, candidate: str) -> WebhookSecrets:

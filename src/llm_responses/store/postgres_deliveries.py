@@ -19,6 +19,7 @@ from llm_responses.store.base import (
     TaskStatus,
     WebhookSecrets,
 )
+from llm_responses.store.rows import DELIVERIES_PAGE_SQL, delivery_views, resend_verdict
 
 DELIVERIES_CHANNEL = "llm_responses_deliveries"
 
@@ -107,35 +108,23 @@ class PostgresDeliveries:
                 elif not row[1] and not row[2]:
                     out.append(ResendResult.NO_WEBHOOK)
                 else:
-                    await enqueue_deliveries(c, task_id, account_id, row[1], row[2], now)
-                    out.append(ResendResult.QUEUED)
+                    total, pending = await c.fetchrow(
+                        "SELECT count(*), count(*) FILTER (WHERE status = $1) FROM deliveries WHERE task_id = $2",
+                        DeliveryStatus.PENDING.value, task_id,
+                    )  # fmt: skip
+                    verdict = resend_verdict(total, pending)
+                    if verdict is ResendResult.QUEUED:
+                        await enqueue_deliveries(c, task_id, account_id, row[1], row[2], now)
+                    out.append(verdict)
             return out
 
         return await self._write(tx)
 
-    async def deliveries_of(self, account_id: int, task_id: str) -> list[DeliveryView] | None:
+    async def deliveries_of(
+        self, account_id: int, task_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[DeliveryView] | None:
         async def q(c: asyncpg.Connection) -> list[DeliveryView] | None:
-            if await c.fetchval("SELECT 1 FROM tasks WHERE id = $1 AND account_id = $2", task_id, account_id) is None:
-                return None
-            rows = await c.fetch(
-                "SELECT id, task_id, kind, url, status, attempts, next_attempt_at, created_at, finished_at "
-                "FROM deliveries WHERE task_id = $1 ORDER BY id",
-                task_id,
-            )
-            attempts = await c.fetch(
-                "SELECT delivery_id, attempt, at, url, http_status, error, latency_ms FROM delivery_attempts "
-                "WHERE delivery_id = ANY($1::int[]) ORDER BY delivery_id, attempt",
-                [r[0] for r in rows],
-            )
-            views = []
-            for r in rows:
-                status = DeliveryStatus(r[4])
-                views.append(DeliveryView(
-                    id=r[0], task_id=r[1], kind=DeliveryKind(r[2]), url=r[3], status=status, attempts=r[5],
-                    next_attempt_at=r[6] if status is DeliveryStatus.PENDING else None, created_at=r[7],
-                    finished_at=r[8], history=tuple(DeliveryAttempt(*a[1:]) for a in attempts if a[0] == r[0]),
-                ))  # fmt: skip
-            return views
+            return delivery_views(await c.fetch(DELIVERIES_PAGE_SQL, task_id, account_id, limit, offset))
 
         return await self._read(q)
 

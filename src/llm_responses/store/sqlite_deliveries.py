@@ -22,6 +22,7 @@ from llm_responses.store.base import (
     TaskStatus,
     WebhookSecrets,
 )
+from llm_responses.store.rows import DELIVERIES_PAGE_SQL, delivery_views, resend_verdict, sqlite_sql
 
 T = TypeVar("T")
 
@@ -107,38 +108,24 @@ class SqliteDeliveries:
                 elif not row[1] and not row[2]:
                     out.append(ResendResult.NO_WEBHOOK)
                 else:
-                    enqueue_deliveries(c, task_id, account_id, row[1], row[2], now)
-                    out.append(ResendResult.QUEUED)
+                    total, pending = c.execute(
+                        "SELECT count(*), count(CASE WHEN status = ? THEN 1 END) FROM deliveries WHERE task_id = ?",
+                        (DeliveryStatus.PENDING.value, task_id),
+                    ).fetchone()
+                    verdict = resend_verdict(total, pending)
+                    if verdict is ResendResult.QUEUED:
+                        enqueue_deliveries(c, task_id, account_id, row[1], row[2], now)
+                    out.append(verdict)
             return out
 
         return await self._write(tx)
 
-    async def deliveries_of(self, account_id: int, task_id: str) -> list[DeliveryView] | None:
+    async def deliveries_of(
+        self, account_id: int, task_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[DeliveryView] | None:
         def q(c: sqlite3.Connection) -> list[DeliveryView] | None:
-            if c.execute("SELECT 1 FROM tasks WHERE id = ? AND account_id = ?", (task_id, account_id)).fetchone() is None:
-                return None
-            rows = c.execute(
-                "SELECT id, task_id, kind, url, status, attempts, next_attempt_at, created_at, finished_at "
-                "FROM deliveries WHERE task_id = ? ORDER BY id",
-                (task_id,),
-            ).fetchall()
-            views = []
-            for r in rows:
-                history = tuple(
-                    DeliveryAttempt(*a)
-                    for a in c.execute(
-                        "SELECT attempt, at, url, http_status, error, latency_ms FROM delivery_attempts "
-                        "WHERE delivery_id = ? ORDER BY attempt",
-                        (r[0],),
-                    )
-                )
-                status = DeliveryStatus(r[4])
-                views.append(DeliveryView(
-                    id=r[0], task_id=r[1], kind=DeliveryKind(r[2]), url=r[3], status=status, attempts=r[5],
-                    next_attempt_at=r[6] if status is DeliveryStatus.PENDING else None, created_at=r[7],
-                    finished_at=r[8], history=history,
-                ))  # fmt: skip
-            return views
+            rows = c.execute(sqlite_sql(DELIVERIES_PAGE_SQL), (task_id, account_id, limit, offset)).fetchall()
+            return delivery_views(rows)
 
         return await self._read(q)
 

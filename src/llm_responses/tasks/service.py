@@ -75,14 +75,13 @@ class TaskService:
 
     async def post(self, account: Account, se: str, body: list[Any], started: float) -> list[dict[str, Any]]:
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_post")
+        if len(body) > self.max_tasks_per_post:  # api/ refuses these before parsing tasks; kept for other callers
+            raise ApiError(StatusCode.TOO_MANY_TASKS)
         out: list[dict[str, Any] | None] = [None] * len(body)
         pending: list[tuple[int, NewTask, dict[str, Any]]] = []
         for i, raw in enumerate(body):
             task_id = new_task_id()
             data = _data(se, raw)
-            if i >= self.max_tasks_per_post:
-                out[i] = _error_task(task_id, ApiError(StatusCode.TOO_MANY_TASKS), started, path, data)
-                continue
             try:
                 request = validate_task(raw, allowed=TASK_POST_FIELDS, resolve_model=self.catalog.resolve, for_task_post=True)
                 self._check_webhooks(request)
@@ -263,7 +262,7 @@ class TaskService:
 def _data(se: str, raw: Any) -> dict[str, Any]:
     data = envelope.base_data(se)
     if isinstance(raw, dict):
-        data.update(echo(raw))
+        data.update(echo(raw, TASK_POST_FIELDS))
     return data
 
 

@@ -1,5 +1,11 @@
-"""The address guard: webhooks never reach loopback, private, link-local, multicast, reserved or cloud
-metadata addresses, unless an operator allowlists them (``LLM_RESPONSES_WEBHOOK_ALLOWLIST``).
+"""The address guard: webhooks reach only globally routable addresses (``ip.is_global``), never loopback,
+private, shared (100.64.0.0/10), link-local, site-local, multicast, reserved or cloud metadata addresses,
+unless an operator allowlists them (``LLM_RESPONSES_WEBHOOK_ALLOWLIST``). IPv6 forms that carry an IPv4
+address (IPv4-mapped, 6to4, Teredo, NAT64) are judged by the address they carry as well.
+
+Refusals of a *name* say only that it resolves to an address webhooks may not reach: which address, and
+what kind, would tell a caller how internal names resolve. A temporary DNS failure is ``Unresolved``, which
+the sender retries like any network error; a name that does not exist is refused.
 
 A hostname is resolved and *every* address it has is checked (one internal address among public ones is
 enough to refuse), and the request then goes to an address that was checked — the name is not resolved
@@ -12,20 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
             ipaddress.ip_address("100.100.100.200")}  # AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba
+# not global although Python 3.11's is_global says so (IANA special-purpose registries)
+NOT_GLOBAL = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "fec0::/10", "2001:db8::/32", "100::/64")]
+NAT64 = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
 
 
 class Refused(ValueError):
     """The URL may not be called; the message says why (shown to the account owner)."""
+
+
+class Unresolved(Exception):
+    """The name could not be resolved just now (a temporary DNS failure): worth another attempt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +51,26 @@ class Target:
     address: str  # the checked IP to connect to
 
 
+def carried_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (IPv4-mapped, 6to4, Teredo's client, NAT64)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if any(ip in net for net in NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def forbidden(ip: IPAddress) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return forbidden(ip.ipv4_mapped)
+    """Why a webhook may not go to ``ip``, or ``None`` when it is a public address."""
+    if any(ip.version == net.version and ip in net for net in NAT64):  # a translator's prefix: only the IPv4 counts
+        return forbidden(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    for inner in carried_ipv4(ip):
+        why = forbidden(inner)
+        if why:
+            return why
     if ip in METADATA:
         return "a cloud metadata address"
     for test, why in ((ip.is_loopback, "a loopback address"), (ip.is_private, "a private address"),
@@ -46,6 +78,8 @@ def forbidden(ip: IPAddress) -> str | None:
                       (ip.is_unspecified, "an unspecified address"), (ip.is_reserved, "a reserved address")):
         if test:
             return why
+    if not ip.is_global or any(ip.version == net.version and ip in net for net in NOT_GLOBAL):
+        return "not a public address"
     return None
 
 
@@ -71,8 +105,10 @@ class AddressGuard:
     def _check_ip(self, ip: IPAddress, host: str) -> None:
         why = forbidden(ip)
         if why and not self._allowed_ip(ip):
-            shown = host if host == str(ip) else f"{host} ({ip})"
-            raise Refused(f"{shown} is {why}")
+            if host == str(ip):
+                raise Refused(f"{host} is {why}")
+            log.info("webhook host %s refused: it resolves to %s, %s", host, ip, why)  # the operator's log only
+            raise Refused(f"{host} resolves to an address webhooks may not reach")
 
     @staticmethod
     def _parts(url: str) -> tuple[str, str, int]:
@@ -111,8 +147,12 @@ class AddressGuard:
             return Target(scheme, host, port, str(literal))
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise Refused(f"{host} does not resolve: {exc}") from None
+        except socket.gaierror as exc:
+            if exc.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None)):
+                raise Unresolved(f"{host}: temporary DNS failure") from None
+            raise Refused(f"{host} does not resolve") from None
+        except (OSError, UnicodeError):
+            raise Refused(f"{host} does not resolve") from None
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         if not addresses:
             raise Refused(f"{host} has no address")

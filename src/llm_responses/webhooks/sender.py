@@ -2,7 +2,9 @@
 
 The request goes to the checked IP with the original ``Host`` header (and, for https, the original name for
 SNI and certificate checks), so the HTTP client never resolves the name itself. The outcome says whether
-another attempt is worthwhile: network errors, timeouts, 408, 429 and 5xx are; other answers are not.
+another attempt is worthwhile: network errors, timeouts, temporary DNS failures, 408, 429 and 5xx are;
+other answers are not. Of the receiver's reply at most ``MAX_REPLY_BYTES`` are read: only its status counts,
+and a receiver must not be able to make us hold a gigabyte.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from llm_responses.webhooks.guard import AddressGuard, Refused
+from llm_responses.webhooks.guard import AddressGuard, Refused, Unresolved
 
 RETRYABLE_STATUS = {408, 425, 429}
+MAX_REPLY_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +56,24 @@ async def send(
                 target = await guard.resolve(url)
             except Refused as exc:
                 return done(False, False, None, f"refused: {exc}")
+            except Unresolved as exc:
+                return done(False, True, None, str(exc))
             original = httpx.URL(url)
             request_headers = {"Host": original.netloc.decode("ascii"), **(headers or {})}
             extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-            response = await client.request(
+            request = client.build_request(
                 method, _pinned_url(original, target.address), content=body, headers=request_headers,
-                timeout=timeout_seconds, follow_redirects=False, extensions=extensions,
+                timeout=timeout_seconds, extensions=extensions,
             )  # fmt: skip
+            response = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                read = 0
+                async for chunk in response.aiter_raw():  # the reply is drained up to a few KB, never kept
+                    read += len(chunk)
+                    if read >= MAX_REPLY_BYTES:
+                        break
+            finally:
+                await response.aclose()
     except (TimeoutError, httpx.TimeoutException):
         return done(False, True, None, f"timed out after {timeout_seconds:g}s")
     except httpx.HTTPError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import orjson
 from iso3166 import countries_by_alpha2
 
 from llm_responses.errors import ApiError, StatusCode
@@ -95,9 +96,31 @@ class TaskRequest:
         return cls(**{**raw, "message_chain": chain})
 
 
-def echo(task: dict[str, Any]) -> dict[str, Any]:
-    """The posted parameters as ``data`` shows them: posted order, nulls dropped."""
-    return {k: v for k, v in task.items() if v is not None}
+# ``data`` echoes what was posted; a value larger than any valid one is left out, so a 10 MB prompt is
+# answered with a few hundred bytes, not with itself (every valid field fits: 10 turns x 500 characters)
+MAX_ECHO_CHARS = 8192
+MAX_ECHO_FIELDS = 32
+
+
+def echo(task: dict[str, Any], allowed: frozenset[str] | None = None) -> dict[str, Any]:
+    """The posted parameters as ``data`` shows them: posted order, nulls dropped, and nothing oversized:
+    only ``allowed`` names (when given), values no larger than the largest valid one."""
+    out: dict[str, Any] = {}
+    for key, value in task.items():
+        if len(out) >= MAX_ECHO_FIELDS:
+            break
+        if value is None or (allowed is not None and key not in allowed) or _oversized(value):
+            continue
+        out[key] = value
+    return out
+
+
+def _oversized(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) > MAX_ECHO_CHARS
+    if isinstance(value, list | dict):
+        return len(value) > MAX_CHAIN_ITEMS * 2 or len(orjson.dumps(value)) > MAX_ECHO_CHARS * 4
+    return False
 
 
 def validate_task(
@@ -112,7 +135,8 @@ def validate_task(
         raise ApiError(StatusCode.POST_DATA_INVALID)
     unknown = [k for k in task if k not in allowed]
     if unknown:
-        raise ApiError.unknown_fields(unknown)
+        names = [k if len(k) <= 64 else k[:64] + "…" for k in unknown[:10]]
+        raise ApiError.unknown_fields(names + (["…"] if len(unknown) > 10 else []))
 
     def get(name: str) -> Any:
         return task.get(name)
@@ -241,7 +265,12 @@ def _url(value: Any, name: str) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
         raise ApiError.invalid_field(name)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:  # urlsplit raises on a bad IPv6 literal ("http://[::1"), a stray "]", NFKC-unsafe hosts ("℀.com")
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+    except ValueError:
+        ok = False
+    if not ok:
         raise ApiError.invalid_field(name)
     return value
