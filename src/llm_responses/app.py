@@ -156,6 +156,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         store=store,
         max_body_bytes=settings.max_body_bytes,
         max_tasks_per_post=settings.max_tasks_per_post,
+        body_timeout=settings.http_body_timeout_seconds,
     )
     stop = asyncio.Event()
     windows = maintenance.Windows(

@@ -83,6 +83,8 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
     """Run the API server and, unless --no-worker, the task worker in the same process."""
     import uvicorn
 
+    from llm_responses.api.http_server import server_config
+
     settings = _settings(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
     _configure_logging()
     if demo:
@@ -90,8 +92,7 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
         _print_demo(settings, login, password, token)
     app = create_app(settings)
     freeze_startup_heap()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                timeout_keep_alive=int(settings.http_keep_alive_seconds))
+    uvicorn.Server(server_config(app, settings)).run()
 
 
 @main.command()

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     port: int = 8000
     # longer than any proxy's idle timeout, so the proxy, not us, closes idle connections (no reset races)
     http_keep_alive_seconds: float = 75.0
+    http_max_header_bytes: int = 64 * 1024  # request line + headers; more is answered 431
+    http_header_timeout_seconds: float = 10.0  # a connection's (or request's) headers must be complete by then
+    http_body_timeout_seconds: float = 30.0  # a POST body must have arrived by then
+    http_max_connections: int = 4096  # open client connections per process; more get a 503 at once
 
     # OpenAI (or any server that speaks the Responses API)
     openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"))

@@ -87,3 +87,20 @@ async def test_basic_with_a_non_ascii_password_that_is_valid_base64_of_utf8(harn
     raw = base64.b64encode(f"{alice.login}:pässwort".encode()).decode()
     r = await harness.client.get(f"{LLM}/tasks_ready", headers={"Authorization": f"Basic {raw}"})
     assert r.status_code == 401
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_refused(running_with):
+    import asyncio
+
+    async with running_with(http_body_timeout_seconds=0.3) as harness:
+        alice = await harness.account()
+
+        async def slow():
+            yield b"["
+            await asyncio.sleep(2)
+            yield b"]"
+
+        started = asyncio.get_running_loop().time()
+        r = await harness.client.post(f"{LLM}/task_post", content=slow(), headers=alice.basic)
+        assert_top_error(r.json(), 40503, "POST Data Is Invalid. The body did not arrive within 0.3 s.")
+        assert asyncio.get_running_loop().time() - started < 1.5

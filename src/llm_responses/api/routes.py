@@ -8,6 +8,7 @@ uses, cost ~0.2 ms per call (docs/benchmarks.md, live).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class ApiContext:
     supported_se: frozenset[str] = frozenset({"chat_gpt"})
     max_body_bytes: int = 1 << 20
     max_tasks_per_post: int = 100
+    body_timeout: float = 30.0
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -89,11 +91,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    timeout = context(request).body_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(StatusCode.POST_DATA_INVALID, f"POST Data Is Invalid. The body did not arrive within {timeout:g} s.") from None
     return b"".join(chunks)
 
 
