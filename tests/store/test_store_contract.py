@@ -223,3 +223,43 @@ async def test_accounts(store):
     assert await store.topped_up(acc.id) == 15
     assert [a.login for a in await store.list_accounts()] == ["a"]
     assert await store.meta_get_or_set("k", "v1") == "v1" and await store.meta_get_or_set("k", "v2") == "v1"
+
+
+def task_of(owner: str, i: int) -> NewTask:
+    return replace(new_task(i), id=f"{owner}0000000-0000-0000-0000-{i:012d}"[:36])
+
+
+async def test_claims_are_fair_across_accounts(store):
+    # one account's big backlog must not hold back another account's single task
+    big = await store.create_account("big", "h1", "t1", 10**12)
+    small = await store.create_account("small", "h2", "t2", 10**12)
+    now = time.time()
+    assert all(await store.create_tasks(big.id, [task_of("a", i) for i in range(300)], now - 10))
+    assert all(await store.create_tasks(small.id, [task_of("b", 1)], now))
+    claimed = await store.claim_tasks("w1", 4, now + 60, now)
+    assert len(claimed) == 4
+    assert [c.account_id for c in claimed].count(small.id) == 1
+    assert {c.id for c in claimed if c.account_id == big.id} <= {task_of("a", i).id for i in range(4)}  # oldest first
+
+
+async def test_claims_rotate_over_more_accounts_than_one_claim_takes(store):
+    accounts = [await store.create_account(f"acc{i}", f"h{i}", f"t{i}", 10**12) for i in range(3)]
+    now = time.time()
+    for n, acc in enumerate(accounts):
+        assert all(await store.create_tasks(acc.id, [task_of(str(n), i) for i in range(5)], now))
+    served = [(await store.claim_tasks("w1", 1, now + 60, now))[0].account_id for _ in range(6)]
+    assert served == [a.id for a in accounts] * 2
+
+
+async def test_tasks_of_an_account_in_debt_are_not_claimed(store):
+    debtor = await store.create_account("debtor", "h1", "t1", 10**9)
+    other = await store.create_account("other", "h2", "t2", 10**9)
+    now = time.time()
+    assert all(await store.create_tasks(debtor.id, [task_of("d", 1), task_of("d", 2)], now))
+    assert all(await store.create_tasks(other.id, [task_of("o", 1)], now))
+    await store.top_up("debtor", -(10**9))  # the balance is now below zero
+    assert (await store.account_by_id(debtor.id)).balance < 0
+    claimed = await store.claim_tasks("w1", 10, now + 60, now)
+    assert [c.account_id for c in claimed] == [other.id]
+    await store.top_up("debtor", 10**9)
+    assert len(await store.claim_tasks("w1", 10, now + 60, now)) == 2

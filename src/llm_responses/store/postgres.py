@@ -28,6 +28,7 @@ from llm_responses.store.base import (
     TaskRecord,
     TaskStatus,
 )
+from llm_responses.store.fair_claim import ACCOUNTS_WITH_WORK_SQL, Rotation
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.postgres_deliveries import DELIVERIES_CHANNEL, PostgresDeliveries, enqueue_deliveries
 from llm_responses.store.rows import ACCOUNT_COLUMNS, TASK_COLUMNS, settlement, task_row
@@ -68,6 +69,7 @@ class PostgresStore(PostgresDeliveries):
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
+        self._rotation = Rotation()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -267,16 +269,20 @@ class PostgresStore(PostgresDeliveries):
     # -- tasks: the queue ------------------------------------------------------------------------
 
     async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]:
-        rows = await self._tx(
-            lambda c: c.fetch(
-                "UPDATE tasks SET status = $1, lease_owner = $2, lease_until = $3, attempts = attempts + 1 "
-                "WHERE id IN (SELECT id FROM tasks WHERE status = $4 AND run_after <= $5 "
-                "             ORDER BY run_after LIMIT $6 FOR UPDATE SKIP LOCKED) "
-                "RETURNING id, account_id, se, endpoint, request_json, attempts",
-                TaskStatus.RUNNING.value, owner, lease_until, TaskStatus.QUEUED.value, now, limit,
-            ),  # fmt: skip
-            durable=False,
-        )
+        """Round-robin across accounts not in debt (``fair_claim``), each account's rows skip-locked."""
+
+        async def tx(c: asyncpg.Connection) -> tuple[list[int], list[asyncpg.Record]]:
+            queued = TaskStatus.QUEUED.value
+            after = [r[0] for r in await c.fetch(ACCOUNTS_WITH_WORK_SQL, queued, self._rotation.after, limit)]
+            start = [r[0] for r in await c.fetch(ACCOUNTS_WITH_WORK_SQL, queued, 0, limit)] if len(after) < limit else []
+            order = self._rotation.order(after, start)
+            if not order:
+                return order, []
+            claimed = await c.fetch(_FAIR_CLAIM, order, queued, now, limit, TaskStatus.RUNNING.value, owner, lease_until)
+            return order, claimed
+
+        order, rows = await self._tx(tx, durable=False)
+        self._rotation.advance(order, {r[1] for r in rows})
         return [ClaimedTask(*r) for r in rows]
 
     async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None:
@@ -414,6 +420,27 @@ class PostgresStore(PostgresDeliveries):
 def _count(status: str) -> int:
     """asyncpg's command tag (``UPDATE 3``) → 3."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+# the accounts in ``$1`` (in visiting order) that are not in debt give up to $4 due tasks each, locked and
+# skipped past other claimers' locks; the first of every account, then the second, ... are taken
+_FAIR_CLAIM = """
+WITH picked AS (
+    SELECT t.id, t.account_id, t.run_after, a.ord
+    FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord)
+    JOIN accounts acc ON acc.id = a.id AND acc.balance >= 0
+    CROSS JOIN LATERAL (
+        SELECT id, account_id, run_after FROM tasks
+        WHERE status = $2 AND account_id = a.id AND run_after <= $3
+        ORDER BY run_after LIMIT $4 FOR UPDATE SKIP LOCKED
+    ) t
+), ranked AS (
+    SELECT id, ord, row_number() OVER (PARTITION BY account_id ORDER BY run_after) AS rn FROM picked
+)
+UPDATE tasks SET status = $5, lease_owner = $6, lease_until = $7, attempts = attempts + 1
+WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT $4)
+RETURNING id, account_id, se, endpoint, request_json, attempts
+"""
 
 
 async def _finish(

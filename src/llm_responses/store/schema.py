@@ -75,6 +75,7 @@ sa.Table(
     sa.Column("error_detail", sa.Text, nullable=True),
     sa.Column("postback_state", sa.String(16), nullable=True),
     sa.Index("tasks_queue", "status", "run_after"),
+    sa.Index("tasks_fair", "status", "account_id", "run_after"),  # fair claims (store/fair_claim.py)
     sa.Index("tasks_ready", "account_id", "finished_at"),
     sa.Index("tasks_created", "created_at"),
 )  # fmt: skip

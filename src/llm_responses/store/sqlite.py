@@ -32,8 +32,9 @@ from llm_responses.store.base import (
     TaskRecord,
     TaskStatus,
 )
+from llm_responses.store.fair_claim import ACCOUNTS_WITH_WORK_SQL, Rotation, round_robin
 from llm_responses.store.migrate import upgrade
-from llm_responses.store.rows import ACCOUNT_COLUMNS, TASK_COLUMNS, settlement, task_row
+from llm_responses.store.rows import ACCOUNT_COLUMNS, TASK_COLUMNS, settlement, sqlite_sql, task_row
 from llm_responses.store.sqlite_deliveries import SqliteDeliveries, enqueue_deliveries
 from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
 
@@ -59,6 +60,7 @@ class SqliteStore(SqliteDeliveries):
         self._writer = Lane("sqlite-writer")
         self._reader = Lane("sqlite-reader")
         self._commits = 0
+        self._rotation = Rotation()
         self._checkpoint: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -270,13 +272,37 @@ class SqliteStore(SqliteDeliveries):
     # -- tasks: the queue ------------------------------------------------------------------------
 
     async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]:
+        """Round-robin across accounts not in debt (``fair_claim``); one writer, so nothing to skip-lock."""
+
         def tx(c: sqlite3.Connection) -> list[ClaimedTask]:
+            accounts_sql = sqlite_sql(ACCOUNTS_WITH_WORK_SQL)
+            queued = TaskStatus.QUEUED.value
+            after = [r[0] for r in c.execute(accounts_sql, (queued, self._rotation.after, limit))]
+            start = [r[0] for r in c.execute(accounts_sql, (queued, 0, limit))] if len(after) < limit else []
+            order = self._rotation.order(after, start)
+            if not order:
+                return []
+            marks = ",".join("?" * len(order))
+            solvent = {r[0] for r in c.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) AND balance >= 0", order)}
+            order = [a for a in order if a in solvent]
+            candidates = {
+                account: [r[0] for r in c.execute(
+                    "SELECT id FROM tasks WHERE status = ? AND account_id = ? AND run_after <= ? ORDER BY run_after LIMIT ?",
+                    (queued, account, now, limit),
+                )]
+                for account in order
+            }  # fmt: skip
+            chosen = round_robin(candidates, order, limit)
+            if not chosen:
+                self._rotation.advance(order, set())
+                return []
             rows = c.execute(
                 "UPDATE tasks SET status = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
-                "WHERE id IN (SELECT id FROM tasks WHERE status = ? AND run_after <= ? ORDER BY run_after LIMIT ?) "
+                f"WHERE id IN ({','.join('?' * len(chosen))}) "
                 "RETURNING id, account_id, se, endpoint, request_json, attempts",
-                (TaskStatus.RUNNING.value, owner, lease_until, TaskStatus.QUEUED.value, now, limit),
+                (TaskStatus.RUNNING.value, owner, lease_until, *chosen),
             ).fetchall()
+            self._rotation.advance(order, {r[1] for r in rows})
             return [ClaimedTask(*r) for r in rows]
 
         return await self._write(tx)
