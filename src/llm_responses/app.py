@@ -119,6 +119,8 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         ready_window_seconds=settings.tasks_ready_days * 86400,
         ready_limit=settings.tasks_ready_limit,
         check_webhook_url=guard.check_without_dns,
+        hold_policy=settings.hold_policy,
+        reasoning_allowance=settings.reasoning_token_allowance,
     )
 
     async def postback_payload(account_id: int, task_id: str) -> Payload | None:

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     price_task_post_base: Decimal = Decimal("0.0002")
     price_task_post_prepayment: Decimal = Decimal("0.01")
     price_live_base: Decimal = Decimal("0.0006")
+    # what a task holds while it runs: the model's worst case (at least the prepayment) or the flat prepayment
+    hold_policy: Literal["worst_case", "flat"] = "worst_case"
     # a flat fee per hosted web search; unset: by tool and model family (0.025 reproduces DataForSEO's seed)
     price_web_search_call: Decimal | None = None
     openai_search_tool: Literal["web_search", "web_search_preview"] = "web_search"

@@ -187,6 +187,10 @@ class AccountNotFound(Exception):
 
 
 class Store(Protocol):
+    # True where a hold is a local transaction of microseconds that may overlap the upstream call (SQLite,
+    # one process); False where other processes race for the same balance (PostgreSQL): hold first
+    cheap_holds: bool
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None:

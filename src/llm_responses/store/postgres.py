@@ -63,6 +63,8 @@ def dsn_of(url: str) -> str:
 
 
 class PostgresStore(PostgresDeliveries):
+    cheap_holds = False  # see Store.cheap_holds
+
     def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
         self.url = database_url
         self.dsn = dsn_of(database_url)

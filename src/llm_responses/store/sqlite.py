@@ -53,6 +53,8 @@ def sqlite_path(database_url: str) -> str:
 class SqliteStore(SqliteDeliveries):
     CHECKPOINT_EVERY = 500  # commits between WAL checkpoints, which run on the writer's thread
 
+    cheap_holds = True  # see Store.cheap_holds
+
     def __init__(self, database_url: str, *, synchronous: str = "FULL") -> None:
         self.path = sqlite_path(database_url)
         self.url = database_url

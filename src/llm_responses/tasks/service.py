@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import uuid_utils
 
+from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff
 from llm_responses.errors import ApiError, StatusCode
@@ -23,7 +24,7 @@ from llm_responses.providers.catalog import Catalog
 from llm_responses.store.base import Account, NewTask, Outcome, Store, TaskRecord, TaskStatus
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots
 from llm_responses.tasks.render import format_datetime
-from llm_responses.tasks.runner import Runner
+from llm_responses.tasks.runner import DEFAULT_REASONING_ALLOWANCE, Runner
 from llm_responses.wire import envelope
 from llm_responses.wire.request import LIVE_FIELDS, TASK_POST_FIELDS, TaskRequest, echo, validate_task
 
@@ -54,6 +55,8 @@ class TaskService:
         ready_limit: int = 1000,
         on_tasks_created: Callable[[], None] = lambda: None,
         check_webhook_url: Callable[[str], None] = lambda url: None,
+        hold_policy: str = "worst_case",
+        reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -70,6 +73,8 @@ class TaskService:
         self.on_tasks_created = on_tasks_created
         # raises ValueError with a reason for a webhook URL that may never be called (the address guard)
         self.check_webhook_url = check_webhook_url
+        self.hold_policy = hold_policy
+        self.reasoning_allowance = reasoning_allowance
 
     # -- task_post -------------------------------------------------------------------------------
 
@@ -130,16 +135,32 @@ class TaskService:
             pingback_url=request.pingback_url,
             base_price=self.tariff.live_base if live else self.tariff.task_post_base,
             # live holds what a task_post would prepay, and settles it the same way
-            prepayment=self.tariff.task_post_prepayment,
+            prepayment=self._hold(request),
+        )
+
+    def _hold(self, request: TaskRequest) -> int:
+        entry = self.catalog.resolve(request.model_id)
+        if entry is None:
+            return self.tariff.task_post_prepayment
+        chars = len(request.user_prompt) + len(request.system_message or "") + sum(len(t.message) for t in request.message_chain)
+        return task_hold(
+            entry,
+            prompt_chars=chars,
+            max_output_tokens=request.max_output_tokens,
+            web_search=request.web_search,
+            tariff=self.tariff,
+            reasoning_allowance=self.reasoning_allowance,
+            policy=self.hold_policy,
         )
 
     # -- live ------------------------------------------------------------------------------------
 
     async def live(self, account: Account, se: str, raw: Any, started: float) -> dict[str, Any]:
-        """Run one task now. The upstream call starts before the hold commits, so the hold's transaction
-        runs while the upstream works instead of before it (docs/benchmarks.md): an account the fresh
-        read of authentication shows short is refused before any call; one that two concurrent calls
-        just drained loses the race at the hold, and its upstream call is cancelled (40210)."""
+        """Run one task now. An account the fresh read of authentication shows short is refused before any
+        call. On SQLite the upstream call starts before the hold commits, so the hold runs while the
+        upstream works (docs/benchmarks.md), and a call that loses the race for the last funds is
+        cancelled (40210). On PostgreSQL, where many processes race for the same balance, the hold comes
+        first: a burst on a short balance sent 7-12 upstream calls for the one that was paid."""
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/live")
         task_id = new_task_id()
         data = _data(se, raw)
@@ -149,17 +170,11 @@ class TaskService:
                 task = self._new_task(task_id, se, "live", request, data)
                 if account.balance < task.base_price + task.prepayment:
                     raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
-                call = asyncio.create_task(self._call(task_id, request))
-                try:
-                    await asyncio.sleep(0)  # let the call reach its first wait (the request is on the wire)
-                    now = time.time()
-                    if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):
-                        raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
-                    outcome = await call
-                finally:
-                    if not call.done():
-                        call.cancel()
-                        await asyncio.gather(call, return_exceptions=True)
+                if self.store.cheap_holds:
+                    outcome = await self._overlapped(account, task, request)
+                else:  # a hold lost to another process must not have sent an upstream call nobody pays for
+                    await self._hold_or_refuse(account, task)
+                    outcome = await self._call(task_id, request)
                 await asyncio.shield(self.store.finish_task(task_id, 1, outcome, time.time()))
         except ApiError as exc:
             return _error_task(task_id, exc, started, path, data)
@@ -173,6 +188,24 @@ class TaskService:
             data=data,
             result=[orjson.loads(outcome.result_json or "null")],
         )
+
+    async def _hold_or_refuse(self, account: Account, task: NewTask) -> None:
+        now = time.time()
+        if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):
+            raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
+
+    async def _overlapped(self, account: Account, task: NewTask, request: TaskRequest) -> Outcome:
+        """The upstream call started first, the hold taken while it is on the wire (where a hold is a
+        local transaction of microseconds); a lost hold cancels the call."""
+        call = asyncio.create_task(self._call(task.id, request))
+        try:
+            await asyncio.sleep(0)  # let the call reach its first wait (the request is on the wire)
+            await self._hold_or_refuse(account, task)
+            return await call
+        finally:
+            if not call.done():
+                call.cancel()
+                await asyncio.gather(call, return_exceptions=True)
 
     async def _call(self, task_id: str, request: TaskRequest) -> Outcome:
         """The live call's outcome within the live timeout; a failed live call costs nothing."""
