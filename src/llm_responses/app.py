@@ -49,7 +49,7 @@ def make_store(settings: Settings) -> Store:
     from llm_responses.store.postgres import PostgresStore, is_postgres_url
 
     if is_postgres_url(url):
-        return PostgresStore(url, pool_size=settings.postgres_pool_size)
+        return PostgresStore(url, pool_size=settings.postgres_pool_size, command_timeout=settings.postgres_command_timeout_seconds)
     raise ValueError(f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db or postgresql://...")
 
 
@@ -62,7 +62,8 @@ async def make_hasher(store: Store, settings: Settings) -> Hasher:
 def make_live_slots(settings: Settings) -> LiveSlots:
     if settings.redis_url:
         hold = settings.live_timeout_seconds + 30  # a slot outlives no live call, even one whose process died
-        return RedisLiveSlots(settings.redis_url, settings.live_max_concurrent, hold_seconds=hold)
+        return RedisLiveSlots(settings.redis_url, settings.live_max_concurrent, hold_seconds=hold,
+                              redis_timeout=settings.redis_timeout_seconds)
     return InProcessLiveSlots(settings.live_max_concurrent)
 
 
@@ -153,7 +154,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     api = ApiContext(
         service=service,
         auth=Authenticator(store, await make_hasher(store, settings)),
-        limiter=RateLimiter(settings.rate_limit_per_minute, settings.redis_url),
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.redis_url, redis_timeout=settings.redis_timeout_seconds),
         catalog=catalog,
         store=store,
         max_body_bytes=settings.max_body_bytes,

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     postgres_pool_size: int = 10  # connections per process
     redis_url: str | None = None  # shared rate and live-concurrency limits across API processes
+    redis_timeout_seconds: float = 0.5  # per Redis call; a Redis slower than this is bypassed (fail open)
+    postgres_command_timeout_seconds: float = 30.0  # per statement and per wait for a pooled connection
 
     # HTTP
     host: str = "127.0.0.1"

@@ -65,10 +65,13 @@ def dsn_of(url: str) -> str:
 class PostgresStore(PostgresDeliveries):
     cheap_holds = False  # see Store.cheap_holds
 
-    def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, database_url: str, *, pool_size: int = 10, command_timeout: float = 30.0) -> None:
         self.url = database_url
         self.dsn = dsn_of(database_url)
         self.pool_size = pool_size
+        # every wait on the database is bounded: a statement (server- and client-side), a connection from
+        # the pool, a new connection; a hung or locked-up database fails a request instead of freezing it
+        self.command_timeout = command_timeout
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._rotation = Rotation()
@@ -77,7 +80,11 @@ class PostgresStore(PostgresDeliveries):
 
     async def open(self) -> None:
         await asyncio.to_thread(upgrade, "postgresql+asyncpg://" + self.dsn[len("postgresql://") :])
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size, reset=_no_session_state)
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.pool_size, reset=_no_session_state,
+            command_timeout=self.command_timeout, timeout=min(self.command_timeout, 10.0),
+            server_settings={"statement_timeout": str(int(self.command_timeout * 1000))},
+        )  # fmt: skip
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -89,7 +96,7 @@ class PostgresStore(PostgresDeliveries):
 
     async def subscribe(self, on_tasks: Callable[[], None], on_deliveries: Callable[[], None]) -> None:
         """Call back when any process queues tasks or deliveries (LISTEN on a connection of its own)."""
-        self._listener = await asyncpg.connect(self.dsn)
+        self._listener = await asyncpg.connect(self.dsn, timeout=min(self.command_timeout, 10.0))
         await self._listener.add_listener(TASKS_CHANNEL, lambda *_: on_tasks())
         await self._listener.add_listener(DELIVERIES_CHANNEL, lambda *_: on_deliveries())
 
@@ -98,7 +105,7 @@ class PostgresStore(PostgresDeliveries):
 
     async def _run(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire(timeout=self.command_timeout) as conn:
             return await fn(conn)
 
     async def _tx(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, durable: bool = True) -> T:
@@ -107,7 +114,7 @@ class PostgresStore(PostgresDeliveries):
         task back in the queue; its attempt can then no longer settle). Measured: claims waiting on fsync
         were what held a worker at ~400 tasks/s with 1,000 tasks in flight."""
         assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._pool.acquire(timeout=self.command_timeout) as conn, conn.transaction():
             if not durable:
                 await conn.execute("SET LOCAL synchronous_commit TO OFF")
             return await fn(conn)

@@ -3,7 +3,8 @@
 In one process a counter does it. With several API processes the count must be shared: ``RedisLiveSlots``
 keeps each call as a member of a per-account sorted set, scored with the moment it stops counting, and
 takes or refuses a slot in one Lua script (atomic in Redis). A process that dies mid-call cannot leak its
-slot for longer than the live time limit: expired members are dropped on every take.
+slot for longer than the live time limit: expired members are dropped on every take. A Redis that hangs or
+is gone does not fail live calls: the slots are then counted in this process only (``fail_open``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.fail_open import FailOpen
 
 
 class LiveSlots(Protocol):
@@ -53,14 +55,18 @@ return 1
 
 
 class RedisLiveSlots:
-    def __init__(self, redis_url: str, limit: int, *, hold_seconds: float, prefix: str = "llmr:live:") -> None:
+    def __init__(
+        self, redis_url: str, limit: int, *, hold_seconds: float, prefix: str = "llmr:live:", redis_timeout: float = 0.5
+    ) -> None:
         import redis.asyncio as redis
 
         self.limit = limit
         self.hold_seconds = hold_seconds  # the live time limit plus a margin: how long a slot can be held
         self.prefix = prefix
-        self._redis = redis.Redis.from_url(redis_url)
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout)
         self._take = self._redis.register_script(_TAKE)
+        self._guard = FailOpen("Redis (live slots)", timeout=redis_timeout)
+        self._local = InProcessLiveSlots(limit)  # while Redis is unavailable
 
     @asynccontextmanager
     async def take(self, account_id: int) -> AsyncIterator[None]:
@@ -68,12 +74,17 @@ class RedisLiveSlots:
         member = secrets.token_hex(8)
         now = time.time()
         args = [now, self.limit, now + self.hold_seconds, member, int(self.hold_seconds) + 1]
-        if not await self._take(keys=[key], args=args):
+        taken = await self._guard.call(self._take(keys=[key], args=args), None)
+        if taken is None:  # Redis failed: this process's own count, until it answers again
+            async with self._local.take(account_id):
+                yield
+            return
+        if not taken:
             raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
         try:
             yield
         finally:
-            await self._redis.zrem(key, member)
+            await self._guard.call(self._redis.zrem(key, member), 0)  # left behind, it expires with the hold
 
     async def aclose(self) -> None:
         await self._redis.aclose()
