@@ -11,10 +11,12 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from llm_responses import __version__
+from llm_responses.accounts import key_file
 from llm_responses.accounts.credentials import Hasher
 from llm_responses.api import errors as api_errors
 from llm_responses.api import openapi
@@ -54,8 +56,21 @@ def make_store(settings: Settings) -> Store:
 
 
 async def make_hasher(store: Store, settings: Settings) -> Hasher:
-    """Keyed hashes need a key that outlives the process: configured, or generated once and stored."""
-    key = settings.secret_key or await store.meta_get_or_set("credential_hmac_key", secrets.token_hex(32))
+    """Keyed hashes need a key that outlives the process and stays out of the database (``key_file``)."""
+    key = settings.secret_key
+    if not key:
+        path = Path(settings.secret_key_file) if settings.secret_key_file else key_file.default_key_path(settings.database_url)
+        legacy = await store.meta_get_or_set(key_file.LEGACY_META_KEY, "")
+        key = key_file.read_or_create(path, initial=legacy or None)
+        if legacy:
+            await store.meta_set(key_file.LEGACY_META_KEY, "")  # moved to the file: no copy in the database
+            log.warning("the credential key was moved from the database to %s: keep that file with backups", path)
+    known = await store.meta_get_or_set(key_file.FINGERPRINT_META_KEY, key_file.fingerprint(key))
+    if known != key_file.fingerprint(key):
+        raise key_file.KeyMismatch(
+            "the credential key (LLM_RESPONSES_SECRET_KEY or the key file) is not the one this database's "
+            "credentials were made with: every login would fail. Use the original key file or value."
+        )
     return Hasher(key.encode("utf-8"))
 
 
@@ -153,7 +168,8 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     service.on_tasks_created = worker.notify
     api = ApiContext(
         service=service,
-        auth=Authenticator(store, await make_hasher(store, settings)),
+        auth=Authenticator(store, await make_hasher(store, settings), per_login=settings.auth_failures_per_login,
+                           per_address=settings.auth_failures_per_address),
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.redis_url, redis_timeout=settings.redis_timeout_seconds),
         catalog=catalog,
         store=store,

@@ -179,17 +179,28 @@ def accounts() -> None:
 
 @accounts.command("create")
 @click.argument("login")
-@click.option("--password", default=None, help="API password (generated when omitted).")
+@click.option("--password", default=None, help="API password (generated when omitted; visible in `ps`: prefer the two below).")
+@click.option("--password-stdin", is_flag=True, help="Read the API password from standard input (its first line).")
+@click.option("--prompt-password", is_flag=True, help="Ask for the API password (not echoed, asked twice).")
 @click.option("--balance", default="0", help="Starting balance in USD.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @database_option
-def accounts_create(login: str, password: str | None, balance: str, as_json: bool, database_url: str | None) -> None:
+def accounts_create(login: str, password: str | None, password_stdin: bool, prompt_password: bool, balance: str,
+                    as_json: bool, database_url: str | None) -> None:
     """Create an account; prints its login, API password and bearer token (shown only now)."""
     amount = _usd(balance)
     if amount < 0:
         raise click.BadParameter("the starting balance cannot be negative", param_hint="--balance")
     if not login or ":" in login:
         raise click.BadParameter("a login must be non-empty and contain no ':'", param_hint="LOGIN")
+    if sum((password is not None, password_stdin, prompt_password)) > 1:
+        raise click.UsageError("choose one of --password, --password-stdin and --prompt-password")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif prompt_password:
+        password = click.prompt("API password", hide_input=True, confirmation_prompt=True)
+    if password is not None and not password:
+        raise click.BadParameter("the password is empty", param_hint="password")
     password = password or new_password()
     token = new_token()
 
@@ -223,18 +234,31 @@ def accounts_list(as_json: bool, database_url: str | None) -> None:
         click.echo(f"{a.login}\t{_fmt(a.balance)} USD")
 
 
-@accounts.command("topup")
+@accounts.command("topup", context_settings={"ignore_unknown_options": True})
 @click.argument("login")
 @click.argument("usd")
+@click.option("--allow-negative", is_flag=True, help="Allow a negative amount to take the balance below zero.")
 @click.option("--json", "as_json", is_flag=True)
 @database_option
-def accounts_topup(login: str, usd: str, as_json: bool, database_url: str | None) -> None:
-    """Add USD to an account's balance (negative amounts take money back); recorded in the ledger."""
+def accounts_topup(login: str, usd: str, allow_negative: bool, as_json: bool, database_url: str | None) -> None:
+    """Add USD to an account's balance (a negative amount, e.g. -100, takes money back); recorded in the ledger."""
     amount = _usd(usd)
+
+    async def top_up(store: Store) -> Account | None:
+        current = await store.account_by_login(login)
+        if current is None:
+            raise AccountNotFound(login)
+        if amount < 0 and current.balance + amount < 0 and not allow_negative:
+            return None
+        return await store.top_up(login, amount)
+
     try:
-        account = _with_store(_settings(database_url), lambda store: store.top_up(login, amount))
+        account = _with_store(_settings(database_url), top_up)
     except AccountNotFound:
         click.echo(f"error: no account {login!r}", err=True)
+        sys.exit(1)
+    if account is None:
+        click.echo(f"error: {login}'s balance would go below zero (use --allow-negative to allow it)", err=True)
         sys.exit(1)
     click.echo(json.dumps(_account_json(account)) if as_json else f"{login}: balance {_fmt(account.balance)} USD")
 

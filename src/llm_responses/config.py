@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///llm-responses.db"
     sqlite_synchronous: str = "FULL"
     secret_key: str | None = None
+    auth_failures_per_login: int = 10  # failed logins a minute per login and client address, then refused
+    auth_failures_per_address: int = 100  # failed logins a minute per client address
+    secret_key_file: str | None = None  # default: <sqlite database>.key, or ./llm-responses.key for PostgreSQL
     postgres_pool_size: int = 10  # connections per process
     redis_url: str | None = None  # shared rate and live-concurrency limits across API processes
     redis_timeout_seconds: float = 0.5  # per Redis call; a Redis slower than this is bypassed (fail open)

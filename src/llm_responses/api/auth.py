@@ -1,36 +1,72 @@
-"""Who is calling: HTTP Basic (login + API password) or ``Authorization: Bearer <token>``."""
+"""Who is calling: HTTP Basic (login + API password) or ``Authorization: Bearer <token>``.
+
+An unknown login costs the same work as a wrong password (a digest is compared either way), so timing
+does not tell which logins exist. Failed attempts are throttled in this process: after
+``per_login`` failures a minute for one login from one client address, or ``per_address`` failures a
+minute from one address, that pair (or address) is refused without a check until the minute is over.
+Only failures count: a caller that authenticates is never slowed down.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
+from limits import RateLimitItemPerMinute, storage
+from limits.aio import strategies
+
 from llm_responses.accounts.credentials import Hasher
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.base import Account, Store
 
+_NO_ACCOUNT_DIGEST = "0" * 64  # compared against when the login is unknown: the same work as a real one
+THROTTLED = ApiError(
+    StatusCode.UNAUTHORIZED,
+    StatusCode.UNAUTHORIZED.message + " Too many failed attempts: try again in a minute.",
+)
+
 
 class Authenticator:
-    def __init__(self, store: Store, hasher: Hasher) -> None:
+    def __init__(self, store: Store, hasher: Hasher, *, per_login: int = 10, per_address: int = 100) -> None:
         self.store = store
         self.hasher = hasher
+        self._per_login = RateLimitItemPerMinute(per_login)
+        self._per_address = RateLimitItemPerMinute(per_address)
+        self._failures = strategies.FixedWindowRateLimiter(storage.storage_from_string("async+memory://"))
 
-    async def authenticate(self, authorization: str | None) -> Account:
+    async def authenticate(self, authorization: str | None, address: str = "") -> Account:
         """The caller's account, read fresh (its balance matters), or ``ApiError(40100)``."""
         scheme, _, value = (authorization or "").partition(" ")
         scheme, value = scheme.lower(), value.strip()
+        login = ""
         account = None
         if scheme == "basic" and value:
             login, password = _basic_credentials(value)
             if login:
+                await self._refuse_if_throttled(login, address)
                 account = await self.store.account_by_login(login)
-                if account is not None and not self.hasher.matches(password, account.password_hash):
+                stored = account.password_hash if account is not None else _NO_ACCOUNT_DIGEST
+                if not self.hasher.matches(password, stored):
                     account = None
         elif scheme == "bearer" and value:
+            await self._refuse_if_throttled("", address)
             account = await self.store.account_by_token_hash(self.hasher.digest(value))
         if account is None:
+            if login or scheme == "bearer":
+                await self._failed(login, address)
             raise ApiError(StatusCode.UNAUTHORIZED)
         return account
+
+    async def _refuse_if_throttled(self, login: str, address: str) -> None:
+        if not await self._failures.test(self._per_address, "address", address) or (
+            login and not await self._failures.test(self._per_login, "login", login, address)
+        ):
+            raise THROTTLED
+
+    async def _failed(self, login: str, address: str) -> None:
+        await self._failures.hit(self._per_address, "address", address)
+        if login:
+            await self._failures.hit(self._per_login, "login", login, address)
 
 
 def _basic_credentials(value: str) -> tuple[str, str]:

@@ -69,7 +69,8 @@ def context(request: Request) -> ApiContext:
 
 async def caller(request: Request) -> Account:
     ctx = context(request)
-    account = await ctx.auth.authenticate(request.headers.get("authorization"))
+    client = request.client
+    account = await ctx.auth.authenticate(request.headers.get("authorization"), client.host if client else "")
     if not await ctx.limiter.hit(account.id):
         raise ApiError(StatusCode.RATE_LIMIT)
     return account

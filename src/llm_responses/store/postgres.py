@@ -128,6 +128,10 @@ class PostgresStore(PostgresDeliveries):
 
     # -- meta ------------------------------------------------------------------------------------
 
+    async def meta_set(self, key: str, value: str) -> None:
+        await self._tx(lambda c: c.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2", key, value))
+
     async def meta_get_or_set(self, key: str, value: str) -> str:
         async def tx(c: asyncpg.Connection) -> str:
             await c.execute("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, value)

@@ -141,6 +141,9 @@ class SqliteStore(SqliteDeliveries):
 
     # -- meta ------------------------------------------------------------------------------------
 
+    async def meta_set(self, key: str, value: str) -> None:
+        await self._write(lambda c: c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)))
+
     async def meta_get_or_set(self, key: str, value: str) -> str:
         def tx(c: sqlite3.Connection) -> str:
             c.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
