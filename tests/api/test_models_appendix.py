@@ -52,7 +52,7 @@ async def test_without_openai_the_embedded_model_is_served_under_its_own_name(se
         assert listing == [{"model_name": "smollm2-135m-instruct", "web_search_supported": True,
                             "task_post_supported": True, "reasoning": False}]
         body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])  # gpt-4.1-mini is not served: no disguise
-        assert body["tasks"][0]["status_message"] == "Invalid Field: 'model_name'."
+        assert body["tasks"][0]["status_message"].startswith("Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model")
 
 
 async def test_without_any_provider_no_model_is_served(settings):
@@ -63,7 +63,7 @@ async def test_without_any_provider_no_model_is_served(settings):
         alice = await h.account()
         assert (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"] == []
         body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])
-        assert body["tasks"][0]["status_message"] == "Invalid Field: 'model_name'."
+        assert body["tasks"][0]["status_message"].startswith("Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model")
 
 
 async def test_appendix_errors_is_the_status_table(harness):
@@ -99,3 +99,16 @@ async def test_the_openapi_document_lists_every_endpoint(harness):
                  "/v3/appendix/webhook_resend", "/v3/appendix/webhook_secret/rotate", "/healthz", "/readyz"):
         assert path in paths, path
     assert (await harness.client.get("/docs")).status_code == 200
+
+
+async def test_an_openai_model_without_a_key_says_what_is_missing(running_with, caplog):
+    async with running_with(openai_api_key=None, openai_base_url=None, local_model="off") as h:
+        alice = await h.account()
+        body = await h.post(f"{LLM}/live", alice, [{**SEED_TASK, "model_name": "gpt-4.1-mini"}])
+        message = body["tasks"][0]["status_message"]
+        assert body["tasks"][0]["status_code"] == 40501
+        assert message.startswith("Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model")
+        assert "OPENAI_API_KEY" in message and "[[models]]" in message
+        assert "a client asked for gpt-4.1-mini is an OpenAI model" in caplog.text
+        body = await h.post(f"{LLM}/live", alice, [{**SEED_TASK, "model_name": "no-such-model"}])
+        assert body["tasks"][0]["status_message"] == "Invalid Field: 'model_name'."

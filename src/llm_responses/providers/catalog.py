@@ -97,6 +97,7 @@ class Catalog:
         for spec in specs:  # later specs (configuration) replace earlier ones of the same name
             by_base[spec.name] = spec
         self._entries: dict[str, ModelEntry] = {}
+        self.unserved: dict[str, str] = {}  # known names whose provider is not configured → that provider
         for spec in by_base.values():
             for entry in spec.entries():
                 self._entries[entry.name] = entry
@@ -108,9 +109,25 @@ class Catalog:
         """Built-in models plus configured ones, keeping only those a configured provider serves; models of
         ``searchless`` providers (no hosted search, no search backend) do not offer web_search."""
         specs = builtin_specs() + [ModelSpec.from_mapping(m) for m in extra]
+        unserved: dict[str, str] = {}
         if providers is not None:
+            for s in specs:
+                if s.provider not in providers:
+                    unserved.update({e.name: s.provider for e in s.entries()})
             specs = [s for s in specs if s.provider in providers]
-        return cls(replace(s, web_search=False) if s.provider in searchless else s for s in specs)
+        catalog = cls(replace(s, web_search=False) if s.provider in searchless else s for s in specs)
+        catalog.unserved = {name: p for name, p in unserved.items() if catalog.resolve(name) is None}
+        return catalog
+
+    def why_not_served(self, name: str) -> str | None:
+        """For a known model no configured provider serves: what the operator must configure."""
+        provider = self.unserved.get(name)
+        if provider is None:
+            return None
+        if provider == "openai":
+            return (f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
+                    f"name from another model with a [[models]] entry (docs/configuration.md)")
+        return f"{name} is served by provider {provider!r}, which is not configured"
 
     def resolve(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)

@@ -74,6 +74,7 @@ class TaskService:
         # raises ValueError with a reason for a webhook URL that may never be called (the address guard)
         self.check_webhook_url = check_webhook_url
         self.hold_policy = hold_policy
+        self._warned_unserved: set[str] = set()
         self.reasoning_allowance = reasoning_allowance
 
     # -- task_post -------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ class TaskService:
             task_id = new_task_id()
             data = _data(se, raw)
             try:
-                request = validate_task(raw, allowed=TASK_POST_FIELDS, resolve_model=self.catalog.resolve, for_task_post=True)
+                request = self._validate(raw, TASK_POST_FIELDS, for_task_post=True)
                 self._check_webhooks(request)
             except ApiError as exc:
                 out[i] = _error_task(task_id, exc, started, path, data)
@@ -113,6 +114,19 @@ class TaskService:
             if any(accepted):
                 self.on_tasks_created()
         return [t for t in out if t is not None]
+
+    def _validate(self, raw: Any, allowed: frozenset[str], *, for_task_post: bool) -> TaskRequest:
+        try:
+            return validate_task(raw, allowed=allowed, resolve_model=self.catalog.resolve, for_task_post=for_task_post)
+        except ApiError as exc:
+            name = raw.get("model_name") if isinstance(raw, dict) else None
+            why = self.catalog.why_not_served(name) if isinstance(name, str) and exc.message == "Invalid Field: 'model_name'." else None
+            if why is None:
+                raise
+            if name not in self._warned_unserved:
+                self._warned_unserved.add(name)
+                log.warning("a client asked for %s", why)
+            raise ApiError(StatusCode.INVALID_FIELD, f"Invalid Field: 'model_name'. {why}.") from None
 
     def _check_webhooks(self, request: TaskRequest) -> None:
         for name, url in (("postback_url", request.postback_url), ("pingback_url", request.pingback_url)):
@@ -165,7 +179,7 @@ class TaskService:
         task_id = new_task_id()
         data = _data(se, raw)
         try:
-            request = validate_task(raw, allowed=LIVE_FIELDS, resolve_model=self.catalog.resolve, for_task_post=False)
+            request = self._validate(raw, LIVE_FIELDS, for_task_post=False)
             async with self.live_slots.take(account.id):
                 task = self._new_task(task_id, se, "live", request, data)
                 if account.balance < task.base_price + task.prepayment:
