@@ -20,6 +20,7 @@ from llm_responses.accounts import key_file
 from llm_responses.accounts.credentials import Hasher
 from llm_responses.api import errors as api_errors
 from llm_responses.api import openapi
+from llm_responses.api.access_log import AccessLog
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.api.routes import ApiContext
@@ -242,6 +243,8 @@ def create_app(settings: Settings) -> FastAPI:
         redirect_slashes=False,
     )
     api_errors.install(app)
+    if settings.access_log:
+        app.add_middleware(AccessLog)
     app.router.routes.extend([*api_routes, *webhook_routes])
     schema = app.openapi()
     schema["paths"] = openapi.paths([*api_routes, *webhook_routes])

@@ -86,7 +86,7 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
     from llm_responses.api.http_server import server_config
 
     settings = _settings(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
-    _configure_logging()
+    _configure_logging(settings.log_level)
     if demo:
         login, password, token = _with_store(settings, lambda store: _demo_account(store, settings))
         _print_demo(settings, login, password, token)
@@ -103,7 +103,7 @@ def worker(concurrency: int | None, database_url: str | None) -> None:
     from llm_responses.app import run_worker
 
     settings = _settings(database_url, worker_concurrency=concurrency)
-    _configure_logging()
+    _configure_logging(settings.log_level)
     freeze_startup_heap()
     # uvloop, as uvicorn uses for `serve`: the worker's event loop is a fifth of its CPU on the default loop
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -118,9 +118,9 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _configure_logging() -> None:
-    """Our own INFO lines; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str = "INFO") -> None:
+    """Our own lines at ``level``; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
+    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     postgres_command_timeout_seconds: float = 30.0  # per statement and per wait for a pooled connection
 
     # HTTP
+    access_log: bool = True  # one INFO line per request (method, path, status, ms, account)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"  # WARNING quiets the access log too
     host: str = "127.0.0.1"
     port: int = 8000
     # longer than any proxy's idle timeout, so the proxy, not us, closes idle connections (no reset races)

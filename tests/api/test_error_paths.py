@@ -153,3 +153,20 @@ async def test_a_client_that_hangs_up_mid_body_is_not_an_internal_error(harness,
     assert sent[0]["status"] == 499
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert "client disconnected" in caplog.text
+
+
+async def test_every_request_leaves_an_access_log_line(harness, caplog):
+    caplog.set_level("INFO", logger="llm_responses.access")
+    alice = await harness.account()
+    await harness.get(f"{LLM}/tasks_ready", alice)
+    await harness.client.get(f"{LLM}/models")
+    lines = [r.getMessage() for r in caplog.records if r.name == "llm_responses.access"]
+    assert any(line.startswith(f"GET {LLM}/tasks_ready 200 ") and line.endswith("account=alice") for line in lines), lines
+    assert any(line.startswith(f"GET {LLM}/models 401 ") and line.endswith("account=-") for line in lines), lines
+
+
+async def test_the_access_log_can_be_turned_off(running_with, caplog):
+    caplog.set_level("INFO", logger="llm_responses.access")
+    async with running_with(access_log=False) as harness:
+        await harness.client.get(f"{LLM}/models")
+    assert not [r for r in caplog.records if r.name == "llm_responses.access"]

@@ -80,13 +80,14 @@ async def test_upstream_invalid_request_names_the_field(harness, fake_openai):
     assert_task_error(body, 40501, "Invalid Field: 'temperature'.")
 
 
-async def test_timeout_is_50401_and_free(harness, fake_openai):
-    alice = await harness.account()
-    harness.api.service.live_timeout = 0.3
-    fake_openai.enqueue(Reply(body=None, delay=2.0))
-    body = await harness.post(f"{LLM}/live", alice, [SEED_TASK])
-    assert_task_error(body, 50401, "Internal Error - Timeout.")
-    assert await harness.balance(alice) == to_nanos("10")
+async def test_timeout_is_50401_and_free_and_logged(running_with, fake_openai, caplog):
+    async with running_with(live_timeout_seconds=0.3) as harness:
+        alice = await harness.account()
+        fake_openai.enqueue(Reply(body=None, delay=2.0))
+        body = await harness.post(f"{LLM}/live", alice, [SEED_TASK])
+        assert_task_error(body, 50401, "Internal Error - Timeout.")
+        assert await harness.balance(alice) == to_nanos("10")
+    assert f"live task {body['tasks'][0]['id']}: no answer from upstream within 0.3s (50401)" in caplog.text
 
 
 async def test_concurrent_live_calls_are_capped_per_account(harness, fake_openai):

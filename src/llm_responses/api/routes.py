@@ -71,6 +71,7 @@ async def caller(request: Request) -> Account:
     ctx = context(request)
     client = request.client
     account = await ctx.auth.authenticate(request.headers.get("authorization"), client.host if client else "")
+    request.state.account = account.login  # for the access log
     if not await ctx.limiter.hit(account.id):
         raise ApiError(StatusCode.RATE_LIMIT)
     return account

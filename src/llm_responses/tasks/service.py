@@ -227,6 +227,7 @@ class TaskService:
             async with asyncio.timeout(self.live_timeout):
                 outcome = (await self.runner.run(task_id, request)).outcome
         except TimeoutError:
+            log.warning("live task %s: no answer from upstream within %gs (50401)", task_id, self.live_timeout)
             outcome = Outcome(
                 success=False,
                 status_code=StatusCode.TIMEOUT,
