@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
@@ -78,7 +80,7 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
 @database_option
 @click.option("--no-worker", is_flag=True, help="Serve the API only; run workers elsewhere.")
-@click.option("--demo", is_flag=True, help="Create (or reset) a 'demo' account and print a curl to try.")
+@click.option("--demo", is_flag=True, help="Create a 'demo' account (kept across starts) and print a curl to try.")
 def serve(host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool) -> None:
     """Run the API server and, unless --no-worker, the task worker in the same process."""
     import uvicorn
@@ -87,12 +89,32 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
 
     settings = _settings(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
     _configure_logging(settings.log_level)
+    # the port first: a busy one fails here, before the database (or the demo account) is touched
+    try:
+        sock = _listen(settings.host, settings.port)
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
     if demo:
         login, password, token = _with_store(settings, lambda store: _demo_account(store, settings))
         _print_demo(settings, login, password, token)
     app = create_app(settings)
     freeze_startup_heap()
-    uvicorn.Server(server_config(app, settings)).run()
+    uvicorn.Server(server_config(app, settings)).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 @main.command()
@@ -125,13 +147,34 @@ def _configure_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _demo_file(settings: Settings) -> Path:
+    """Where the demo account's credentials are kept (0600), so every start prints the same ones."""
+    if settings.database_url.startswith("sqlite:///"):
+        return Path(settings.database_url[len("sqlite:///") :] + ".demo.json")
+    return Path("llm-responses.demo.json")
+
+
 async def _demo_account(store: Store, settings: Settings) -> tuple[str, str, str]:
+    """The demo account: created once with $100; its credentials kept in ``_demo_file`` and printed on
+    every start. Reset only when that file is gone or no longer matches (then a new pair is printed)."""
     hasher = await make_hasher(store, settings)
-    password, token = new_password(), new_token()
+    path = _demo_file(settings)
+    account = await store.account_by_login("demo")
     try:
+        kept = json.loads(path.read_text("utf-8"))
+        if account is not None and hasher.matches(kept["password"], account.password_hash):
+            return "demo", kept["password"], kept["token"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    password, token = new_password(), new_token()
+    if account is None:
         await store.create_account("demo", hasher.digest(password), hasher.digest(token), to_nanos("100"))
-    except AccountExists:
+    else:
         await store.reset_credentials("demo", hasher.digest(password), hasher.digest(token))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"login": "demo", "password": password, "token": token}, f)
     return "demo", password, token
 
 
