@@ -28,7 +28,7 @@ from llm_responses.errors import ApiError, StatusCode
 from llm_responses.providers.catalog import Catalog
 from llm_responses.store.base import Account, Store
 from llm_responses.tasks.service import TaskService, new_task_id
-from llm_responses.wire import envelope
+from llm_responses.wire import ai_optimized, envelope
 
 LLM = "/v3/ai_optimization/{se}/llm_responses"
 
@@ -50,14 +50,33 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Routes(list[Route]):
-    """The endpoints of one module, registered with a decorator."""
+    """The endpoints of one module, registered with a decorator. Every ``/v3`` endpoint also answers at its
+    path plus ``.ai`` (DataForSEO's AI-optimized response, ``wire.ai_optimized``), registered first so a
+    path parameter never swallows the suffix."""
 
     def add(self, path: str, method: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            if path.startswith("/v3/"):
+                self.append(Route(path + ai_optimized.SUFFIX, _ai_variant(handler), methods=[method],
+                                  name=handler.__name__ + "_ai", include_in_schema=False))
             self.append(Route(path, handler, methods=[method], include_in_schema=False))
             return handler
 
         return register
+
+
+def _ai_variant(handler: Handler) -> Handler:
+    async def ai(request: Request) -> Response:
+        try:
+            full = await handler(request)
+        except ApiError as exc:
+            full = render.error(exc)
+        body = ai_optimized.crop(orjson.loads(full.body))
+        headers = {k: v for k, v in full.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return render.json_response(body, full.status_code, headers or None)
+
+    ai.__doc__ = f"{(handler.__doc__ or handler.__name__).strip()}\n\nAI-optimized (cropped) response."
+    return ai
 
 
 routes = Routes()
