@@ -246,7 +246,5 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.access_log:
         app.add_middleware(AccessLog)
     app.router.routes.extend([*api_routes, *webhook_routes])
-    schema = app.openapi()
-    schema["paths"] = openapi.paths([*api_routes, *webhook_routes])
-    app.openapi_schema = schema
+    app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *webhook_routes])
     return app

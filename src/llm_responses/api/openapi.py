@@ -1,17 +1,47 @@
-"""``/docs`` for endpoints that are plain Starlette routes.
+"""``/openapi.json`` and ``/docs`` for endpoints that are plain Starlette routes.
 
-FastAPI documents only its own routes; ours skip its parameter machinery (routes.py), so the paths are
-listed here from the routes themselves, each with its handler's docstring. Bodies are DataForSEO's JSON
-arrays and answers its envelope, as README's endpoint table and DataForSEO's own docs describe them.
+FastAPI documents only its own routes; ours skip its parameter machinery (routes.py), so the operations are
+built here from the routes themselves: each with its handler's docstring, its path parameters, its query
+parameters, a JSON-array request body for POSTs (DataForSEO's task arrays), the two authentication schemes,
+and a JSON envelope for every answer. The result is a valid OpenAPI 3.1 document that an OpenAPI fuzzer
+(schemathesis, in the tests) can exercise operation by operation.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from starlette.routing import Route
+
+_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+PUBLIC = frozenset({"/healthz", "/readyz"})  # no credentials
+QUERY: dict[str, list[dict[str, Any]]] = {  # query parameters by route name
+    "webhook_deliveries": [
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+    ],
+}
+ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "status_code": {"type": "integer"},
+        "status_message": {"type": "string"},
+        "tasks": {"type": ["array", "null"]},
+    },
+    "required": ["status_code", "status_message"],
+}
+HEALTH = {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}
+TASKS_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 100}}},
+}
+SECURITY_SCHEMES = {
+    "basic": {"type": "http", "scheme": "basic", "description": "login and API password"},
+    "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`accounts create` prints one)"},
+}
 
 
 def paths(routes: Iterable[Route]) -> dict[str, Any]:
@@ -19,12 +49,33 @@ def paths(routes: Iterable[Route]) -> dict[str, Any]:
     for route in routes:
         doc = inspect.getdoc(route.endpoint) or route.name.replace("_", " ")
         summary, _, description = doc.partition("\n")
-        operation = {
-            "summary": summary.strip(),
-            "description": description.strip(),
-            "operationId": route.name,
-            "responses": {"200": {"description": "A DataForSEO envelope (errors too, per task or at the top)"}},
-        }
+        base_name = route.name.removesuffix("_ai")
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PARAM.findall(route.path)
+        ] + QUERY.get(base_name, [])
         for method in sorted((route.methods or set()) - {"HEAD"}):
-            out.setdefault(route.path, {})[method.lower()] = operation
+            operation: dict[str, Any] = {
+                "summary": summary.strip(),
+                "description": description.strip(),
+                "operationId": f"{route.name}_{method.lower()}" if len(route.methods or ()) > 2 else route.name,
+                "responses": {
+                    "default": {
+                        "description": "Health" if route.path in PUBLIC else "A DataForSEO envelope (errors too, per task or at the top)",
+                        "content": {"application/json": {"schema": HEALTH if route.path in PUBLIC else ENVELOPE}},
+                    }
+                },
+            }
+            if parameters:
+                operation["parameters"] = parameters
+            if method == "POST" and base_name not in ("webhook_secret_rotate",):
+                operation["requestBody"] = TASKS_BODY
+            operation["security"] = [] if route.path in PUBLIC else [{"basic": []}, {"bearer": []}]
+            out.setdefault(_PARAM.sub(r"{\1}", route.path), {})[method.lower()] = operation
     return out
+
+
+def install(schema: dict[str, Any], routes: Iterable[Route]) -> dict[str, Any]:
+    schema["paths"] = paths(routes)
+    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    return schema
