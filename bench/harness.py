@@ -69,7 +69,8 @@ class Service:
         base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         openai = {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": upstream} if upstream else {}
         self.env = {**base, "LLM_RESPONSES_DATABASE_URL": f"sqlite:///{self.dir}/bench.db", **openai,
-                    "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "100000000", "LLM_RESPONSES_LIVE_MAX_CONCURRENT": "1000", **env}
+                    "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "100000000", "LLM_RESPONSES_LIVE_MAX_CONCURRENT": "1000",
+                    "LLM_RESPONSES_ACCESS_LOG": "false", **env}  # a log line per request is not what is measured
         cli = [PY, "-m", "llm_responses.cli"]
         creds = json.loads(subprocess.run(cli + ["accounts", "create", "bench", "--balance", "1000000", "--json"],
                                           env=self.env, check=True, capture_output=True, text=True).stdout)

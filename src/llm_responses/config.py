@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     local_model_threads: int | None = None  # default: all cores but one
     local_model_context: int = 8192
     local_model_parallel: int = 2
+    local_model_max_output_tokens: int = 512  # the embedded model's answers are cut here (small models loop)
+    local_model_repeat_penalty: float = 1.15  # with DRY sampling; 1.0 turns both off
     local_model_planner: str = "rule"
 
     # web search for models without their own: "local" (SQLite FTS5 index), "searxng" or "none"

