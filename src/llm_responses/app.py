@@ -137,6 +137,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         ready_limit=settings.tasks_ready_limit,
         check_webhook_url=guard.check_without_dns,
         hold_policy=settings.hold_policy,
+        search_tool=settings.openai_search_tool,
         reasoning_allowance=settings.reasoning_token_allowance,
     )
 

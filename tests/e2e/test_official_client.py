@@ -25,6 +25,10 @@ from dataforseo_client.models.ai_optimization_chat_gpt_llm_responses_task_post_r
 )
 from dataforseo_client.models.llm_message_chain_item import LlmMessageChainItem
 
+from llm_responses.billing.holds import task_hold
+from llm_responses.billing.money import to_nanos, to_usd
+from llm_responses.billing.pricing import Tariff
+from llm_responses.providers.catalog import Catalog
 from llm_responses.providers.local_model import default_model_path
 
 CLI = [sys.executable, "-m", "llm_responses.cli"]
@@ -107,7 +111,13 @@ def test_official_client_round_trip(server):
         ])
         assert posted.tasks[0].status_code == 20100, posted
         task_id = posted.tasks[0].id
-        assert posted.cost == 0.0102
+        # base + the hold: DataForSEO's $0.01, or more where the model's worst case is more (web search)
+        entry = Catalog.build().resolve("gpt-4.1-mini")
+        texts = ("provide information on how relevant the amusement park business is in France now",
+                 "communicate as if we are in a business meeting", "Hello, what's up?", "Hello! How can I assist you today?")
+        hold = task_hold(entry, prompt_chars=sum(map(len, texts)),
+                         max_output_tokens=2048, web_search=True, tariff=Tariff(), reasoning_allowance=8192)
+        assert posted.cost == to_usd(to_nanos("0.0002") + hold), posted.cost
 
         deadline = time.time() + 20
         while True:

@@ -123,3 +123,24 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery_and_not_retri
         assert view["status"] == "failed" and view["attempts"] == 1
         assert view["history"][0]["error"] == f"refused: {name.lower()} resolves to an address webhooks may not reach"
         assert receiver.received == []
+
+
+async def test_a_temporary_dns_failure_is_retried_not_refused(monkeypatch):
+    # EAI_AGAIN ("try again") from the resolver: the attempt is retryable, the URL is not refused for good
+    from llm_responses.webhooks.guard import Unresolved
+
+    loop = asyncio.get_running_loop()
+
+    async def flaky(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(loop, "getaddrinfo", flaky)
+    with pytest.raises(Unresolved):
+        await AddressGuard().resolve("https://hooks.example.com/x")
+
+    async def missing(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(loop, "getaddrinfo", missing)
+    with pytest.raises(Refused, match="does not resolve"):
+        await AddressGuard().resolve("https://hooks.example.com/x")

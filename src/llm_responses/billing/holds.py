@@ -8,24 +8,23 @@ holds, per task, the larger of the flat prepayment and an estimate of what the t
     input   the prompt, system message and chain at 1 token per 3 characters, plus 8,000 tokens of search
             content when web_search is on (what OpenAI bills per search for its mini models)
     output  max_output_tokens, plus the reasoning allowance for reasoning models (tasks/runner.py)
-    search  2 hosted searches at the dearest per-call fee (web_search_preview), for OpenAI's models
+    search  one hosted search at the fee of the tool the server sends (``web_search_fees``), for OpenAI's models
 
 priced by the same functions that price the result. Settlement is unchanged: the unused part of the hold
 is refunded, so a task costs what it used. The estimate is no hard ceiling (a model may search more), but
 together with claiming nothing for accounts in debt (store/fair_claim.py) it bounds the overdraft to about
-one task's overage per running task. ``flat`` reproduces DataForSEO's $0.01 exactly.
+one task's overage per running task. ``flat`` reproduces DataForSEO's $0.01 exactly. Examples (default
+2,048 output tokens): gpt-4.1-mini $0.01 (with web search ~$0.0165), gpt-5 ~$0.10, o1-pro ~$6.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from llm_responses.billing.pricing import Tariff, money_spent
 from llm_responses.providers.base import LlmResult
 from llm_responses.providers.catalog import ModelEntry
 
 SEARCH_CONTENT_TOKENS = 8000
-WORST_CASE_SEARCHES = 2
+WORST_CASE_SEARCHES = 1
 CHARS_PER_TOKEN = 3
 
 
@@ -38,6 +37,7 @@ def task_hold(
     tariff: Tariff,
     reasoning_allowance: int,
     policy: str = "worst_case",
+    search_tool: str = "web_search",
 ) -> int:
     """Nano-dollars to hold for one task (never less than the tariff's flat prepayment)."""
     if policy == "flat":
@@ -48,7 +48,7 @@ def task_hold(
         input_tokens=prompt_chars // CHARS_PER_TOKEN + 1 + (SEARCH_CONTENT_TOKENS if hosted else 0),
         output_tokens=max_output_tokens + (reasoning_allowance if entry.reasoning else 0),
         web_search_calls=WORST_CASE_SEARCHES if hosted else 0,
-        search_tool="web_search_preview" if hosted else "",
+        search_tool=search_tool if hosted else "",
     )
-    worst = money_spent(replace(entry, reasoning=False) if hosted else entry, estimate, tariff)
+    worst = money_spent(entry, estimate, tariff)
     return max(tariff.task_post_prepayment, worst)

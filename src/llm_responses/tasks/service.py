@@ -56,6 +56,7 @@ class TaskService:
         on_tasks_created: Callable[[], None] = lambda: None,
         check_webhook_url: Callable[[str], None] = lambda url: None,
         hold_policy: str = "worst_case",
+        search_tool: str = "web_search",
         reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
     ) -> None:
         self.store = store
@@ -74,6 +75,7 @@ class TaskService:
         # raises ValueError with a reason for a webhook URL that may never be called (the address guard)
         self.check_webhook_url = check_webhook_url
         self.hold_policy = hold_policy
+        self.search_tool = search_tool  # the hosted search tool OpenAI gets: its fee is in the hold
         self._warned_unserved: set[str] = set()
         self.reasoning_allowance = reasoning_allowance
 
@@ -165,6 +167,7 @@ class TaskService:
             tariff=self.tariff,
             reasoning_allowance=self.reasoning_allowance,
             policy=self.hold_policy,
+            search_tool=self.search_tool,
         )
 
     # -- live ------------------------------------------------------------------------------------
