@@ -63,3 +63,32 @@ async def test_a_different_key_refuses_to_start(settings, tmp_path):
             await make_hasher(store, settings.model_copy(update={"secret_key": "another-key"}))
     finally:
         await store.close()
+
+
+async def test_an_unknown_login_costs_the_same_digest_work_as_a_wrong_password(settings):
+    # timing cannot be asserted reliably at microsecond scale; what makes it equal can: both paths compute and
+    # compare one digest (before, an unknown login returned without any)
+    from llm_responses.accounts.credentials import Hasher
+    from llm_responses.api.auth import Authenticator
+    from llm_responses.errors import ApiError
+
+    class CountingHasher(Hasher):
+        calls = 0
+
+        def matches(self, secret: str, stored_digest: str) -> bool:
+            CountingHasher.calls += 1
+            return super().matches(secret, stored_digest)
+
+    store = make_store(settings)
+    await store.open()
+    try:
+        hasher = CountingHasher(b"k")
+        await store.create_account("alice", hasher.digest("right"), hasher.digest("tok"), 0)
+        auth = Authenticator(store, hasher)
+        for login in ("alice", "nobody"):
+            before = CountingHasher.calls
+            with pytest.raises(ApiError):
+                await auth.authenticate(basic(login, "wrong")["Authorization"], "10.0.0.1")
+            assert CountingHasher.calls - before == 1, login
+    finally:
+        await store.close()
