@@ -114,6 +114,12 @@ class StatusCode(IntEnum):
     TIMEOUT = 50401, "Internal Error - Timeout."
     TARGET_TOO_SLOW = 50402, "Target page took too long to respond."
 
+    @classmethod
+    def of(cls, code: int) -> StatusCode:
+        """The member for a stored integer code (``StatusCode(code)``, which type checkers read as the
+        two-argument constructor of the members)."""
+        return cls._value2member_map_[code]  # type: ignore[return-value]
+
     @property
     def is_error(self) -> bool:
         return self.value >= 40000

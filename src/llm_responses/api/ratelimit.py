@@ -12,6 +12,7 @@ import math
 
 from limits import RateLimitItemPerSecond, storage
 from limits.aio import strategies
+from limits.aio.storage import SlidingWindowCounterSupport
 
 from llm_responses.fail_open import FailOpen
 
@@ -22,15 +23,16 @@ class RateLimiter:
     ) -> None:
         self.item = RateLimitItemPerSecond(limit, window_seconds)
         self._guard: FailOpen | None = None
+        self._storage: SlidingWindowCounterSupport
         if redis_url:  # shared by every API process; redis-py, the client the live slots use too
-            self._storage = storage.storage_from_string(
+            self._storage = storage.storage_from_string(  # type: ignore[assignment]  # an aio sliding-window storage
                 f"async+{redis_url}", implementation="redispy",
                 socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout,
             )  # fmt: skip
             self._guard = FailOpen("Redis (rate limits)", timeout=redis_timeout)
         else:
-            self._storage = storage.storage_from_string("async+memory://")
-        self._limiter = strategies.SlidingWindowCounterRateLimiter(self._storage)
+            self._storage = storage.storage_from_string("async+memory://")  # type: ignore[assignment]
+        self._limiter = strategies.SlidingWindowCounterRateLimiter(self._storage)  # type: ignore[arg-type]
 
     async def hit(self, account_id: int) -> bool:
         """Count one call; False when the account is over its limit (True, uncounted, when Redis fails)."""

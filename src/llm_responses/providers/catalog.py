@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib.resources import files
@@ -104,7 +105,7 @@ class Catalog:
 
     @classmethod
     def build(
-        cls, extra: Iterable[dict[str, Any]] = (), *, providers: set[str] | None = None, searchless: set[str] = frozenset()
+        cls, extra: Iterable[dict[str, Any]] = (), *, providers: set[str] | None = None, searchless: AbstractSet[str] = frozenset()
     ) -> Catalog:
         """Built-in models plus configured ones, keeping only those a configured provider serves; models of
         ``searchless`` providers (no hosted search, no search backend) do not offer web_search."""

@@ -63,16 +63,18 @@ def split_think(text: str) -> tuple[str | None, str]:
 def parse_chat_response(body: dict[str, Any], *, fallback_model: str) -> LlmResult:
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
     text = message.get("content")
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(text, str):
         thought, text = split_think(text)
         if thought and not (isinstance(reasoning, str) and reasoning.strip()):
             reasoning = thought
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    details = usage.get("completion_tokens_details") if isinstance(usage.get("completion_tokens_details"), dict) else {}
-    cached = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}
+    usage = _dict(body.get("usage"))
+    details = _dict(usage.get("completion_tokens_details"))
+    cached = _dict(usage.get("prompt_tokens_details"))
     return LlmResult(
         model=str(body.get("model") or fallback_model),
         input_tokens=int(usage.get("prompt_tokens") or 0),
@@ -83,3 +85,7 @@ def parse_chat_response(body: dict[str, Any], *, fallback_model: str) -> LlmResu
         parts=(TextPart(text=text),) if isinstance(text, str) and text else (),
         incomplete_reason="max_output_tokens" if choice.get("finish_reason") == "length" else None,
     )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

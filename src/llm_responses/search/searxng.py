@@ -42,7 +42,7 @@ class SearxngBackend:
         self._client = client or httpx.AsyncClient(timeout=timeout, headers={"Accept": "application/json"})
 
     async def search(self, query: str, *, limit: int, locale: Locale) -> list[SearchHit]:
-        params = {"q": query, "format": "json", "language": searxng_language(locale), "pageno": 1}
+        params: dict[str, str | int] = {"q": query, "format": "json", "language": searxng_language(locale), "pageno": 1}
         try:
             response = await self._client.get(f"{self.base_url}/search", params=params)
             response.raise_for_status()

@@ -155,7 +155,7 @@ class PostgresStore(PostgresDeliveries):
                 raise AccountExists(login) from exc
             if balance:
                 await c.execute(_INSERT_LEDGER, account_id, None, LedgerKind.TOPUP.value, balance, now)
-            return await _one_account(c, "id = $1", account_id)
+            return await _existing_account(c, "id = $1", account_id)
 
         return await self._tx(tx)
 
@@ -182,7 +182,7 @@ class PostgresStore(PostgresDeliveries):
             if account_id is None:
                 raise AccountNotFound(login)
             await c.execute(_INSERT_LEDGER, account_id, None, LedgerKind.TOPUP.value, amount, now)
-            return await _one_account(c, "id = $1", account_id)
+            return await _existing_account(c, "id = $1", account_id)
 
         return await self._tx(tx)
 
@@ -194,7 +194,7 @@ class PostgresStore(PostgresDeliveries):
             )  # fmt: skip
             if account_id is None:
                 raise AccountNotFound(login)
-            return await _one_account(c, "id = $1", account_id)
+            return await _existing_account(c, "id = $1", account_id)
 
         return await self._tx(tx)
 
@@ -495,7 +495,8 @@ async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcom
     )
     by_id = {r["id"]: r for r in rows}
     done: list[bool] = []
-    updates, ledger, balances, hooks = [], [], {}, []
+    updates, ledger, hooks = [], [], []
+    balances: dict[int, int] = {}
     for task_id, attempt, o in items:
         r = by_id.get(task_id)
         if r is None or r["status"] != TaskStatus.RUNNING.value or r["attempts"] != attempt:
@@ -552,6 +553,14 @@ async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcom
 async def _one_account(c: asyncpg.Connection, where: str, value: Any) -> Account | None:
     row = await c.fetchrow(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {where}", value)
     return Account(*row) if row else None
+
+
+async def _existing_account(c: asyncpg.Connection, where: str, value: Any) -> Account:
+    """An account the same transaction just wrote (so it exists)."""
+    account = await _one_account(c, where, value)
+    if account is None:
+        raise AccountNotFound(str(value))
+    return account
 
 
 async def _no_session_state(conn: asyncpg.Connection) -> None:

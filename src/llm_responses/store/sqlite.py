@@ -165,6 +165,7 @@ class SqliteStore(SqliteDeliveries):
             except sqlite3.IntegrityError as exc:
                 raise AccountExists(login) from exc
             account_id = cur.lastrowid
+            assert account_id is not None  # an INSERT that succeeded has a row id
             if balance:
                 _ledger(c, account_id, None, LedgerKind.TOPUP, balance, now)
             return _account(c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)).fetchone())
@@ -194,7 +195,7 @@ class SqliteStore(SqliteDeliveries):
                 raise AccountNotFound(login)
             c.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, row[0]))
             _ledger(c, row[0], None, LedgerKind.TOPUP, amount, now)
-            return _one_account(c, "id = ?", row[0])
+            return _existing_account(c, "id = ?", row[0])
 
         return await self._write(tx, durable=True)
 
@@ -205,7 +206,7 @@ class SqliteStore(SqliteDeliveries):
             )
             if cur.rowcount == 0:
                 raise AccountNotFound(login)
-            return _one_account(c, "login = ?", login)
+            return _existing_account(c, "login = ?", login)
 
         return await self._write(tx)
 
@@ -490,6 +491,14 @@ def _account(row: tuple) -> Account:
 def _one_account(c: sqlite3.Connection, where: str, value: object) -> Account | None:
     row = c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {where}", (value,)).fetchone()
     return _account(row) if row else None
+
+
+def _existing_account(c: sqlite3.Connection, where: str, value: object) -> Account:
+    """An account the same transaction just wrote (so it exists)."""
+    account = _one_account(c, where, value)
+    if account is None:
+        raise AccountNotFound(str(value))
+    return account
 
 
 def _task(row: tuple) -> TaskRecord:

@@ -73,7 +73,7 @@ class RedisLiveSlots:
         key = f"{self.prefix}{account_id}"
         member = secrets.token_hex(8)
         now = time.time()
-        args = [now, self.limit, now + self.hold_seconds, member, int(self.hold_seconds) + 1]
+        args: list[str | int | float] = [now, self.limit, now + self.hold_seconds, member, int(self.hold_seconds) + 1]
         taken = await self._guard.call(self._take(keys=[key], args=args), None)
         if taken is None:  # Redis failed: this process's own count, until it answers again
             async with self._local.take(account_id):

@@ -122,7 +122,9 @@ class TaskService:
             return validate_task(raw, allowed=allowed, resolve_model=self.catalog.resolve, for_task_post=for_task_post)
         except ApiError as exc:
             name = raw.get("model_name") if isinstance(raw, dict) else None
-            why = self.catalog.why_not_served(name) if isinstance(name, str) and exc.message == "Invalid Field: 'model_name'." else None
+            if not isinstance(name, str) or exc.message != "Invalid Field: 'model_name'.":
+                raise
+            why = self.catalog.why_not_served(name)
             if why is None:
                 raise
             if name not in self._warned_unserved:
@@ -196,7 +198,7 @@ class TaskService:
         except ApiError as exc:
             return _error_task(task_id, exc, started, path, data)
         if not outcome.success:
-            return _error_task(task_id, ApiError(StatusCode(outcome.status_code), outcome.status_message), started, path, data)
+            return _error_task(task_id, ApiError(StatusCode.of(outcome.status_code), outcome.status_message), started, path, data)
         return envelope.ok_task(
             task_id=task_id,
             started=started,
@@ -265,7 +267,7 @@ class TaskService:
         if collect:
             await self.store.mark_collected(task_id, time.time())
         if record.status is TaskStatus.FAILED:
-            code = StatusCode(record.status_code or StatusCode.INTERNAL_ERROR)
+            code = StatusCode.of(record.status_code or StatusCode.INTERNAL_ERROR)
             return _error_task(task_id, ApiError(code, record.status_message), started, path, data)
         return envelope.ok_task(  # cost 0: results are free to collect (seed 004)
             task_id=task_id,

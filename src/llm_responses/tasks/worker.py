@@ -8,6 +8,7 @@ the leases run out and ``recover_expired_leases`` (maintenance) puts the tasks b
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -88,8 +89,11 @@ class Worker:
             job = asyncio.create_task(self._execute(claimed), name=f"task-{claimed.id}")
             self._in_flight[claimed.id] = job
             self._attempts[claimed.id] = claimed.attempt
-            job.add_done_callback(lambda _, tid=claimed.id: self._done(tid))
+            job.add_done_callback(functools.partial(self._finished, claimed.id))
         return len(tasks)
+
+    def _finished(self, task_id: str, _job: asyncio.Task[None]) -> None:
+        self._done(task_id)
 
     def _done(self, task_id: str) -> None:
         self._in_flight.pop(task_id, None)

@@ -153,7 +153,7 @@ class AddressGuard:
             raise Refused(f"{host} does not resolve") from None
         except (OSError, UnicodeError):
             raise Refused(f"{host} does not resolve") from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise Refused(f"{host} has no address")
         if host not in self.hosts:

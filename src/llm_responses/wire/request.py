@@ -49,13 +49,18 @@ LIVE_FIELDS = frozenset(COMMON_FIELDS)
 
 
 class ModelInfo(Protocol):
-    """What validation needs to know about a model (the catalog entry satisfies it)."""
+    """What validation needs to know about a model (the catalog entry, a frozen dataclass, satisfies it)."""
 
-    model_id: str  # resolved dated version
-    reasoning: bool
-    web_search_supported: bool
-    task_post_supported: bool
-    location_supported: bool
+    @property
+    def model_id(self) -> str: ...  # resolved dated version
+    @property
+    def reasoning(self) -> bool: ...
+    @property
+    def web_search_supported(self) -> bool: ...
+    @property
+    def task_post_supported(self) -> bool: ...
+    @property
+    def location_supported(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

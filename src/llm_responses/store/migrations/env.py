@@ -40,7 +40,7 @@ async def run_async(url: str) -> None:
 if connectable is not None:
     run(connectable)
 elif config.get_main_option("sqlalchemy.url", "").startswith("postgresql+asyncpg"):
-    asyncio.run(run_async(config.get_main_option("sqlalchemy.url")))
+    asyncio.run(run_async(config.get_main_option("sqlalchemy.url") or ""))
 else:
     engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
