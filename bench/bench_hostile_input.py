@@ -55,29 +55,44 @@ def main(backlog: int = 5000) -> None:
             took = time.perf_counter() - t0
             done.set()
             prober.join()
-            print(f"a million {{}} ({len(body) / 1e6:.1f} MB): answer {len(r.content) / 1e6:.3f} MB in {took:.2f} s, "
-                  f"status {r.json().get('status_code')}, server peak RSS +{service.peak_rss_mb() - rss_before:.0f} MB, "
-                  f"another client's worst wait {worst[0] * 1000:.0f} ms")
+            print(
+                f"a million {{}} ({len(body) / 1e6:.1f} MB): answer {len(r.content) / 1e6:.3f} MB in {took:.2f} s, "
+                f"status {r.json().get('status_code')}, server peak RSS +{service.peak_rss_mb() - rss_before:.0f} MB, "
+                f"another client's worst wait {worst[0] * 1000:.0f} ms"
+            )
             big = {**TASK, "user_prompt": "p" * 10_000_000}
             r = http.post(f"{LLM}/live", content=json.dumps([big]).encode())
-            print(f"a 10 MB prompt to live: answer {len(r.content) / 1e3:.1f} kB, code "
-                  f"{(r.json().get('tasks') or [{}])[0].get('status_code', r.json().get('status_code'))}")
+            print(
+                f"a 10 MB prompt to live: answer {len(r.content) / 1e3:.1f} kB, code "
+                f"{(r.json().get('tasks') or [{}])[0].get('status_code', r.json().get('status_code'))}"
+            )
 
             cli = [PY, "-m", "llm_responses.cli"]
-            other = json.loads(subprocess.run(cli + ["accounts", "create", "other", "--balance", "100", "--json"],
-                                              env=service.env, check=True, capture_output=True, text=True).stdout)
+            other = json.loads(
+                subprocess.run(
+                    cli + ["accounts", "create", "other", "--balance", "100", "--json"],
+                    env=service.env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
             t0 = time.perf_counter()
             for _ in range(backlog // 100):
                 http.post(f"{LLM}/task_post", json=[TASK] * 100)
             queued = time.perf_counter() - t0
-            with httpx.Client(base_url=service.url, auth=(other["login"], other["password"]), timeout=60) as b:
+            with httpx.Client(
+                base_url=service.url, auth=(other["login"], other["password"]), timeout=60
+            ) as b:
                 t0 = time.perf_counter()
                 task_id = b.post(f"{LLM}/task_post", json=[TASK]).json()["tasks"][0]["id"]
                 while b.get(f"{LLM}/task_get/{task_id}").json()["tasks"][0]["status_code"] in (40601, 40602):
                     time.sleep(0.05)
                 waited = time.perf_counter() - t0
-            print(f"fairness: {backlog} tasks of account A queued in {queued:.1f} s; account B's one task done "
-                  f"{waited:.2f} s after it was posted")
+            print(
+                f"fairness: {backlog} tasks of account A queued in {queued:.1f} s; account B's one task done "
+                f"{waited:.2f} s after it was posted"
+            )
     finally:
         service.stop()
         upstream.stop()

@@ -58,12 +58,20 @@ async def run(requests: int) -> None:
         async with httpx.AsyncClient(auth=service.auth, timeout=60, limits=limits) as http:
 
             async def direct() -> None:
-                await sdk.responses.create(model="gpt-4.1-mini", input=PROMPT, max_output_tokens=2048,
-                                           temperature=0.94, top_p=0.92, store=False)
+                await sdk.responses.create(
+                    model="gpt-4.1-mini",
+                    input=PROMPT,
+                    max_output_tokens=2048,
+                    temperature=0.94,
+                    top_p=0.92,
+                    store=False,
+                )
 
             async def live() -> None:
-                r = await http.post(f"{service.url}/v3/ai_optimization/chat_gpt/llm_responses/live",
-                                    json=[{"model_name": "gpt-4.1-mini", "user_prompt": PROMPT}])
+                r = await http.post(
+                    f"{service.url}/v3/ai_optimization/chat_gpt/llm_responses/live",
+                    json=[{"model_name": "gpt-4.1-mini", "user_prompt": PROMPT}],
+                )
                 assert r.json()["tasks"][0]["status_code"] == 20000, r.text
 
             for call in (direct, live):  # warm-up both paths
@@ -79,10 +87,14 @@ async def run(requests: int) -> None:
                 added = pct(ours, 50) - pct(base, 50)
                 print(f"  concurrency {concurrency:>2}: direct {ms(base)}")
                 print(f"                  live   {ms(ours)}")
-                print(f"                  added p50 {added * 1000:.2f} ms, added p99 {(pct(ours, 99) - pct(base, 99)) * 1000:.2f} ms, "
-                      f"ratio p50 {pct(ours, 50) / pct(base, 50):.2f}x")
+                print(
+                    f"                  added p50 {added * 1000:.2f} ms, added p99 {(pct(ours, 99) - pct(base, 99)) * 1000:.2f} ms, "
+                    f"ratio p50 {pct(ours, 50) / pct(base, 50):.2f}x"
+                )
                 if concurrency == 1:
-                    print(f"  target added p50 <= 2 ms at concurrency 1: {'OK' if added <= 0.002 else 'MISSED'}")
+                    print(
+                        f"  target added p50 <= 2 ms at concurrency 1: {'OK' if added <= 0.002 else 'MISSED'}"
+                    )
         await sdk.close()
     finally:
         service.stop()

@@ -36,17 +36,35 @@ def main(requests: int = 10) -> None:
     service = Service(None)
     try:
         with httpx.Client(timeout=300) as http:
+
             def direct() -> tuple[int, float]:
                 t0 = time.perf_counter()
-                r = http.post(direct_url, json={"model": "x", "input": PROMPT, "max_output_tokens": MAX_TOKENS,
-                                                "temperature": 0, "store": False})
+                r = http.post(
+                    direct_url,
+                    json={
+                        "model": "x",
+                        "input": PROMPT,
+                        "max_output_tokens": MAX_TOKENS,
+                        "temperature": 0,
+                        "store": False,
+                    },
+                )
                 return r.json()["usage"]["output_tokens"], time.perf_counter() - t0
 
             def live() -> tuple[int, float]:
                 t0 = time.perf_counter()
-                r = http.post(f"{service.url}/v3/ai_optimization/chat_gpt/llm_responses/live", auth=service.auth,
-                              json=[{"model_name": "smollm2-135m-instruct", "user_prompt": PROMPT,
-                                     "max_output_tokens": MAX_TOKENS, "temperature": 0}])
+                r = http.post(
+                    f"{service.url}/v3/ai_optimization/chat_gpt/llm_responses/live",
+                    auth=service.auth,
+                    json=[
+                        {
+                            "model_name": "smollm2-135m-instruct",
+                            "user_prompt": PROMPT,
+                            "max_output_tokens": MAX_TOKENS,
+                            "temperature": 0,
+                        }
+                    ],
+                )
                 task = r.json()["tasks"][0]
                 assert task["status_code"] == 20000, task
                 return task["result"][0]["output_tokens"], time.perf_counter() - t0
@@ -60,11 +78,15 @@ def main(requests: int = 10) -> None:
                     tokens, seconds = call()
                     rates[name].append(tokens / seconds)
         d, o = statistics.median(rates["direct"]), statistics.median(rates["live"])
-        print(f"embedded model tokens/s, {requests} alternating calls of {MAX_TOKENS} tokens, {default_threads()} thread(s)")
+        print(
+            f"embedded model tokens/s, {requests} alternating calls of {MAX_TOKENS} tokens, {default_threads()} thread(s)"
+        )
         print(f"  direct to llama.cpp's server: median {d:.1f} tokens/s")
         print(f"  through our live endpoint:    median {o:.1f} tokens/s")
         print(f"  ratio {o / d:.3f}  (target >= 0.9: {'OK' if o / d >= 0.9 else 'MISSED'})")
-        print(f"  peak RSS of serve: {before:.0f} MB before the model loads, {service.peak_rss_mb():.0f} MB with it loaded")
+        print(
+            f"  peak RSS of serve: {before:.0f} MB before the model loads, {service.peak_rss_mb():.0f} MB with it loaded"
+        )
     finally:
         service.stop()
         direct_server.close()

@@ -51,15 +51,26 @@ class Database:
 
 def env_for(dsn: str, upstream: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_RESPONSES_"))}
-    env.update(LLM_RESPONSES_DATABASE_URL=dsn, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=upstream,
-               LLM_RESPONSES_RATE_LIMIT_PER_MINUTE="100000000", LLM_RESPONSES_WORKER_POLL_SECONDS="0.2",
-               LLM_RESPONSES_OPENAI_MAX_RETRIES="0", **extra)
+    env.update(
+        LLM_RESPONSES_DATABASE_URL=dsn,
+        OPENAI_API_KEY="sk-bench",
+        OPENAI_BASE_URL=upstream,
+        LLM_RESPONSES_RATE_LIMIT_PER_MINUTE="100000000",
+        LLM_RESPONSES_WORKER_POLL_SECONDS="0.2",
+        LLM_RESPONSES_OPENAI_MAX_RETRIES="0",
+        **extra,
+    )
     return env
 
 
 def start(args: list[str], env: dict[str, str], port: int | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen([PY, "-m", "llm_responses.cli", *args], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [PY, "-m", "llm_responses.cli", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if port:
         wait_until_up(proc, f"http://127.0.0.1:{port}/readyz")
     return proc
@@ -67,7 +78,9 @@ def start(args: list[str], env: dict[str, str], port: int | None = None) -> subp
 
 def create_account(env: dict[str, str]) -> dict[str, str]:
     cmd = [PY, "-m", "llm_responses.cli", "accounts", "create", "bench", "--balance", "10000000", "--json"]
-    return json.loads(subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    return json.loads(
+        subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    )
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -134,7 +147,9 @@ async def ingest(upstream: FakeUpstream, tasks: int, api_processes: int) -> floa
             stop(procs)
 
 
-async def drain(upstream: FakeUpstream, tasks: int, workers: int, concurrency: int) -> tuple[float, int, float]:
+async def drain(
+    upstream: FakeUpstream, tasks: int, workers: int, concurrency: int
+) -> tuple[float, int, float]:
     """(tasks/s, most tasks in flight at once, peak worker RSS MB) for ``tasks`` queued tasks."""
     async with Database() as db:
         env = env_for(db.dsn, upstream.base_url, LLM_RESPONSES_POSTGRES_POOL_SIZE="20")
@@ -177,17 +192,25 @@ async def run(tasks: int) -> None:
         for n in (1, 2):
             ingests.append(rate := await ingest(fast, tasks, n))
             print(f"  ingest, {n} API process(es), 8 clients x 100 tasks per call: {rate:,.0f} tasks/s")
-        print(f"  best ingest {max(ingests):,.0f} tasks/s (target >= 10,000: {'OK' if max(ingests) >= 10_000 else 'MISSED'})")
+        print(
+            f"  best ingest {max(ingests):,.0f} tasks/s (target >= 10,000: {'OK' if max(ingests) >= 10_000 else 'MISSED'})"
+        )
         drains = []
         for n in (1, 2, 4):
             rate, peak, rss = await drain(fast, tasks, n, 64)
             drains.append(rate)
-            print(f"  drain at 0 latency, {n} worker(s) x 64: {rate:,.0f} tasks/s; peak worker RSS {rss:.0f} MB")
-        print(f"  best drain at 0 latency {max(drains):,.0f} tasks/s (target >= 1,000: {'OK' if max(drains) >= 1000 else 'MISSED'})")
+            print(
+                f"  drain at 0 latency, {n} worker(s) x 64: {rate:,.0f} tasks/s; peak worker RSS {rss:.0f} MB"
+            )
+        print(
+            f"  best drain at 0 latency {max(drains):,.0f} tasks/s (target >= 1,000: {'OK' if max(drains) >= 1000 else 'MISSED'})"
+        )
         for n in (1, 2, 4):
             rate, peak, rss = await drain(slow, 2000 * n, n, 1000)
-            print(f"  drain at 1 s latency, {n} worker(s) x 1000: {rate:,.0f} tasks/s, at most {peak} in flight "
-                  f"({peak / n:.0f} per worker; target >= 1,000), peak worker RSS {rss:.0f} MB (target <= 250)")
+            print(
+                f"  drain at 1 s latency, {n} worker(s) x 1000: {rate:,.0f} tasks/s, at most {peak} in flight "
+                f"({peak / n:.0f} per worker; target >= 1,000), peak worker RSS {rss:.0f} MB (target <= 250)"
+            )
     finally:
         fast.stop()
         slow.stop()

@@ -26,8 +26,12 @@ POST = "/v3/ai_optimization/chat_gpt/llm_responses/task_post"
 
 class Receiver:
     def __init__(self, delay: float) -> None:
-        self.proc = subprocess.Popen([PY, "-m", "tests.fakes.webhook_receiver", str(delay)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "tests.fakes.webhook_receiver", str(delay)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = f"http://127.0.0.1:{self.proc.stdout.readline().strip()}/hook?id=$id"
 
     def stop(self) -> None:
@@ -36,7 +40,11 @@ class Receiver:
 
 
 def post_tasks(service: Service, count: int, postback: str | None) -> None:
-    task = {"model_name": "gpt-4.1-mini", "user_prompt": "hello", **({"postback_url": postback} if postback else {})}
+    task = {
+        "model_name": "gpt-4.1-mini",
+        "user_prompt": "hello",
+        **({"postback_url": postback} if postback else {}),
+    }
     with httpx.Client(auth=service.auth, timeout=60) as http:
         for start in range(0, count, 100):
             body = http.post(service.url + POST, json=[task] * min(100, count - start)).json()
@@ -56,8 +64,12 @@ def wait_count(db: Path, sql: str, target: int, timeout: float = 600) -> float:
 def throughput(upstream: FakeUpstream, tasks: int, stuck: int) -> float:
     """Tasks/s for ``tasks`` plain tasks, with ``stuck`` postbacks hanging on a silent receiver meanwhile."""
     silent = Receiver(delay=3600) if stuck else None
-    service = Service(upstream.base_url, LLM_RESPONSES_WEBHOOK_ALLOWLIST="127.0.0.1/32",
-                      LLM_RESPONSES_WORKER_POLL_SECONDS="0.05", LLM_RESPONSES_SQLITE_SYNCHRONOUS="NORMAL")
+    service = Service(
+        upstream.base_url,
+        LLM_RESPONSES_WEBHOOK_ALLOWLIST="127.0.0.1/32",
+        LLM_RESPONSES_WORKER_POLL_SECONDS="0.05",
+        LLM_RESPONSES_SQLITE_SYNCHRONOUS="NORMAL",
+    )
     db = Path(service.dir) / "bench.db"
     try:
         if silent:
@@ -78,8 +90,12 @@ def main(tasks: int = 2000) -> None:
     upstream = FakeUpstream()
     fast = Receiver(delay=0)
     try:
-        service = Service(upstream.base_url, LLM_RESPONSES_WEBHOOK_ALLOWLIST="127.0.0.1/32",
-                          LLM_RESPONSES_WORKER_POLL_SECONDS="0.05", LLM_RESPONSES_SQLITE_SYNCHRONOUS="NORMAL")
+        service = Service(
+            upstream.base_url,
+            LLM_RESPONSES_WEBHOOK_ALLOWLIST="127.0.0.1/32",
+            LLM_RESPONSES_WORKER_POLL_SECONDS="0.05",
+            LLM_RESPONSES_SQLITE_SYNCHRONOUS="NORMAL",
+        )
         db = Path(service.dir) / "bench.db"
         try:
             t0 = time.monotonic()
@@ -89,8 +105,10 @@ def main(tasks: int = 2000) -> None:
         finally:
             service.stop()
         print(f"webhooks: {tasks} tasks with a postback_url, fake upstream and receiver answering at once")
-        print(f"  tasks completed: {tasks / (done - t0):.0f} tasks/s; postbacks delivered: {tasks / (delivered - t0):.0f} deliveries/s "
-              f"(all delivered {delivered - done:.2f}s after the last task finished)")
+        print(
+            f"  tasks completed: {tasks / (done - t0):.0f} tasks/s; postbacks delivered: {tasks / (delivered - t0):.0f} deliveries/s "
+            f"(all delivered {delivered - done:.2f}s after the last task finished)"
+        )
         base = throughput(upstream, tasks, stuck=0)
         stuck = throughput(upstream, tasks, stuck=1000)
         ratio = stuck / base

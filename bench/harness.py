@@ -50,8 +50,9 @@ class FakeUpstream:
     """The fake OpenAI server as its own process, so it does not share a GIL with the load generator."""
 
     def __init__(self, latency: float = 0.0) -> None:
-        self.proc = subprocess.Popen([PY, "-m", "tests.fakes.openai_server", str(latency)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "tests.fakes.openai_server", str(latency)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
         self.base_url = self.proc.stdout.readline().strip()
 
     def stop(self) -> None:
@@ -68,14 +69,29 @@ class Service:
         self.port = free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         openai = {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": upstream} if upstream else {}
-        self.env = {**base, "LLM_RESPONSES_DATABASE_URL": f"sqlite:///{self.dir}/bench.db", **openai,
-                    "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "100000000", "LLM_RESPONSES_LIVE_MAX_CONCURRENT": "1000",
-                    "LLM_RESPONSES_ACCESS_LOG": "false", **env}  # a log line per request is not what is measured
+        self.env = {
+            **base,
+            "LLM_RESPONSES_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
+            **openai,
+            "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "100000000",
+            "LLM_RESPONSES_LIVE_MAX_CONCURRENT": "1000",
+            "LLM_RESPONSES_ACCESS_LOG": "false",
+            **env,
+        }  # a log line per request is not what is measured
         cli = [PY, "-m", "llm_responses.cli"]
-        creds = json.loads(subprocess.run(cli + ["accounts", "create", "bench", "--balance", "1000000", "--json"],
-                                          env=self.env, check=True, capture_output=True, text=True).stdout)
+        creds = json.loads(
+            subprocess.run(
+                cli + ["accounts", "create", "bench", "--balance", "1000000", "--json"],
+                env=self.env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
         self.auth = (creds["login"], creds["password"])
-        self.proc = subprocess.Popen(cli + ["serve", "--port", str(self.port), *extra], env=self.env, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            cli + ["serve", "--port", str(self.port), *extra], env=self.env, cwd=ROOT
+        )
         wait_until_up(self.proc, f"{self.url}/healthz")
 
     @property

@@ -106,7 +106,9 @@ class Harness:
     async def account(self, login: str = "alice", balance: str = "10") -> Creds:
         hasher = self.api.auth.hasher
         password, token = new_password(), new_token()
-        acc = await self.store.create_account(login, hasher.digest(password), hasher.digest(token), to_nanos(balance))
+        acc = await self.store.create_account(
+            login, hasher.digest(password), hasher.digest(token), to_nanos(balance)
+        )
         return Creds(login, password, token, acc.id)
 
     async def post(self, path: str, creds: Creds, body: Any) -> dict[str, Any]:

@@ -52,20 +52,32 @@ def make_store(settings: Settings) -> Store:
     from llm_responses.store.postgres import PostgresStore, is_postgres_url
 
     if is_postgres_url(url):
-        return PostgresStore(url, pool_size=settings.postgres_pool_size, command_timeout=settings.postgres_command_timeout_seconds)
-    raise ValueError(f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db or postgresql://...")
+        return PostgresStore(
+            url,
+            pool_size=settings.postgres_pool_size,
+            command_timeout=settings.postgres_command_timeout_seconds,
+        )
+    raise ValueError(
+        f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db or postgresql://..."
+    )
 
 
 async def make_hasher(store: Store, settings: Settings) -> Hasher:
     """Keyed hashes need a key that outlives the process and stays out of the database (``key_file``)."""
     key = settings.secret_key
     if not key:
-        path = Path(settings.secret_key_file) if settings.secret_key_file else key_file.default_key_path(settings.database_url)
+        path = (
+            Path(settings.secret_key_file)
+            if settings.secret_key_file
+            else key_file.default_key_path(settings.database_url)
+        )
         legacy = await store.meta_get_or_set(key_file.LEGACY_META_KEY, "")
         key = key_file.read_or_create(path, initial=legacy or None)
         if legacy:
             await store.meta_set(key_file.LEGACY_META_KEY, "")  # moved to the file: no copy in the database
-            log.warning("the credential key was moved from the database to %s: keep that file with backups", path)
+            log.warning(
+                "the credential key was moved from the database to %s: keep that file with backups", path
+            )
     known = await store.meta_get_or_set(key_file.FINGERPRINT_META_KEY, key_file.fingerprint(key))
     if known != key_file.fingerprint(key):
         raise key_file.KeyMismatch(
@@ -78,8 +90,12 @@ async def make_hasher(store: Store, settings: Settings) -> Hasher:
 def make_live_slots(settings: Settings) -> LiveSlots:
     if settings.redis_url:
         hold = settings.live_timeout_seconds + 30  # a slot outlives no live call, even one whose process died
-        return RedisLiveSlots(settings.redis_url, settings.live_max_concurrent, hold_seconds=hold,
-                              redis_timeout=settings.redis_timeout_seconds)
+        return RedisLiveSlots(
+            settings.redis_url,
+            settings.live_max_concurrent,
+            hold_seconds=hold,
+            redis_timeout=settings.redis_timeout_seconds,
+        )
     return InProcessLiveSlots(settings.live_max_concurrent)
 
 
@@ -88,7 +104,9 @@ def make_tariff(settings: Settings) -> Tariff:
         task_post_base=to_nanos(settings.price_task_post_base),
         task_post_prepayment=to_nanos(settings.price_task_post_prepayment),
         live_base=to_nanos(settings.price_live_base),
-        web_search_call=None if settings.price_web_search_call is None else to_nanos(settings.price_web_search_call),
+        web_search_call=None
+        if settings.price_web_search_call is None
+        else to_nanos(settings.price_web_search_call),
     )
 
 
@@ -114,9 +132,13 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     await store.open()
     setup = registry.build(settings)
     providers = setup.providers
-    catalog = Catalog.build([*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless)
+    catalog = Catalog.build(
+        [*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless
+    )
     if not providers:
-        log.warning("no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served")
+        log.warning(
+            "no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served"
+        )
     tariff = make_tariff(settings)
     runner = Runner(catalog, providers, tariff, reasoning_allowance=settings.reasoning_token_allowance)
     owner = process_owner()
@@ -170,9 +192,15 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     service.on_tasks_created = worker.notify
     api = ApiContext(
         service=service,
-        auth=Authenticator(store, await make_hasher(store, settings), per_login=settings.auth_failures_per_login,
-                           per_address=settings.auth_failures_per_address),
-        limiter=RateLimiter(settings.rate_limit_per_minute, settings.redis_url, redis_timeout=settings.redis_timeout_seconds),
+        auth=Authenticator(
+            store,
+            await make_hasher(store, settings),
+            per_login=settings.auth_failures_per_login,
+            per_address=settings.auth_failures_per_address,
+        ),
+        limiter=RateLimiter(
+            settings.rate_limit_per_minute, settings.redis_url, redis_timeout=settings.redis_timeout_seconds
+        ),
         catalog=catalog,
         store=store,
         max_body_bytes=settings.max_body_bytes,
@@ -191,7 +219,9 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     ]
     if work:
         await store.subscribe(worker.notify, dispatcher.notify)  # other processes' new work wakes us
-        background.append(asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds)))
+        background.append(
+            asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds))
+        )
         background.append(asyncio.create_task(dispatcher.run(stop)))
     try:
         yield Running(api=api, worker=worker, dispatcher=dispatcher)
@@ -209,7 +239,9 @@ def _log_tasks() -> None:
     counts: dict[str, int] = {}
     for task in asyncio.all_tasks():
         frames = task.get_stack(limit=30)
-        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames[-6:])) or "(not started)"
+        where = (
+            " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames[-6:])) or "(not started)"
+        )
         counts[where] = counts.get(where, 0) + 1
     for where, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         log.warning("%d task(s) at %s", n, where)

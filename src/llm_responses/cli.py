@@ -65,7 +65,10 @@ def _account_json(account: Account, **extra: Any) -> dict[str, Any]:
 
 
 database_option = click.option(
-    "--database-url", envvar="LLM_RESPONSES_DATABASE_URL", default=None, help="sqlite:///path.db (default: ./llm-responses.db)"
+    "--database-url",
+    envvar="LLM_RESPONSES_DATABASE_URL",
+    default=None,
+    help="sqlite:///path.db (default: ./llm-responses.db)",
 )
 
 
@@ -80,7 +83,9 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
 @database_option
 @click.option("--no-worker", is_flag=True, help="Serve the API only; run workers elsewhere.")
-@click.option("--demo", is_flag=True, help="Create a 'demo' account (kept across starts) and print a curl to try.")
+@click.option(
+    "--demo", is_flag=True, help="Create a 'demo' account (kept across starts) and print a curl to try."
+)
 def serve(host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool) -> None:
     """Run the API server and, unless --no-worker, the task worker in the same process."""
     import uvicorn
@@ -93,7 +98,9 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
     try:
         sock = _listen(settings.host, settings.port)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", err=True)
+        click.echo(
+            f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", err=True
+        )
         sys.exit(1)
     if demo:
         login, password, token = _with_store(settings, lambda store: _demo_account(store, settings))
@@ -142,7 +149,9 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def _configure_logging(level: str = "INFO") -> None:
     """Our own lines at ``level``; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
-    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -222,14 +231,27 @@ def accounts() -> None:
 
 @accounts.command("create")
 @click.argument("login")
-@click.option("--password", default=None, help="API password (generated when omitted; visible in `ps`: prefer the two below).")
-@click.option("--password-stdin", is_flag=True, help="Read the API password from standard input (its first line).")
+@click.option(
+    "--password",
+    default=None,
+    help="API password (generated when omitted; visible in `ps`: prefer the two below).",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the API password from standard input (its first line)."
+)
 @click.option("--prompt-password", is_flag=True, help="Ask for the API password (not echoed, asked twice).")
 @click.option("--balance", default="0", help="Starting balance in USD.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @database_option
-def accounts_create(login: str, password: str | None, password_stdin: bool, prompt_password: bool, balance: str,
-                    as_json: bool, database_url: str | None) -> None:
+def accounts_create(
+    login: str,
+    password: str | None,
+    password_stdin: bool,
+    prompt_password: bool,
+    balance: str,
+    as_json: bool,
+    database_url: str | None,
+) -> None:
     """Create an account; prints its login, API password and bearer token (shown only now)."""
     amount = _usd(balance)
     if amount < 0:
@@ -261,7 +283,9 @@ def accounts_create(login: str, password: str | None, password_stdin: bool, prom
     if as_json:
         click.echo(json.dumps(_account_json(account, password=password, token=token)))
     else:
-        click.echo(f"login:    {account.login}\npassword: {password}\ntoken:    {token}\nbalance:  {_fmt(account.balance)} USD")
+        click.echo(
+            f"login:    {account.login}\npassword: {password}\ntoken:    {token}\nbalance:  {_fmt(account.balance)} USD"
+        )
 
 
 @accounts.command("list")
@@ -280,10 +304,14 @@ def accounts_list(as_json: bool, database_url: str | None) -> None:
 @accounts.command("topup", context_settings={"ignore_unknown_options": True})
 @click.argument("login")
 @click.argument("usd")
-@click.option("--allow-negative", is_flag=True, help="Allow a negative amount to take the balance below zero.")
+@click.option(
+    "--allow-negative", is_flag=True, help="Allow a negative amount to take the balance below zero."
+)
 @click.option("--json", "as_json", is_flag=True)
 @database_option
-def accounts_topup(login: str, usd: str, allow_negative: bool, as_json: bool, database_url: str | None) -> None:
+def accounts_topup(
+    login: str, usd: str, allow_negative: bool, as_json: bool, database_url: str | None
+) -> None:
     """Add USD to an account's balance (a negative amount, e.g. -100, takes money back); recorded in the ledger."""
     amount = _usd(usd)
 
@@ -301,9 +329,13 @@ def accounts_topup(login: str, usd: str, allow_negative: bool, as_json: bool, da
         click.echo(f"error: no account {login!r}", err=True)
         sys.exit(1)
     if account is None:
-        click.echo(f"error: {login}'s balance would go below zero (use --allow-negative to allow it)", err=True)
+        click.echo(
+            f"error: {login}'s balance would go below zero (use --allow-negative to allow it)", err=True
+        )
         sys.exit(1)
-    click.echo(json.dumps(_account_json(account)) if as_json else f"{login}: balance {_fmt(account.balance)} USD")
+    click.echo(
+        json.dumps(_account_json(account)) if as_json else f"{login}: balance {_fmt(account.balance)} USD"
+    )
 
 
 @accounts.command("show")
@@ -324,9 +356,9 @@ def accounts_show(login: str, as_json: bool, database_url: str | None) -> None:
     if as_json:
         click.echo(json.dumps(_account_json(account, ledger_sum=_fmt(ledger))))
     else:
-        click.echo(f"login:   {account.login}\nbalance: {_fmt(account.balance)} USD\nledger:  {_fmt(ledger)} USD")
-
-
+        click.echo(
+            f"login:   {account.login}\nbalance: {_fmt(account.balance)} USD\nledger:  {_fmt(ledger)} USD"
+        )
 
 
 @main.group()
@@ -334,14 +366,21 @@ def index() -> None:
     """The local search index that gives web_search to models without their own (offline, SQLite FTS5)."""
 
 
-index_option = click.option("--index-path", envvar="LLM_RESPONSES_SEARCH_INDEX_PATH", default=None,
-                            help="the index file (default: ./llm-responses-index.db)")
+index_option = click.option(
+    "--index-path",
+    envvar="LLM_RESPONSES_SEARCH_INDEX_PATH",
+    default=None,
+    help="the index file (default: ./llm-responses-index.db)",
+)
 
 
 @index.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--base-url", default=None,
-              help="URL of the files' root, e.g. https://example.com/docs (default: file:// URLs)")
+@click.option(
+    "--base-url",
+    default=None,
+    help="URL of the files' root, e.g. https://example.com/docs (default: file:// URLs)",
+)
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def index_add(paths: tuple[Path, ...], base_url: str | None, index_path: str | None, as_json: bool) -> None:
@@ -358,7 +397,9 @@ def index_add(paths: tuple[Path, ...], base_url: str | None, index_path: str | N
     added, replaced = target.add(docs)
     total = target.count()
     if as_json:
-        click.echo(json.dumps({"added": added, "replaced": replaced, "documents": total, "index": target.path}))
+        click.echo(
+            json.dumps({"added": added, "replaced": replaced, "documents": total, "index": target.path})
+        )
     else:
         click.echo(f"added {added}, replaced {replaced}; {total} documents in {target.path}")
 

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     auth_failures_per_login: int = 10  # failed logins a minute per login and client address, then refused
     auth_failures_per_address: int = 100  # failed logins a minute per client address
-    secret_key_file: str | None = None  # default: <sqlite database>.key, or ./llm-responses.key for PostgreSQL
+    secret_key_file: str | None = (
+        None  # default: <sqlite database>.key, or ./llm-responses.key for PostgreSQL
+    )
     postgres_pool_size: int = 10  # connections per process
     redis_url: str | None = None  # shared rate and live-concurrency limits across API processes
     redis_timeout_seconds: float = 0.5  # per Redis call; a Redis slower than this is bypassed (fail open)
@@ -43,13 +45,21 @@ class Settings(BaseSettings):
     # longer than any proxy's idle timeout, so the proxy, not us, closes idle connections (no reset races)
     http_keep_alive_seconds: float = 75.0
     http_max_header_bytes: int = 64 * 1024  # request line + headers; more is answered 431
-    http_header_timeout_seconds: float = 10.0  # a connection's (or request's) headers must be complete by then
+    http_header_timeout_seconds: float = (
+        10.0  # a connection's (or request's) headers must be complete by then
+    )
     http_body_timeout_seconds: float = 30.0  # a POST body must have arrived by then
     http_max_connections: int = 4096  # open client connections per process; more get a 503 at once
 
     # OpenAI (or any server that speaks the Responses API)
-    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"))
-    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"))
+    openai_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"),
+    )
     openai_timeout: float = 110.0
     openai_max_retries: int = 2
 
@@ -91,7 +101,9 @@ class Settings(BaseSettings):
     webhook_retry_horizon_seconds: float = 3600.0
     webhook_concurrency: int = 256
     webhook_poll_seconds: float = 1.0
-    webhook_allowlist: str | None = None  # "127.0.0.1/32,hooks.internal": internal receivers an operator allows
+    webhook_allowlist: str | None = (
+        None  # "127.0.0.1/32,hooks.internal": internal receivers an operator allows
+    )
 
     # limits and windows (DataForSEO's documented values)
     max_tasks_per_post: int = 100

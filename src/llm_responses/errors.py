@@ -79,7 +79,10 @@ class StatusCode(IntEnum):
         "https://app.dataforseo.com/api-access .",
     )
     TOO_MANY_SIMULTANEOUS = 40209, "Too many simultaneous queries."
-    INSUFFICIENT_FUNDS = 40210, "Insufficient funds. Your account's balance is too low to complete this request."
+    INSUFFICIENT_FUNDS = (
+        40210,
+        "Insufficient funds. Your account's balance is too low to complete this request.",
+    )
     NOT_FOUND = 40400, "Not Found."
     TASK_NOT_FOUND = 40401, "Task Not Found."
     INVALID_PATH = 40402, "Invalid Path."

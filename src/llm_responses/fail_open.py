@@ -41,5 +41,11 @@ class FailOpen:
                 return await operation
         except Exception as exc:  # noqa: BLE001 - any failure of the helper service means "fall back"
             self._down_until = time.monotonic() + self.cooldown
-            log.warning("%s unavailable (%s: %s): failing open for %gs", self.what, type(exc).__name__, exc, self.cooldown)
+            log.warning(
+                "%s unavailable (%s: %s): failing open for %gs",
+                self.what,
+                type(exc).__name__,
+                exc,
+                self.cooldown,
+            )
             return fallback

@@ -41,6 +41,10 @@ async def test_task_get_models_and_errors_ai(harness, fake_openai):
     models = await harness.get(f"{LLM}/models.ai", alice)
     assert any(m["model_name"] == "gpt-4.1-mini" for m in models["tasks"][0]["result"])
     r = await harness.client.get(f"{LLM}/models.ai")
-    assert r.status_code == 401 and r.json() == {"status_code": 40100, "status_message": r.json()["status_message"], "tasks": []}
+    assert r.status_code == 401 and r.json() == {
+        "status_code": 40100,
+        "status_message": r.json()["status_message"],
+        "tasks": [],
+    }
     errors = await harness.get("/v3/appendix/errors.ai", alice)
     assert errors["tasks"][0]["result"]

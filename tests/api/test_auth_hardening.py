@@ -21,7 +21,11 @@ async def test_failed_logins_are_throttled_per_login_and_address(running_with):
         bob = await harness.account("bob")
         for _ in range(3):
             r = await harness.client.get(f"{LLM}/tasks_ready", headers=basic("alice", "guess"))
-            assert_top_error(r.json(), 40100, "You are not authorized to access this resource. See your login details here: https://app.dataforseo.com/api-dashboard .")
+            assert_top_error(
+                r.json(),
+                40100,
+                "You are not authorized to access this resource. See your login details here: https://app.dataforseo.com/api-dashboard .",
+            )
         # the right password no longer helps for this login from this address: guessing is stopped
         r = await harness.client.get(f"{LLM}/tasks_ready", headers=alice.basic)
         assert r.status_code == 401 and "Too many failed attempts" in r.json()["status_message"]

@@ -39,7 +39,9 @@ ENDPOINTS = [
 async def test_bad_credentials_are_401_with_the_envelope(harness, method, path, header):
     await harness.account()
     headers = {"Authorization": header} if header else {}
-    r = await harness.client.request(method, path, headers=headers, json=[SEED_TASK] if method == "POST" else None)
+    r = await harness.client.request(
+        method, path, headers=headers, json=[SEED_TASK] if method == "POST" else None
+    )
     assert r.status_code == 401
     assert r.headers["www-authenticate"].startswith("Basic realm=")
     assert r.headers["content-type"] == "application/json"
@@ -49,9 +51,19 @@ async def test_bad_credentials_are_401_with_the_envelope(harness, method, path, 
 async def test_body_errors(harness):
     alice = await harness.account()
     for path in (f"{LLM}/task_post", f"{LLM}/live"):
-        for raw, code in ((b"", 40502), (b"   ", 40502), (b"[]", 40502), (b"{not json", 40503), (b"42", 40503),
-                          (b'"text"', 40503), (b"null", 40503), (b"\xff\xfe", 40503)):
-            r = await harness.client.post(path, content=raw, headers={**alice.basic, "Content-Type": "application/json"})
+        for raw, code in (
+            (b"", 40502),
+            (b"   ", 40502),
+            (b"[]", 40502),
+            (b"{not json", 40503),
+            (b"42", 40503),
+            (b'"text"', 40503),
+            (b"null", 40503),
+            (b"\xff\xfe", 40503),
+        ):
+            r = await harness.client.post(
+                path, content=raw, headers={**alice.basic, "Content-Type": "application/json"}
+            )
             assert r.status_code == 200, (path, raw)
             assert_top_error(r.json(), code)
 
@@ -65,8 +77,13 @@ async def test_unknown_fields_are_40506(harness):
 
 async def test_unknown_paths_are_404_with_40400(harness):
     alice = await harness.account()
-    for path in ("/v3/nope", "/v3/ai_optimization/chat_gpt/llm_responses/nope", f"{LLM}/task_get",
-                 "/v3/ai_optimization/llm_responses/task_post", "/v3/ai_optimization/unknown_se/llm_responses/models"):
+    for path in (
+        "/v3/nope",
+        "/v3/ai_optimization/chat_gpt/llm_responses/nope",
+        f"{LLM}/task_get",
+        "/v3/ai_optimization/llm_responses/task_post",
+        "/v3/ai_optimization/unknown_se/llm_responses/models",
+    ):
         r = await harness.client.get(path, headers=alice.basic)
         assert r.status_code == 404, path
         assert r.headers["content-type"] == "application/json"
@@ -104,13 +121,31 @@ async def test_internal_errors_are_500_with_50000(harness):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
-field_names = st.sampled_from(list(SEED_TASK) + ["max_output_tokens", "temperature", "top_p", "web_search",
-                                                 "force_web_search", "web_search_country_iso_code", "web_search_city",
-                                                 "tag", "postback_url", "pingback_url"])
+field_names = st.sampled_from(
+    list(SEED_TASK)
+    + [
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "web_search",
+        "force_web_search",
+        "web_search_country_iso_code",
+        "web_search_city",
+        "tag",
+        "postback_url",
+        "pingback_url",
+    ]
+)
 tasks = st.dictionaries(field_names, json_values, max_size=8) | json_values
 
 
@@ -127,8 +162,10 @@ async def test_fuzzed_bodies_never_break_the_envelope(idle_harness, body):
         assert list(payload) == TOP_KEYS
         if payload["tasks"]:
             assert_wire(payload, "task_post" if path.endswith("task_post") else "live")
-            assert all(t["status_code"] in (20000, 20100, 40006, 40209, 40210, 40501, 40503, 40506, 50301)
-                       for t in payload["tasks"]), payload
+            assert all(
+                t["status_code"] in (20000, 20100, 40006, 40209, 40210, 40501, 40503, 40506, 50301)
+                for t in payload["tasks"]
+            ), payload
 
 
 async def test_a_client_that_hangs_up_mid_body_is_not_an_internal_error(harness, caplog):
@@ -136,10 +173,18 @@ async def test_a_client_that_hangs_up_mid_body_is_not_an_internal_error(harness,
     alice = await harness.account()
     sent: list[dict] = []
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": f"{LLM}/live", "raw_path": f"{LLM}/live".encode(), "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{LLM}/live",
+        "raw_path": f"{LLM}/live".encode(),
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"authorization", alice.basic["Authorization"].encode()), (b"content-length", b"100")],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
     }
 
     async def receive() -> dict:
@@ -161,8 +206,12 @@ async def test_every_request_leaves_an_access_log_line(harness, caplog):
     await harness.get(f"{LLM}/tasks_ready", alice)
     await harness.client.get(f"{LLM}/models")
     lines = [r.getMessage() for r in caplog.records if r.name == "llm_responses.access"]
-    assert any(line.startswith(f"GET {LLM}/tasks_ready 200 ") and line.endswith("account=alice") for line in lines), lines
-    assert any(line.startswith(f"GET {LLM}/models 401 ") and line.endswith("account=-") for line in lines), lines
+    assert any(
+        line.startswith(f"GET {LLM}/tasks_ready 200 ") and line.endswith("account=alice") for line in lines
+    ), lines
+    assert any(line.startswith(f"GET {LLM}/models 401 ") and line.endswith("account=-") for line in lines), (
+        lines
+    )
 
 
 async def test_the_access_log_can_be_turned_off(running_with, caplog):

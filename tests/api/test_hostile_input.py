@@ -16,7 +16,9 @@ async def test_a_body_over_the_cap_is_refused_while_it_is_read(harness):
     alice = await harness.account()
     big = orjson.dumps([{**SEED_TASK, "tag": "x" * 200}] * 6000)  # ~3.6 MB
     assert len(big) > 1 << 20
-    r = await harness.client.post(f"{LLM}/task_post", content=big, headers={**alice.basic, "Content-Type": "application/json"})
+    r = await harness.client.post(
+        f"{LLM}/task_post", content=big, headers={**alice.basic, "Content-Type": "application/json"}
+    )
     assert r.status_code == 200 and len(r.content) < 1000
     assert_top_error(r.json(), 40503, "POST Data Is Invalid. The body is larger than 1048576 bytes.")
 
@@ -49,7 +51,9 @@ async def test_oversized_fields_are_never_echoed(harness):
     alice = await harness.account()
     prompt = "p" * 1_000_000
     for path in (f"{LLM}/task_post", f"{LLM}/live"):
-        r = await harness.client.post(path, json=[{**SEED_TASK, "user_prompt": prompt, "y" * 10_000: 1}], headers=alice.basic)
+        r = await harness.client.post(
+            path, json=[{**SEED_TASK, "user_prompt": prompt, "y" * 10_000: 1}], headers=alice.basic
+        )
         assert len(r.content) < 4000, (path, len(r.content))
         task = r.json()["tasks"][0]
         assert task["status_code"] == 40506
@@ -66,7 +70,9 @@ async def test_non_ascii_credentials_are_401(harness, value):
     assert_top_error(r.json(), 40100)
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "http://[]/", "http://a]/", "http://\u2100.com/", "http://h:99999/", "http://h:x/"])
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://[]/", "http://a]/", "http://\u2100.com/", "http://h:99999/", "http://h:x/"]
+)
 async def test_unparseable_webhook_urls_fail_only_their_task(idle_harness, url):
     alice = await idle_harness.account()
     body = await idle_harness.post(f"{LLM}/task_post", alice, [{**SEED_TASK, "postback_url": url}, SEED_TASK])

@@ -20,7 +20,11 @@ async def test_seed_live_example(harness, fake_openai):
     # cost = $0.0006 base + money_spent (seed 003)
     assert round(task["cost"] - result["money_spent"], 9) == 0.0006
     assert body["cost"] == task["cost"]
-    assert fake_openai.requests[-1]["tools"][0]["user_location"] == {"type": "approximate", "country": "FR", "city": "Paris"}
+    assert fake_openai.requests[-1]["tools"][0]["user_location"] == {
+        "type": "approximate",
+        "country": "FR",
+        "city": "Paris",
+    }
     spent = to_nanos("0.0006") + to_nanos(str(result["money_spent"]))
     assert await harness.balance(alice) == to_nanos("10") - spent
     assert await harness.store.ledger_sum(alice.account_id) == await harness.balance(alice)
@@ -75,7 +79,11 @@ async def test_upstream_failure_is_50301_and_free(harness, fake_openai):
 
 async def test_upstream_invalid_request_names_the_field(harness, fake_openai):
     alice = await harness.account()
-    fake_openai.enqueue(error_reply(400, "Unsupported parameter: 'temperature'", param="temperature", code="unsupported_parameter"))
+    fake_openai.enqueue(
+        error_reply(
+            400, "Unsupported parameter: 'temperature'", param="temperature", code="unsupported_parameter"
+        )
+    )
     body = await harness.post(f"{LLM}/live", alice, [SEED_TASK])
     assert_task_error(body, 40501, "Invalid Field: 'temperature'.")
 
@@ -95,8 +103,10 @@ async def test_concurrent_live_calls_are_capped_per_account(harness, fake_openai
     bob = await harness.account("bob")
     harness.api.service.live_slots.limit = 2
     fake_openai.latency = 0.3
-    bodies = await asyncio.gather(*(harness.post(f"{LLM}/live", alice, [SEED_TASK]) for _ in range(4)),
-                                  harness.post(f"{LLM}/live", bob, [SEED_TASK]))
+    bodies = await asyncio.gather(
+        *(harness.post(f"{LLM}/live", alice, [SEED_TASK]) for _ in range(4)),
+        harness.post(f"{LLM}/live", bob, [SEED_TASK]),
+    )
     codes = sorted(b["tasks"][0]["status_code"] for b in bodies[:4])
     assert codes == [20000, 20000, 40209, 40209]
     assert bodies[4]["tasks"][0]["status_code"] == 20000  # another account has its own slots
@@ -121,7 +131,9 @@ async def test_concurrent_lives_racing_for_the_last_hold_charge_once(harness, fa
     tasks = await asyncio.gather(*(service.live(account, "chat_gpt", dict(SEED_TASK), 0.0) for _ in range(2)))
     assert sorted(t["status_code"] for t in tasks) == [20000, 40210]
     balance = await harness.balance(alice)
-    assert balance == to_nanos("0.0106") - to_nanos("0.0006") - to_nanos(str(next(t for t in tasks if t["result"])["result"][0]["money_spent"]))
+    assert balance == to_nanos("0.0106") - to_nanos("0.0006") - to_nanos(
+        str(next(t for t in tasks if t["result"])["result"][0]["money_spent"])
+    )
     assert await harness.store.ledger_sum(alice.account_id) == balance
 
 

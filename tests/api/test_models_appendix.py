@@ -11,11 +11,19 @@ async def test_models_lists_base_names_and_dated_versions(harness):
     body = await harness.get(f"{LLM}/models", alice)
     parsed = assert_wire(body, "models")
     task = body["tasks"][0]
-    assert task["cost"] == 0 and task["data"] == {"api": "ai_optimization", "function": "llm_responses", "se": "chat_gpt"}
+    assert task["cost"] == 0 and task["data"] == {
+        "api": "ai_optimization",
+        "function": "llm_responses",
+        "se": "chat_gpt",
+    }
     assert task["path"] == ["v3", "ai_optimization", "chat_gpt", "llm_responses", "models"]
     by_name = {m["model_name"]: m for m in task["result"]}
-    assert by_name["gpt-4.1-mini"] == {"model_name": "gpt-4.1-mini", "web_search_supported": True,
-                                       "task_post_supported": True, "reasoning": False}
+    assert by_name["gpt-4.1-mini"] == {
+        "model_name": "gpt-4.1-mini",
+        "web_search_supported": True,
+        "task_post_supported": True,
+        "reasoning": False,
+    }
     assert "gpt-4.1-mini-2025-04-14" in by_name
     assert by_name["o4-mini"]["reasoning"] is True
     assert by_name["gpt-4.1-nano"]["web_search_supported"] is False
@@ -24,8 +32,17 @@ async def test_models_lists_base_names_and_dated_versions(harness):
     assert by_name["gpt-4-turbo"]["web_search_supported"] is False
     assert by_name["gpt-4"]["web_search_supported"] is False
     # the gpt-5.x family current in 2026, with dated versions
-    for base, dated in (("gpt-5.5", "gpt-5.5-2026-04-23"), ("gpt-5.4-mini", "gpt-5.4-mini-2026-03-17"), ("gpt-5.1", "gpt-5.1-2025-11-13")):
-        assert by_name[base] == {"model_name": base, "web_search_supported": True, "task_post_supported": True, "reasoning": True}
+    for base, dated in (
+        ("gpt-5.5", "gpt-5.5-2026-04-23"),
+        ("gpt-5.4-mini", "gpt-5.4-mini-2026-03-17"),
+        ("gpt-5.1", "gpt-5.1-2025-11-13"),
+    ):
+        assert by_name[base] == {
+            "model_name": base,
+            "web_search_supported": True,
+            "task_post_supported": True,
+            "reasoning": True,
+        }
         assert dated in by_name
         assert harness.api.catalog.resolve(base).model_id == dated
     assert parsed.tasks[0].result[0].model_name
@@ -49,10 +66,18 @@ async def test_without_openai_the_embedded_model_is_served_under_its_own_name(se
     async with running(settings.model_copy(update={"openai_api_key": None, "openai_base_url": None})) as h:
         alice = await h.account()
         listing = (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"]
-        assert listing == [{"model_name": "smollm2-135m-instruct", "web_search_supported": True,
-                            "task_post_supported": True, "reasoning": False}]
+        assert listing == [
+            {
+                "model_name": "smollm2-135m-instruct",
+                "web_search_supported": True,
+                "task_post_supported": True,
+                "reasoning": False,
+            }
+        ]
         body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])  # gpt-4.1-mini is not served: no disguise
-        assert body["tasks"][0]["status_message"].startswith("Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model")
+        assert body["tasks"][0]["status_message"].startswith(
+            "Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model"
+        )
 
 
 async def test_without_any_provider_no_model_is_served(settings):
@@ -63,7 +88,9 @@ async def test_without_any_provider_no_model_is_served(settings):
         alice = await h.account()
         assert (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"] == []
         body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])
-        assert body["tasks"][0]["status_message"].startswith("Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model")
+        assert body["tasks"][0]["status_message"].startswith(
+            "Invalid Field: 'model_name'. gpt-4.1-mini is an OpenAI model"
+        )
 
 
 async def test_appendix_errors_is_the_status_table(harness):
@@ -95,8 +122,16 @@ async def test_the_openapi_document_lists_every_endpoint(harness):
     llm = "/v3/ai_optimization/{se}/llm_responses"  # the documented path template
     assert set(paths[f"{llm}/task_post"]) == {"post"}
     assert set(paths[f"{llm}/task_get/{{task_id}}"]) == {"get"}
-    for path in (f"{llm}/live", f"{llm}/tasks_ready", f"{llm}/models", "/v3/appendix/user_data",
-                 "/v3/appendix/webhook_resend", "/v3/appendix/webhook_secret/rotate", "/healthz", "/readyz"):
+    for path in (
+        f"{llm}/live",
+        f"{llm}/tasks_ready",
+        f"{llm}/models",
+        "/v3/appendix/user_data",
+        "/v3/appendix/webhook_resend",
+        "/v3/appendix/webhook_secret/rotate",
+        "/healthz",
+        "/readyz",
+    ):
         assert path in paths, path
     assert (await harness.client.get("/docs")).status_code == 200
 

@@ -11,7 +11,9 @@ from tests.fakes.openai_server import error_reply
 
 async def ledger(h, creds) -> list[tuple[str, int]]:
     def q(c):
-        return c.execute("SELECT kind, amount FROM ledger WHERE account_id = ? ORDER BY id", (creds.account_id,)).fetchall()
+        return c.execute(
+            "SELECT kind, amount FROM ledger WHERE account_id = ? ORDER BY id", (creds.account_id,)
+        ).fetchall()
 
     return await h.store._read(q)
 
@@ -35,8 +37,15 @@ async def test_unused_prepayment_is_refunded(harness):
 
 
 async def test_llm_cost_above_the_prepayment_is_charged(settings):
-    pricey = [{"name": "gpt-4.1-mini", "versions": ["gpt-4.1-mini-2025-04-14"], "web_search": True,
-               "input_price": 1000, "output_price": 1000}]
+    pricey = [
+        {
+            "name": "gpt-4.1-mini",
+            "versions": ["gpt-4.1-mini-2025-04-14"],
+            "web_search": True,
+            "input_price": 1000,
+            "output_price": 1000,
+        }
+    ]
     # the flat $0.01 prepayment (DataForSEO's rule): the overage is charged when the task settles
     async with running(settings.model_copy(update={"models": pricey, "hold_policy": "flat"})) as h:
         alice = await h.account()
@@ -50,8 +59,15 @@ async def test_llm_cost_above_the_prepayment_is_charged(settings):
 
 
 async def test_the_worst_case_hold_covers_an_expensive_model_and_refunds_the_rest(settings):
-    pricey = [{"name": "gpt-4.1-mini", "versions": ["gpt-4.1-mini-2025-04-14"], "web_search": True,
-               "input_price": 1000, "output_price": 1000}]
+    pricey = [
+        {
+            "name": "gpt-4.1-mini",
+            "versions": ["gpt-4.1-mini-2025-04-14"],
+            "web_search": True,
+            "input_price": 1000,
+            "output_price": 1000,
+        }
+    ]
     async with running(settings.model_copy(update={"models": pricey})) as h:
         alice = await h.account()
         posted = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]

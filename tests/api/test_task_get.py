@@ -18,8 +18,18 @@ async def post_one(h, creds, task=SEED_TASK) -> str:
 
 async def test_completed_task_has_the_documented_result(harness, fake_openai):
     alice = await harness.account()
-    task_id = await post_one(harness, alice, {**SEED_TASK, "max_output_tokens": 1024, "temperature": 0.3, "top_p": 0.5,
-                                              "web_search": True, "web_search_country_iso_code": "FR"})
+    task_id = await post_one(
+        harness,
+        alice,
+        {
+            **SEED_TASK,
+            "max_output_tokens": 1024,
+            "temperature": 0.3,
+            "top_p": 0.5,
+            "web_search": True,
+            "web_search_country_iso_code": "FR",
+        },
+    )
     body = await harness.wait_done(alice, task_id)
     parsed = assert_wire(body, "task_get")
     task = body["tasks"][0]
@@ -27,19 +37,30 @@ async def test_completed_task_has_the_documented_result(harness, fake_openai):
     assert task["path"][-2:] == ["task_get", task_id]
     assert task["data"]["web_search_country_iso_code"] == "FR"
     result = task["result"][0]
-    assert list(result) == ["model_name", "input_tokens", "output_tokens", "reasoning_tokens", "web_search",
-                            "money_spent", "datetime", "items", "fan_out_queries"]
+    assert list(result) == [
+        "model_name",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "web_search",
+        "money_spent",
+        "datetime",
+        "items",
+        "fan_out_queries",
+    ]
     assert result["model_name"] == "gpt-4.1-mini-2025-04-14"
     assert result["web_search"] is True
     assert result["fan_out_queries"] == [SEED_TASK["user_prompt"]]
     section = result["items"][0]["sections"][0]
     assert result["items"][0]["type"] == "message" and section["type"] == "text"
     for a in section["annotations"]:
-        assert section["text"][a["start_index"]:a["end_index"]] == a["text"]
+        assert section["text"][a["start_index"] : a["end_index"]] == a["text"]
         assert a["url"] in a["text"]
     assert parsed.tasks[0].result[0].items[0].sections[0].annotations[0].title
     sent = fake_openai.requests[-1]
-    assert sent["tools"] == [{"type": "web_search", "user_location": {"type": "approximate", "country": "FR"}}]
+    assert sent["tools"] == [
+        {"type": "web_search", "user_location": {"type": "approximate", "country": "FR"}}
+    ]
     assert sent["instructions"] == SEED_TASK["system_message"]
     assert [i["role"] for i in sent["input"]] == ["user", "assistant", "user"]
     assert (sent["temperature"], sent["top_p"], sent["max_output_tokens"]) == (0.3, 0.5, 1024)
@@ -72,7 +93,11 @@ async def test_unknown_and_foreign_ids_are_not_found(harness):
     bob = await harness.account("bob")
     task_id = await post_one(harness, alice)
     await harness.wait_done(alice, task_id)
-    for creds, tid in ((bob, task_id), (alice, "00000000-0000-0000-0000-000000000000"), (alice, "not-a-uuid")):
+    for creds, tid in (
+        (bob, task_id),
+        (alice, "00000000-0000-0000-0000-000000000000"),
+        (alice, "not-a-uuid"),
+    ):
         body = await harness.get(f"{LLM}/task_get/{tid}", creds)
         assert_wire(body, "task_get")
         assert_task_error(body, 40401, "Task Not Found.")

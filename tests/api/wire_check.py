@@ -57,7 +57,9 @@ def assert_top_error(body: dict[str, Any], code: int, message: str | None = None
     assert body["tasks"] == [] and body["tasks_count"] == 0 and body["cost"] == 0
 
 
-def assert_task_error(body: dict[str, Any], code: int, message: str | None = None, index: int = 0) -> dict[str, Any]:
+def assert_task_error(
+    body: dict[str, Any], code: int, message: str | None = None, index: int = 0
+) -> dict[str, Any]:
     assert body["status_code"] == 20000
     task = body["tasks"][index]
     assert list(task) == TASK_KEYS

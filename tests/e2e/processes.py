@@ -26,7 +26,9 @@ class Proc:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Proc:
-        self.proc = subprocess.Popen(CLI + self.args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            CLI + self.args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         if self.port is not None:
             deadline = time.time() + 30
             while True:
@@ -36,7 +38,9 @@ class Proc:
                 except httpx.TransportError:
                     pass
                 if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"{self.args} did not start: {self.proc.stderr.read().decode()[-2000:]}")
+                    raise RuntimeError(
+                        f"{self.args} did not start: {self.proc.stderr.read().decode()[-2000:]}"
+                    )
                 time.sleep(0.1)
         return self
 

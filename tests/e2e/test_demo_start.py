@@ -8,13 +8,20 @@ from tests.e2e.processes import CLI, Proc, base_env, free_port
 
 
 def demo_env(tmp_path, fake_openai, port: int) -> dict[str, str]:
-    return base_env(LLM_RESPONSES_DATABASE_URL=f"sqlite:///{tmp_path}/demo.db", LLM_RESPONSES_PORT=str(port),
-                    OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_openai.base_url, LLM_RESPONSES_LOCAL_MODEL="off")
+    return base_env(
+        LLM_RESPONSES_DATABASE_URL=f"sqlite:///{tmp_path}/demo.db",
+        LLM_RESPONSES_PORT=str(port),
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=fake_openai.base_url,
+        LLM_RESPONSES_LOCAL_MODEL="off",
+    )
 
 
 def start_and_read_password(env, port) -> str:
     proc = Proc(["serve", "--demo"], env, port=port)
-    proc.proc = subprocess.Popen(CLI + proc.args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc.proc = subprocess.Popen(
+        CLI + proc.args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         for line in proc.proc.stdout:
             if line.startswith("Demo account:"):
@@ -37,8 +44,13 @@ def test_a_busy_port_fails_before_the_database_is_touched(tmp_path, fake_openai)
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        done = subprocess.run(CLI + ["serve", "--demo"], env=demo_env(tmp_path, fake_openai, port),
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            CLI + ["serve", "--demo"],
+            env=demo_env(tmp_path, fake_openai, port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert not (tmp_path / "demo.db").exists()

@@ -44,16 +44,28 @@ class Server:
     def __init__(self, db: Path, fake_base_url: str, **env: str) -> None:
         self.db_url = f"sqlite:///{db}"
         self.port = free_port()
-        self.env = {**os.environ, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_base_url,
-                    "LLM_RESPONSES_DATABASE_URL": self.db_url, "LLM_RESPONSES_OPENAI_MAX_RETRIES": "0", **env}
+        self.env = {
+            **os.environ,
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": fake_base_url,
+            "LLM_RESPONSES_DATABASE_URL": self.db_url,
+            "LLM_RESPONSES_OPENAI_MAX_RETRIES": "0",
+            **env,
+        }
         self.proc: subprocess.Popen | None = None
 
     def cli(self, *args: str) -> str:
-        return subprocess.run(CLI + list(args), env=self.env, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            CLI + list(args), env=self.env, check=True, capture_output=True, text=True
+        ).stdout
 
     def start(self) -> Server:
-        self.proc = subprocess.Popen(CLI + ["serve", "--port", str(self.port)], env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            CLI + ["serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.time() + 30
         while True:
             try:
@@ -62,7 +74,9 @@ class Server:
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"server did not start: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+                raise RuntimeError(
+                    f"server did not start: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
+                )
             time.sleep(0.1)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -97,26 +111,40 @@ def test_official_client_round_trip(server):
         assert models.status_code == 20000
         assert "gpt-4.1-mini" in [m.model_name for m in models.tasks[0].result]
 
-        posted = api.chat_gpt_llm_responses_task_post([
-            AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
-                user_prompt="provide information on how relevant the amusement park business is in France now",
-                model_name="gpt-4.1-mini",
-                system_message="communicate as if we are in a business meeting",
-                message_chain=[LlmMessageChainItem(role="user", message="Hello, what's up?"),
-                               LlmMessageChainItem(role="ai", message="Hello! How can I assist you today?")],
-                web_search=True,
-                web_search_country_iso_code="FR",
-                tag="e2e",
-            )
-        ])
+        posted = api.chat_gpt_llm_responses_task_post(
+            [
+                AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
+                    user_prompt="provide information on how relevant the amusement park business is in France now",
+                    model_name="gpt-4.1-mini",
+                    system_message="communicate as if we are in a business meeting",
+                    message_chain=[
+                        LlmMessageChainItem(role="user", message="Hello, what's up?"),
+                        LlmMessageChainItem(role="ai", message="Hello! How can I assist you today?"),
+                    ],
+                    web_search=True,
+                    web_search_country_iso_code="FR",
+                    tag="e2e",
+                )
+            ]
+        )
         assert posted.tasks[0].status_code == 20100, posted
         task_id = posted.tasks[0].id
         # base + the hold: DataForSEO's $0.01, or more where the model's worst case is more (web search)
         entry = Catalog.build().resolve("gpt-4.1-mini")
-        texts = ("provide information on how relevant the amusement park business is in France now",
-                 "communicate as if we are in a business meeting", "Hello, what's up?", "Hello! How can I assist you today?")
-        hold = task_hold(entry, prompt_chars=sum(map(len, texts)),
-                         max_output_tokens=2048, web_search=True, tariff=Tariff(), reasoning_allowance=8192)
+        texts = (
+            "provide information on how relevant the amusement park business is in France now",
+            "communicate as if we are in a business meeting",
+            "Hello, what's up?",
+            "Hello! How can I assist you today?",
+        )
+        hold = task_hold(
+            entry,
+            prompt_chars=sum(map(len, texts)),
+            max_output_tokens=2048,
+            web_search=True,
+            tariff=Tariff(),
+            reasoning_allowance=8192,
+        )
         assert posted.cost == to_usd(to_nanos("0.0002") + hold), posted.cost
 
         deadline = time.time() + 20
@@ -135,9 +163,9 @@ def test_official_client_round_trip(server):
         assert result.items[0].sections[0].annotations
         assert api.chat_gpt_llm_responses_tasks_ready().tasks[0].result == []
 
-        live = api.chat_gpt_llm_responses_live([
-            AiOptimizationChatGptLlmResponsesLiveRequestInfo(user_prompt="hello", model_name="o4-mini")
-        ])
+        live = api.chat_gpt_llm_responses_live(
+            [AiOptimizationChatGptLlmResponsesLiveRequestInfo(user_prompt="hello", model_name="o4-mini")]
+        )
         assert live.tasks[0].status_code == 20000
         assert live.tasks[0].result[0].items[0].type == "reasoning"
 
@@ -148,8 +176,10 @@ def test_official_client_round_trip(server):
 def test_bearer_token_and_curl_style_requests(server):
     creds = json.loads(server.cli("accounts", "create", "bear", "--balance", "1", "--json"))
     server.start()
-    r = httpx.get(f"{server.url}/v3/ai_optimization/chat_gpt/llm_responses/models",
-                  headers={"Authorization": f"Bearer {creds['token']}"})
+    r = httpx.get(
+        f"{server.url}/v3/ai_optimization/chat_gpt/llm_responses/models",
+        headers={"Authorization": f"Bearer {creds['token']}"},
+    )
     assert r.status_code == 200 and r.json()["status_code"] == 20000
     r = httpx.get(f"{server.url}/v3/ai_optimization/chat_gpt/llm_responses/models")
     assert r.status_code == 401 and r.json()["status_code"] == 40100
@@ -157,14 +187,23 @@ def test_bearer_token_and_curl_style_requests(server):
 
 def test_accepted_tasks_survive_kill_9_and_are_charged_once(tmp_path, fake_openai):
     fake_openai.latency = 0.5
-    srv = Server(tmp_path / "crash.db", fake_openai.base_url, LLM_RESPONSES_WORKER_LEASE_SECONDS="1",
-                 LLM_RESPONSES_WORKER_POLL_SECONDS="0.1", LLM_RESPONSES_MAINTENANCE_INTERVAL_SECONDS="0.5",
-                 LLM_RESPONSES_WORKER_CONCURRENCY="4")
+    srv = Server(
+        tmp_path / "crash.db",
+        fake_openai.base_url,
+        LLM_RESPONSES_WORKER_LEASE_SECONDS="1",
+        LLM_RESPONSES_WORKER_POLL_SECONDS="0.1",
+        LLM_RESPONSES_MAINTENANCE_INTERVAL_SECONDS="0.5",
+        LLM_RESPONSES_WORKER_CONCURRENCY="4",
+    )
     creds = json.loads(srv.cli("accounts", "create", "crash", "--balance", "5", "--json"))
     srv.start()
     body = [{"user_prompt": f"question {i}", "model_name": "gpt-4.1-mini"} for i in range(20)]
-    r = httpx.post(f"{srv.url}/v3/ai_optimization/chat_gpt/llm_responses/task_post", json=body,
-                   auth=(creds["login"], creds["password"]), timeout=10)
+    r = httpx.post(
+        f"{srv.url}/v3/ai_optimization/chat_gpt/llm_responses/task_post",
+        json=body,
+        auth=(creds["login"], creds["password"]),
+        timeout=10,
+    )
     ids = [t["id"] for t in r.json()["tasks"]]
     assert len(ids) == 20
     time.sleep(0.7)  # some tasks finished, some are in flight at the upstream
@@ -194,12 +233,26 @@ def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_RESPONSES_"))}
     port = free_port()
     index = tmp_path / "index.db"
-    env.update(LLM_RESPONSES_DATABASE_URL=f"sqlite:///{tmp_path}/demo.db", LLM_RESPONSES_SEARCH_INDEX_PATH=str(index),
-               LLM_RESPONSES_WORKER_POLL_SECONDS="0.1")
-    (tmp_path / "kb.md").write_text("# Parks\n\nDisneyland Paris receives about 10 million visitors a year.\n", "utf-8")
-    subprocess.run(CLI + ["index", "add", str(tmp_path / "kb.md"), "--base-url", "https://kb.example"], env=env, check=True)
-    proc = subprocess.Popen(CLI + ["serve", "--demo", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    env.update(
+        LLM_RESPONSES_DATABASE_URL=f"sqlite:///{tmp_path}/demo.db",
+        LLM_RESPONSES_SEARCH_INDEX_PATH=str(index),
+        LLM_RESPONSES_WORKER_POLL_SECONDS="0.1",
+    )
+    (tmp_path / "kb.md").write_text(
+        "# Parks\n\nDisneyland Paris receives about 10 million visitors a year.\n", "utf-8"
+    )
+    subprocess.run(
+        CLI + ["index", "add", str(tmp_path / "kb.md"), "--base-url", "https://kb.example"],
+        env=env,
+        check=True,
+    )
+    proc = subprocess.Popen(
+        CLI + ["serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         printed = []
         for line in proc.stdout:
@@ -217,7 +270,11 @@ def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path
             except httpx.TransportError:
                 assert time.time() < deadline
                 time.sleep(0.1)
-        body = json.loads(subprocess.run(["bash", "-c", curl], check=True, capture_output=True, text=True, timeout=180).stdout)
+        body = json.loads(
+            subprocess.run(
+                ["bash", "-c", curl], check=True, capture_output=True, text=True, timeout=180
+            ).stdout
+        )
         task = body["tasks"][0]
         assert task["status_code"] == 20000, task
         result = task["result"][0]
@@ -226,15 +283,28 @@ def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path
         assert result["items"][0]["sections"][0]["text"].strip()
 
         login, password = re.search(r"login (\S+)\s+password (\S+)", text).groups()
-        api_client = ApiClient(Configuration(host=f"http://127.0.0.1:{port}", username=login, password=password))
+        api_client = ApiClient(
+            Configuration(host=f"http://127.0.0.1:{port}", username=login, password=password)
+        )
         with api_client:
             api = AiOptimizationApi(api_client)
-            posted = api.chat_gpt_llm_responses_task_post([AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
-                user_prompt="How many visitors does Disneyland Paris get?", model_name="smollm2-135m-instruct",
-                max_output_tokens=64, web_search=True, web_search_country_iso_code="FR")])
+            posted = api.chat_gpt_llm_responses_task_post(
+                [
+                    AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
+                        user_prompt="How many visitors does Disneyland Paris get?",
+                        model_name="smollm2-135m-instruct",
+                        max_output_tokens=64,
+                        web_search=True,
+                        web_search_country_iso_code="FR",
+                    )
+                ]
+            )
             task_id = posted.tasks[0].id
             deadline = time.time() + 180
-            while (got := api.chat_gpt_llm_responses_task_get(id=task_id)).tasks[0].status_code in (40601, 40602):
+            while (got := api.chat_gpt_llm_responses_task_get(id=task_id)).tasks[0].status_code in (
+                40601,
+                40602,
+            ):
                 assert time.time() < deadline
                 time.sleep(0.2)
             assert got.tasks[0].status_code == 20000

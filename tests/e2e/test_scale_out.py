@@ -29,14 +29,22 @@ async def cluster(pg_databases, fake_openai):
     await flushed_or_skip()
     dsn = await pg_databases.new()
     env = base_env(
-        LLM_RESPONSES_DATABASE_URL=dsn, LLM_RESPONSES_REDIS_URL=REDIS_URL, OPENAI_API_KEY="sk-test",
-        OPENAI_BASE_URL=fake_openai.base_url, LLM_RESPONSES_OPENAI_MAX_RETRIES="0",
-        LLM_RESPONSES_WORKER_LEASE_SECONDS="2", LLM_RESPONSES_WORKER_POLL_SECONDS="0.5",
-        LLM_RESPONSES_MAINTENANCE_INTERVAL_SECONDS="0.5", LLM_RESPONSES_WEBHOOK_ALLOWLIST="127.0.0.1/32",
-        LLM_RESPONSES_WEBHOOK_POLL_SECONDS="0.5", LLM_RESPONSES_RATE_LIMIT_PER_MINUTE="100000",
+        LLM_RESPONSES_DATABASE_URL=dsn,
+        LLM_RESPONSES_REDIS_URL=REDIS_URL,
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=fake_openai.base_url,
+        LLM_RESPONSES_OPENAI_MAX_RETRIES="0",
+        LLM_RESPONSES_WORKER_LEASE_SECONDS="2",
+        LLM_RESPONSES_WORKER_POLL_SECONDS="0.5",
+        LLM_RESPONSES_MAINTENANCE_INTERVAL_SECONDS="0.5",
+        LLM_RESPONSES_WEBHOOK_ALLOWLIST="127.0.0.1/32",
+        LLM_RESPONSES_WEBHOOK_POLL_SECONDS="0.5",
+        LLM_RESPONSES_RATE_LIMIT_PER_MINUTE="100000",
         LLM_RESPONSES_POSTGRES_POOL_SIZE="5",
     )
-    apis = [Proc(["serve", "--no-worker", "--port", str(port)], env, port) for port in (free_port(), free_port())]
+    apis = [
+        Proc(["serve", "--no-worker", "--port", str(port)], env, port) for port in (free_port(), free_port())
+    ]
     workers = [Proc(["worker", "--concurrency", "32"], env) for _ in range(3)]
     yield dsn, env, apis, workers
     for p in apis + workers:
@@ -51,7 +59,11 @@ async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, f
     try:
         for p in apis + workers:
             p.start()
-        task = {"model_name": "gpt-4.1-mini", "user_prompt": "hello", "pingback_url": receiver.url("/ping?id=$id")}
+        task = {
+            "model_name": "gpt-4.1-mini",
+            "user_prompt": "hello",
+            "pingback_url": receiver.url("/ping?id=$id"),
+        }
         async with httpx.AsyncClient(auth=(creds["login"], creds["password"]), timeout=60) as http:
             posts = [http.post(apis[i % 2].url + POST, json=[task] * 100) for i in range(20)]
 
@@ -73,13 +85,22 @@ async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, f
                 await asyncio.sleep(0.2)
             per_task = await conn.fetch(
                 "SELECT task_id, COUNT(*) FILTER (WHERE kind = 'base') AS base, COUNT(*) FILTER (WHERE kind = 'prepay') AS prepay, "
-                "COUNT(*) FILTER (WHERE kind IN ('refund', 'overage')) AS settle FROM ledger WHERE task_id IS NOT NULL GROUP BY task_id")
+                "COUNT(*) FILTER (WHERE kind IN ('refund', 'overage')) AS settle FROM ledger WHERE task_id IS NOT NULL GROUP BY task_id"
+            )
             assert len(per_task) == 2000
-            assert all((r["base"], r["prepay"], r["settle"]) == (1, 1, 1) for r in per_task), "a task was charged twice"
+            assert all((r["base"], r["prepay"], r["settle"]) == (1, 1, 1) for r in per_task), (
+                "a task was charged twice"
+            )
             balance, ledger = await conn.fetchrow(
-                "SELECT balance, (SELECT SUM(amount) FROM ledger WHERE account_id = accounts.id) FROM accounts")
+                "SELECT balance, (SELECT SUM(amount) FROM ledger WHERE account_id = accounts.id) FROM accounts"
+            )
             assert balance == ledger
-            assert await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'running' OR lease_owner IS NOT NULL") == 0
+            assert (
+                await conn.fetchval(
+                    "SELECT COUNT(*) FROM tasks WHERE status = 'running' OR lease_owner IS NOT NULL"
+                )
+                == 0
+            )
             # webhooks: exactly one delivery per task succeeded in the database ...
             while await conn.fetchval("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") < 2000:
                 assert time.monotonic() < deadline, "deliveries lost after the workers were killed"
@@ -91,7 +112,11 @@ async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, f
         # and its record may arrive again, with the same X-LLMR-Delivery-Id (at least once, documented)
         seen = Counter(r.query.removeprefix("id=") for r in receiver.received)
         assert set(seen) == set(ids)
-        repeated = {r.headers["x-llmr-delivery-id"] for r in receiver.received if seen[r.query.removeprefix("id=")] > 1}
+        repeated = {
+            r.headers["x-llmr-delivery-id"]
+            for r in receiver.received
+            if seen[r.query.removeprefix("id=")] > 1
+        }
         assert len(repeated) == sum(1 for n in seen.values() if n > 1)  # repeats are the same delivery again
     finally:
         receiver.stop()
@@ -100,7 +125,9 @@ async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, f
 async def test_parallel_posts_through_two_api_processes_never_overspend(cluster):
     dsn, env, apis, _ = cluster
     charge = 0.0102
-    creds = json.loads(cli(env, "accounts", "create", "tight", "--balance", f"{17 * charge + 0.005:.4f}", "--json"))
+    creds = json.loads(
+        cli(env, "accounts", "create", "tight", "--balance", f"{17 * charge + 0.005:.4f}", "--json")
+    )
     for p in apis:
         p.start()
     task = {"model_name": "gpt-4.1-mini", "user_prompt": "hello"}
@@ -145,13 +172,18 @@ async def test_sigterm_stops_claiming_and_hands_running_tasks_back_within_the_gr
         started = time.monotonic()
         assert first.kill(signal.SIGTERM) == 0
         assert time.monotonic() - started < 5
-        assert await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'queued' AND lease_owner IS NULL") == 5
+        assert (
+            await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'queued' AND lease_owner IS NULL")
+            == 5
+        )
         fake_openai.latency = 0.0
         workers[1].start()
         while await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'done'") < 5:
             assert time.monotonic() < deadline + 20
             await asyncio.sleep(0.1)
-        assert await conn.fetchval("SELECT SUM(amount) FROM ledger") == await conn.fetchval("SELECT SUM(balance) FROM accounts")
+        assert await conn.fetchval("SELECT SUM(amount) FROM ledger") == await conn.fetchval(
+            "SELECT SUM(balance) FROM accounts"
+        )
     finally:
         await conn.close()
     async with httpx.AsyncClient() as http:

@@ -48,7 +48,10 @@ SNAPSHOTS = {
 # Non-ASCII on purpose: byte and code-point offsets differ, so offset mix-ups show.
 SOURCES = [
     ("Parc Astérix – Wikipédia", "https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix"),
-    ("France Amusement Parks Market Size & Outlook, 2030", "https://www.grandviewresearch.com/horizon/outlook/amusement-parks-market/france"),
+    (
+        "France Amusement Parks Market Size & Outlook, 2030",
+        "https://www.grandviewresearch.com/horizon/outlook/amusement-parks-market/france",
+    ),
 ]
 
 
@@ -79,15 +82,24 @@ class Reply:
     delay: float = 0.0
 
 
-def error_reply(status: int, message: str, *, type_: str = "invalid_request_error", param: str | None = None,
-                code: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+def error_reply(
+    status: int,
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return Reply(body=body, status=status, headers=headers or {})
 
 
-UNVERIFIED_SUMMARY = ("Your organization must be verified to generate reasoning summaries. Please go to: "
-                      "https://platform.openai.com/settings/organization/general and click on Verify Organization. "
-                      "If you just verified, it can take up to 15 minutes for access to propagate.")
+UNVERIFIED_SUMMARY = (
+    "Your organization must be verified to generate reasoning summaries. Please go to: "
+    "https://platform.openai.com/settings/organization/general and click on Verify Organization. "
+    "If you just verified, it can take up to 15 minutes for access to propagate."
+)
 
 
 def summary_refused() -> Reply:
@@ -96,22 +108,34 @@ def summary_refused() -> Reply:
 
 def model_not_found(model: str, *, status: int = 400) -> Reply:
     """OpenAI answers an unknown or inaccessible model with ``model_not_found``, as a 400 on /responses."""
-    return error_reply(status, f"The model `{model}` does not exist or you do not have access to it.",
-                       code="model_not_found")
+    return error_reply(
+        status, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+    )
 
 
 def insufficient_quota() -> Reply:
-    return error_reply(429, "You exceeded your current quota, please check your plan and billing details. For more "
-                       "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-                       type_="insufficient_quota", code="insufficient_quota")
+    return error_reply(
+        429,
+        "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+        type_="insufficient_quota",
+        code="insufficient_quota",
+    )
 
 
 def rate_limited(*, retry_after: str | None = None, retry_after_ms: str | None = None) -> Reply:
-    headers = {k: v for k, v in (("retry-after", retry_after), ("retry-after-ms", retry_after_ms)) if v is not None}
-    return error_reply(429, "Rate limit reached for gpt-4.1-mini in organization org-FAKE0000000000000000000 on "
-                       "tokens per min (TPM): Limit 200000, Used 199310, Requested 1420. Please try again in 219ms. "
-                       "Visit https://platform.openai.com/account/rate-limits to learn more.",
-                       type_="tokens", code="rate_limit_exceeded", headers=headers)
+    headers = {
+        k: v for k, v in (("retry-after", retry_after), ("retry-after-ms", retry_after_ms)) if v is not None
+    }
+    return error_reply(
+        429,
+        "Rate limit reached for gpt-4.1-mini in organization org-FAKE0000000000000000000 on "
+        "tokens per min (TPM): Limit 200000, Used 199310, Requested 1420. Please try again in 219ms. "
+        "Visit https://platform.openai.com/account/rate-limits to learn more.",
+        type_="tokens",
+        code="rate_limit_exceeded",
+        headers=headers,
+    )
 
 
 class FakeOpenAI:
@@ -172,21 +196,39 @@ class FakeOpenAI:
             return error_reply(400, "streaming is not supported by this fake", param="stream")
         for name in ("temperature", "top_p"):
             if reasoning_model and req.get(name) is not None:
-                return error_reply(400, f"Unsupported parameter: '{name}' is not supported with this model.",
-                                   param=name, code="unsupported_parameter")
+                return error_reply(
+                    400,
+                    f"Unsupported parameter: '{name}' is not supported with this model.",
+                    param=name,
+                    code="unsupported_parameter",
+                )
         if not reasoning_model and req.get("reasoning") is not None:
-            return error_reply(400, "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
-                               param="reasoning.effort", code="unsupported_parameter")
+            return error_reply(
+                400,
+                "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+                param="reasoning.effort",
+                code="unsupported_parameter",
+            )
         if reasoning_model and (req.get("reasoning") or {}).get("summary") and not self.verified_org:
             return summary_refused()
         limit = req.get("max_output_tokens")
         if limit is not None and limit < 16:
-            return error_reply(400, f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got {limit} instead.",
-                               param="max_output_tokens", code="integer_below_min_value")
+            return error_reply(
+                400,
+                f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got {limit} instead.",
+                param="max_output_tokens",
+                code="integer_below_min_value",
+            )
         return Reply(body=self.build_response(req))
 
-    def build_response(self, req: dict[str, Any], *, text: str | None = None, search: bool | None = None,
-                       reasoning_text: str | None = None) -> dict[str, Any]:
+    def build_response(
+        self,
+        req: dict[str, Any],
+        *,
+        text: str | None = None,
+        search: bool | None = None,
+        reasoning_text: str | None = None,
+    ) -> dict[str, Any]:
         """A complete body. Reasoning models think ``reasoning_cost`` tokens first, inside ``max_output_tokens``
         (as OpenAI counts them): a budget that runs out cuts the answer (``incomplete``) or leaves none.
         ``reasoning_text``: the body vLLM and gpt-oss send, raw reasoning content and an empty summary."""
@@ -198,19 +240,49 @@ class FakeOpenAI:
         reasoning = req.get("reasoning") or None
         thinks = is_reasoning_model(model) or reasoning_text is not None
         if reasoning_text is not None:
-            output.append({"id": _id("rs"), "type": "reasoning", "summary": [],
-                           "content": [{"type": "reasoning_text", "text": reasoning_text}]})
+            output.append(
+                {
+                    "id": _id("rs"),
+                    "type": "reasoning",
+                    "summary": [],
+                    "content": [{"type": "reasoning_text", "text": reasoning_text}],
+                }
+            )
         elif thinks:
-            summary = [{"type": "summary_text", "text": f"**Considering the question**\n\nThe user asks: {prompt[:60]}"}] if (reasoning or {}).get("summary") else []
-            output.append({"id": _id("rs"), "type": "reasoning", "summary": summary, "encrypted_content": _hex(40)})
+            summary = (
+                [
+                    {
+                        "type": "summary_text",
+                        "text": f"**Considering the question**\n\nThe user asks: {prompt[:60]}",
+                    }
+                ]
+                if (reasoning or {}).get("summary")
+                else []
+            )
+            output.append(
+                {"id": _id("rs"), "type": "reasoning", "summary": summary, "encrypted_content": _hex(40)}
+            )
         annotations: list[dict[str, Any]] = []
         body_text = text if text is not None else f"Here is an answer about {prompt}."
         if searched:
             query = prompt[:80]
-            output.append({"id": _id("ws"), "type": "web_search_call", "status": "completed",
-                           "action": {"type": "search", "query": query, "queries": [query],
-                                      **({"sources": [{"type": "url", "url": u} for _, u in SOURCES]}
-                                         if "web_search_call.action.sources" in (req.get("include") or []) else {})}})
+            output.append(
+                {
+                    "id": _id("ws"),
+                    "type": "web_search_call",
+                    "status": "completed",
+                    "action": {
+                        "type": "search",
+                        "query": query,
+                        "queries": [query],
+                        **(
+                            {"sources": [{"type": "url", "url": u} for _, u in SOURCES]}
+                            if "web_search_call.action.sources" in (req.get("include") or [])
+                            else {}
+                        ),
+                    },
+                }
+            )
             if text is None:
                 body_text = "Les parcs d’attractions restent importants en France."
                 for title, url in SOURCES:
@@ -220,8 +292,15 @@ class FakeOpenAI:
                     body_text += " Voilà — un fait. "
                     start = len(body_text)
                     body_text += marker
-                    annotations.append({"type": "url_citation", "start_index": start, "end_index": len(body_text),
-                                        "url": cited, "title": title})
+                    annotations.append(
+                        {
+                            "type": "url_citation",
+                            "start_index": start,
+                            "end_index": len(body_text),
+                            "url": cited,
+                            "title": title,
+                        }
+                    )
         reasoning_tokens = self.reasoning_cost if thinks else 0
         limit = req.get("max_output_tokens")
         incomplete = None
@@ -232,53 +311,119 @@ class FakeOpenAI:
             body_text = " ".join(words)
             annotations = [a for a in annotations if a["end_index"] <= len(body_text)]
         if body_text or incomplete is None:
-            output.append({"id": _id("msg"), "type": "message", "status": "incomplete" if incomplete else "completed",
-                           "role": "assistant",
-                           "content": [{"type": "output_text", "annotations": annotations, "logprobs": [], "text": body_text}]})
+            output.append(
+                {
+                    "id": _id("msg"),
+                    "type": "message",
+                    "status": "incomplete" if incomplete else "completed",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_text", "annotations": annotations, "logprobs": [], "text": body_text}
+                    ],
+                }
+            )
         input_tokens = _tokens(prompt) + _tokens(req.get("instructions") or "") + 10
         output_tokens = (_tokens(body_text) if body_text else 0) + reasoning_tokens
         now = int(time.time())
         body = {
-            "id": _id("resp"), "object": "response", "created_at": now,
-            "status": "incomplete" if incomplete else "completed", "background": False,
-            "billing": {"payer": "developer"}, "completed_at": None if incomplete else now, "error": None,
-            "frequency_penalty": 0.0, "incomplete_details": incomplete, "instructions": req.get("instructions"),
-            "max_output_tokens": req.get("max_output_tokens"), "max_tool_calls": None,
-            "model": SNAPSHOTS.get(model, model), "output": output, "parallel_tool_calls": True,
-            "presence_penalty": 0.0, "previous_response_id": None, "prompt_cache_key": None,
+            "id": _id("resp"),
+            "object": "response",
+            "created_at": now,
+            "status": "incomplete" if incomplete else "completed",
+            "background": False,
+            "billing": {"payer": "developer"},
+            "completed_at": None if incomplete else now,
+            "error": None,
+            "frequency_penalty": 0.0,
+            "incomplete_details": incomplete,
+            "instructions": req.get("instructions"),
+            "max_output_tokens": req.get("max_output_tokens"),
+            "max_tool_calls": None,
+            "model": SNAPSHOTS.get(model, model),
+            "output": output,
+            "parallel_tool_calls": True,
+            "presence_penalty": 0.0,
+            "previous_response_id": None,
+            "prompt_cache_key": None,
             "prompt_cache_retention": None,
-            "reasoning": {"effort": "medium" if thinks else None,
-                          "summary": (reasoning or {}).get("summary")},
-            "safety_identifier": None, "service_tier": "default", "store": req.get("store", True),
-            "temperature": req.get("temperature", 1.0), "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "reasoning": {
+                "effort": "medium" if thinks else None,
+                "summary": (reasoning or {}).get("summary"),
+            },
+            "safety_identifier": None,
+            "service_tier": "default",
+            "store": req.get("store", True),
+            "temperature": req.get("temperature", 1.0),
+            "text": {"format": {"type": "text"}, "verbosity": "medium"},
             "tool_choice": req.get("tool_choice", "auto"),
-            "tools": [{"type": t.get("type"), "filters": None, "search_context_size": "medium",
-                       "user_location": {"type": "approximate", "city": None, "country": "US", "region": None,
-                                         "timezone": None, **(t.get("user_location") or {})}} for t in tools],
-            "top_logprobs": 0, "top_p": req.get("top_p", 1.0), "truncation": "disabled",
-            "usage": {"input_tokens": input_tokens,
-                      "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                      "output_tokens": output_tokens,
-                      "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-                      "total_tokens": input_tokens + output_tokens},
-            "user": None, "metadata": req.get("metadata") or {},
+            "tools": [
+                {
+                    "type": t.get("type"),
+                    "filters": None,
+                    "search_context_size": "medium",
+                    "user_location": {
+                        "type": "approximate",
+                        "city": None,
+                        "country": "US",
+                        "region": None,
+                        "timezone": None,
+                        **(t.get("user_location") or {}),
+                    },
+                }
+                for t in tools
+            ],
+            "top_logprobs": 0,
+            "top_p": req.get("top_p", 1.0),
+            "truncation": "disabled",
+            "usage": {
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                "total_tokens": input_tokens + output_tokens,
+            },
+            "user": None,
+            "metadata": req.get("metadata") or {},
         }
         if searched:
-            body["tool_usage"] = {"image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
-                                                "output_tokens": 0, "total_tokens": 0},
-                                  "web_search": {"num_requests": 1}}
+            body["tool_usage"] = {
+                "image_gen": {
+                    "input_tokens": 0,
+                    "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                    "output_tokens": 0,
+                    "total_tokens": 0,
+                },
+                "web_search": {"num_requests": 1},
+            }
         return body
 
-    def failed_response(self, req: dict[str, Any], *, code: str = "server_error",
-                        message: str = "The server had an error while processing your request. Sorry about that!") -> dict[str, Any]:
+    def failed_response(
+        self,
+        req: dict[str, Any],
+        *,
+        code: str = "server_error",
+        message: str = "The server had an error while processing your request. Sorry about that!",
+    ) -> dict[str, Any]:
         """HTTP 200 with ``status: failed``: an ``error`` object, no output, nothing billed."""
         body = self.build_response(req)
-        body.update(status="failed", completed_at=None, output=[], error={"code": code, "message": message},
-                    usage={"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 0,
-                           "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 0})
+        body.update(
+            status="failed",
+            completed_at=None,
+            output=[],
+            error={"code": code, "message": message},
+            usage={
+                "input_tokens": 0,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 0,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 0,
+            },
+        )
         return body
 
-    def incomplete_response(self, req: dict[str, Any], *, reason: str = "content_filter", text: str = "") -> dict[str, Any]:
+    def incomplete_response(
+        self, req: dict[str, Any], *, reason: str = "content_filter", text: str = ""
+    ) -> dict[str, Any]:
         """``status: incomplete`` with whatever text came before the stop (possibly none)."""
         body = self.build_response(req, text=text or "x")
         body.update(status="incomplete", completed_at=None, incomplete_details={"reason": reason})
@@ -297,8 +442,14 @@ class FakeOpenAI:
             return error_reply(400, "'messages' is a required property", param="messages")
         return Reply(body=self.build_chat_response(req))
 
-    def build_chat_response(self, req: dict[str, Any], *, text: str | None = None, finish_reason: str = "stop",
-                            reasoning: str | None = None) -> dict[str, Any]:
+    def build_chat_response(
+        self,
+        req: dict[str, Any],
+        *,
+        text: str | None = None,
+        finish_reason: str = "stop",
+        reasoning: str | None = None,
+    ) -> dict[str, Any]:
         prompt = str(req["messages"][-1]["content"])
         answer = text if text is not None else f"Here is an answer about {prompt}."
         prompt_tokens = sum(_tokens(str(m.get("content", ""))) for m in req["messages"]) + 5
@@ -306,20 +457,30 @@ class FakeOpenAI:
         if reasoning is not None:
             message["reasoning_content"] = reasoning
         return {
-            "id": f"chatcmpl-{_hex(24)}", "object": "chat.completion", "created": int(time.time()),
-            "model": str(req.get("model", "")), "system_fingerprint": "fp_fake",
+            "id": f"chatcmpl-{_hex(24)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": str(req.get("model", "")),
+            "system_fingerprint": "fp_fake",
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _tokens(answer),
-                      "total_tokens": prompt_tokens + _tokens(answer),
-                      "prompt_tokens_details": {"cached_tokens": 0},
-                      "completion_tokens_details": {"reasoning_tokens": 0}},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": _tokens(answer),
+                "total_tokens": prompt_tokens + _tokens(answer),
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0},
+            },
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeOpenAI:
-        app = Starlette(routes=[Route("/v1/responses", self._responses, methods=["POST"]),
-                                Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/v1/responses", self._responses, methods=["POST"]),
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            ]
+        )
         self._server = LoopbackServer(app)
         self.port = self._server.port
         return self

@@ -24,8 +24,18 @@ class FakeSearxng:
         self._server: LoopbackServer | None = None
 
     def add(self, title: str, url: str, content: str) -> None:
-        self.results.append({"title": title, "url": url, "content": content, "engine": "fake", "engines": ["fake"],
-                             "score": 1.0, "category": "general", "parsed_url": ["https", url.split("/")[2], "", "", "", ""]})
+        self.results.append(
+            {
+                "title": title,
+                "url": url,
+                "content": content,
+                "engine": "fake",
+                "engines": ["fake"],
+                "score": 1.0,
+                "category": "general",
+                "parsed_url": ["https", url.split("/")[2], "", "", "", ""],
+            }
+        )
 
     async def _search(self, request: Request) -> Response:
         params = dict(request.query_params)
@@ -36,9 +46,18 @@ class FakeSearxng:
             return PlainTextResponse("<html>results</html>", media_type="text/html")
         words = {w.lower() for w in params.get("q", "").split()}
         hits = [r for r in self.results if words & set((r["title"] + " " + r["content"]).lower().split())]
-        return JSONResponse({"query": params.get("q"), "number_of_results": len(hits), "results": hits,
-                             "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],
-                             "unresponsive_engines": []})
+        return JSONResponse(
+            {
+                "query": params.get("q"),
+                "number_of_results": len(hits),
+                "results": hits,
+                "answers": [],
+                "corrections": [],
+                "infoboxes": [],
+                "suggestions": [],
+                "unresponsive_engines": [],
+            }
+        )
 
     @property
     def base_url(self) -> str:

@@ -41,13 +41,22 @@ class WebhookReceiver:
         self._server: LoopbackServer | None = None
 
     async def _any(self, request: Request) -> Response:
-        self.received.append(Received(request.method, request.url.path, request.scope["query_string"].decode(),
-                                      dict(request.headers), await request.body()))
+        self.received.append(
+            Received(
+                request.method,
+                request.url.path,
+                request.scope["query_string"].decode(),
+                dict(request.headers),
+                await request.body(),
+            )
+        )
         answer = self.script.popleft() if self.script else self.default
         if answer.delay:
             await asyncio.sleep(answer.delay)
         if answer.body_bytes:
-            return StreamingResponse(self._stream(answer.body_bytes), status_code=answer.status, headers=answer.headers)
+            return StreamingResponse(
+                self._stream(answer.body_bytes), status_code=answer.status, headers=answer.headers
+            )
         return Response(b"ok", status_code=answer.status, headers=answer.headers)
 
     async def _stream(self, size: int):
@@ -59,7 +68,9 @@ class WebhookReceiver:
     async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
         deadline = asyncio.get_running_loop().time() + within
         while len(self.received) < count:
-            assert asyncio.get_running_loop().time() < deadline, f"got {len(self.received)} of {count} webhook requests"
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"got {len(self.received)} of {count} webhook requests"
+            )
             await asyncio.sleep(0.02)
         return self.received
 
@@ -72,7 +83,9 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def start(self) -> WebhookReceiver:
-        self._server = LoopbackServer(Starlette(routes=[Route("/{path:path}", self._any, methods=["GET", "POST"])]))
+        self._server = LoopbackServer(
+            Starlette(routes=[Route("/{path:path}", self._any, methods=["GET", "POST"])])
+        )
         return self
 
     def stop(self) -> None:
@@ -80,7 +93,9 @@ class WebhookReceiver:
             self._server.stop()
 
 
-def main() -> None:  # pragma: no cover - for benchmarks: python -m tests.fakes.webhook_receiver [delay seconds]
+def main() -> (
+    None
+):  # pragma: no cover - for benchmarks: python -m tests.fakes.webhook_receiver [delay seconds]
     import sys
     import time
 

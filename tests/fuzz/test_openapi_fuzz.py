@@ -34,7 +34,9 @@ async def _account(config: Settings) -> tuple[str, str]:
     try:
         hasher = await make_hasher(store, config)
         password = new_password()
-        await store.create_account("fuzz", hasher.digest(password), hasher.digest(new_token()), to_nanos("100"))
+        await store.create_account(
+            "fuzz", hasher.digest(password), hasher.digest(new_token()), to_nanos("100")
+        )
         return "fuzz", password
     finally:
         await store.close()
@@ -44,9 +46,17 @@ async def _account(config: Settings) -> tuple[str, str]:
 def fuzz_server(tmp_path_factory, fake_openai_server):
     root = tmp_path_factory.mktemp("fuzz")
     config = Settings(
-        database_url=f"sqlite:///{root}/fuzz.db", openai_api_key="sk-test", openai_base_url=fake_openai_server.base_url,
-        openai_max_retries=0, local_model="off", search_index_path=f"{root}/index.db", sqlite_synchronous="NORMAL",
-        access_log=False, rate_limit_per_minute=100_000, auth_failures_per_login=100_000, auth_failures_per_address=100_000,
+        database_url=f"sqlite:///{root}/fuzz.db",
+        openai_api_key="sk-test",
+        openai_base_url=fake_openai_server.base_url,
+        openai_max_retries=0,
+        local_model="off",
+        search_index_path=f"{root}/index.db",
+        sqlite_synchronous="NORMAL",
+        access_log=False,
+        rate_limit_per_minute=100_000,
+        auth_failures_per_login=100_000,
+        auth_failures_per_address=100_000,
     )
     login, password = asyncio.run(_account(config))
     sock = socket.socket()
@@ -91,8 +101,13 @@ def test_every_operation_survives_the_fuzzer(fuzz_server, api_schema):
     for operation in operations:
 
         @given(operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def fuzz(case):
             case.call_and_validate(base_url=url, headers=auth)
 

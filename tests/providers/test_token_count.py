@@ -18,7 +18,9 @@ def test_the_bundled_vocabularies_install_into_tiktokens_cache_and_tokenize(tmp_
         assert hashlib.sha256(cached.read_bytes()).hexdigest() == sha256
     assert token_count.install_offline_bpe() == []  # already there and valid: left alone
     o200k = tiktoken.get_encoding("o200k_base")  # loads from the cache: this machine has no internet
-    assert o200k.decode(o200k.encode("Les parcs d’attractions en France")) == "Les parcs d’attractions en France"
+    assert (
+        o200k.decode(o200k.encode("Les parcs d’attractions en France")) == "Les parcs d’attractions en France"
+    )
     assert len(tiktoken.get_encoding("cl100k_base").encode("hello world")) == 2
 
 
@@ -37,11 +39,24 @@ def test_a_vocabulary_in_another_layout_is_refused():
 async def test_a_reply_without_usage_is_counted_not_free(settings, fake_openai):
     async with running(settings) as h:
         alice = await h.account()
-        body = fake_openai.build_response({"model": "gpt-4.1-mini", "input": "x"}, text="Paris is the capital of France.")
+        body = fake_openai.build_response(
+            {"model": "gpt-4.1-mini", "input": "x"}, text="Paris is the capital of France."
+        )
         del body["usage"]
         fake_openai.enqueue(Reply(body=body))
-        task = (await h.post(f"{LLM}/live", alice, [{"model_name": "gpt-4.1-mini", "user_prompt": "What is the capital of France?",
-                                                      "system_message": "Be brief."}]))["tasks"][0]
+        task = (
+            await h.post(
+                f"{LLM}/live",
+                alice,
+                [
+                    {
+                        "model_name": "gpt-4.1-mini",
+                        "user_prompt": "What is the capital of France?",
+                        "system_message": "Be brief.",
+                    }
+                ],
+            )
+        )["tasks"][0]
         result = task["result"][0]
         encoding = tiktoken.encoding_for_model("gpt-4.1-mini")
         assert result["input_tokens"] == len(encoding.encode("Be brief.\nWhat is the capital of France?"))

@@ -58,12 +58,20 @@ async def test_model_not_found_as_400_is_the_operators_problem_and_fully_refunde
     assert await harness.store.ledger_sum(alice.account_id) == to_nanos("10")
 
 
-async def test_a_400_on_a_parameter_we_own_is_50301_and_one_on_the_callers_field_is_40501(harness, fake_openai):
+async def test_a_400_on_a_parameter_we_own_is_50301_and_one_on_the_callers_field_is_40501(
+    harness, fake_openai
+):
     alice = await harness.account()
-    fake_openai.enqueue(error_reply(400, "Unknown parameter: 'store'.", param="store", code="unknown_parameter"))
+    fake_openai.enqueue(
+        error_reply(400, "Unknown parameter: 'store'.", param="store", code="unknown_parameter")
+    )
     assert_task_error(await _live(harness, alice, SEED_TASK), 50301, "3rd Party API Service Unavailable.")
-    fake_openai.enqueue(error_reply(400, "Hosted tool 'web_search' is not supported with gpt-4.1-nano.", param="tools"))
-    assert_task_error(await _live(harness, alice, {**SEED_TASK, "web_search": True}), 40501, "Invalid Field: 'web_search'.")
+    fake_openai.enqueue(
+        error_reply(400, "Hosted tool 'web_search' is not supported with gpt-4.1-nano.", param="tools")
+    )
+    assert_task_error(
+        await _live(harness, alice, {**SEED_TASK, "web_search": True}), 40501, "Invalid Field: 'web_search'."
+    )
     fake_openai.enqueue(error_reply(400, "Invalid model", param="model"))
     assert_task_error(await _live(harness, alice, SEED_TASK), 40501, "Invalid Field: 'model_name'.")
     assert await harness.balance(alice) == to_nanos("10")
@@ -71,7 +79,9 @@ async def test_a_400_on_a_parameter_we_own_is_50301_and_one_on_the_callers_field
 
 async def test_http_200_with_status_failed_is_a_refunded_failure(harness, fake_openai):
     alice = await harness.account()
-    fake_openai.enqueue(Reply(body=fake_openai.failed_response({"model": "gpt-4.1-mini", "input": "x"}, code="invalid_image")))
+    fake_openai.enqueue(
+        Reply(body=fake_openai.failed_response({"model": "gpt-4.1-mini", "input": "x"}, code="invalid_image"))
+    )
     body = await harness.post(f"{LLM}/task_post", alice, [SEED_TASK])
     done = await harness.wait_done(alice, body["tasks"][0]["id"])
     assert_task_error(done, 50301, "3rd Party API Service Unavailable.")
@@ -104,7 +114,9 @@ async def test_incomplete_keeps_the_text_and_records_the_reason(harness, fake_op
     caplog.set_level("INFO", logger="llm_responses.tasks.runner")
     alice = await harness.account()
     req = {"model": "gpt-4.1-mini", "input": "x"}
-    fake_openai.enqueue(Reply(body=fake_openai.incomplete_response(req, reason="content_filter", text="Half an answer")))
+    fake_openai.enqueue(
+        Reply(body=fake_openai.incomplete_response(req, reason="content_filter", text="Half an answer"))
+    )
     body = await harness.post(f"{LLM}/task_post", alice, [SEED_TASK])
     task_id = body["tasks"][0]["id"]
     done = await harness.wait_done(alice, task_id)
@@ -116,8 +128,18 @@ async def test_incomplete_keeps_the_text_and_records_the_reason(harness, fake_op
 
 async def test_incomplete_with_no_text_is_a_refunded_failure(harness, fake_openai):
     alice = await harness.account()
-    fake_openai.enqueue(Reply(body=fake_openai.incomplete_response({"model": "o4-mini", "input": "x"}, reason="max_output_tokens")))
-    assert_task_error(await _live(harness, alice, REASONING_TASK), 40103, "Task execution failed, please try to resubmit the task.")
+    fake_openai.enqueue(
+        Reply(
+            body=fake_openai.incomplete_response(
+                {"model": "o4-mini", "input": "x"}, reason="max_output_tokens"
+            )
+        )
+    )
+    assert_task_error(
+        await _live(harness, alice, REASONING_TASK),
+        40103,
+        "Task execution failed, please try to resubmit the task.",
+    )
     assert await harness.balance(alice) == to_nanos("10")
 
 
@@ -139,9 +161,14 @@ async def test_reasoning_models_get_room_to_reason_beyond_max_output_tokens(harn
 async def test_vllm_reasoning_text_becomes_reasoning_not_answer(harness, fake_openai):
     alice = await harness.account()
     req = {"model": "gpt-4.1-mini", "input": "x"}
-    fake_openai.enqueue(Reply(body=fake_openai.build_response(req, text="The answer.", reasoning_text="We need to think.")))
+    fake_openai.enqueue(
+        Reply(body=fake_openai.build_response(req, text="The answer.", reasoning_text="We need to think."))
+    )
     result = (await _live(harness, alice, SEED_TASK))["tasks"][0]["result"][0]
-    assert result["items"][0] == {"type": "reasoning", "sections": [{"type": "summary_text", "text": "We need to think."}]}
+    assert result["items"][0] == {
+        "type": "reasoning",
+        "sections": [{"type": "summary_text", "text": "We need to think."}],
+    }
     assert [s["text"] for s in result["items"][1]["sections"]] == ["The answer."]
 
 
@@ -178,8 +205,13 @@ async def test_retry_after_beyond_the_cap_is_not_waited_for(running_with, fake_o
     assert len(fake_openai.requests) == 1 and time.monotonic() - started < 5
 
 
-CHAT_MODEL = {"name": "r1-distill", "versions": ["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"], "provider": "gpu",
-              "input_price": 1, "output_price": 2}
+CHAT_MODEL = {
+    "name": "r1-distill",
+    "versions": ["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"],
+    "provider": "gpu",
+    "input_price": 1,
+    "output_price": 2,
+}
 
 
 async def test_chat_servers_think_blocks_and_reasoning_content_become_reasoning(running_with, fake_openai):
@@ -190,15 +222,28 @@ async def test_chat_servers_think_blocks_and_reasoning_content_become_reasoning(
         task = {"model_name": "r1-distill", "user_prompt": "2+2?"}
         for content, reasoning in (
             ("<think>\nTwo and two.\n</think>\n\nFour.", None),  # Qwen, Ollama: inline, both tags
-            ("Two and two.\n</think>\n\nFour.", None),  # DeepSeek-R1: the opening tag is in the prompt template
+            (
+                "Two and two.\n</think>\n\nFour.",
+                None,
+            ),  # DeepSeek-R1: the opening tag is in the prompt template
             ("Four.", "Two and two."),  # vLLM, DeepSeek API: reasoning_content
         ):
-            fake_openai.enqueue(Reply(body=fake_openai.build_chat_response(req, text=content, reasoning=reasoning)))
+            fake_openai.enqueue(
+                Reply(body=fake_openai.build_chat_response(req, text=content, reasoning=reasoning))
+            )
             result = (await _live(harness, alice, task))["tasks"][0]["result"][0]
             assert result["items"] == [
                 {"type": "reasoning", "sections": [{"type": "summary_text", "text": "Two and two."}]},
                 {"type": "message", "sections": [{"type": "text", "text": "Four.", "annotations": None}]},
             ], content
         # cut off while still thinking: no answer text at all, so a refunded failure
-        fake_openai.enqueue(Reply(body=fake_openai.build_chat_response(req, text="<think>Hmm, let me", finish_reason="length")))
-        assert_task_error(await _live(harness, alice, task), 40103, "Task execution failed, please try to resubmit the task.")
+        fake_openai.enqueue(
+            Reply(
+                body=fake_openai.build_chat_response(req, text="<think>Hmm, let me", finish_reason="length")
+            )
+        )
+        assert_task_error(
+            await _live(harness, alice, task),
+            40103,
+            "Task execution failed, please try to resubmit the task.",
+        )

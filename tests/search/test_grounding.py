@@ -18,7 +18,8 @@ HITS = [
 # any text but "[" (which would make markers of its own), non-ASCII included
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="["), max_size=40)
 markers = st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=3).map(
-    lambda ns: "[" + ", ".join(map(str, ns)) + "]")
+    lambda ns: "[" + ", ".join(map(str, ns)) + "]"
+)
 
 
 @given(st.lists(st.tuples(texts, markers), max_size=6), texts)
@@ -38,9 +39,11 @@ def test_every_annotation_points_at_its_own_link(pieces, tail):
 
 def test_markers_become_chatgpt_style_links_and_unknown_sources_vanish():
     part = apply_citations("Disneyland is big [1]. Bread [9]. Both [1, 2].", HITS)
-    assert part.text == ("Disneyland is big ([fr.wikipedia.org](https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix)). "
-                         "Bread. Both ([fr.wikipedia.org](https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix)) "
-                         "([Notes](file:///srv/kb/notes.md)).")
+    assert part.text == (
+        "Disneyland is big ([fr.wikipedia.org](https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix)). "
+        "Bread. Both ([fr.wikipedia.org](https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix)) "
+        "([Notes](file:///srv/kb/notes.md))."
+    )
     assert len(part.citations) == 3
     assert apply_citations("no markers, [a] or [x1]", HITS).citations == ()
     assert link_label(HITS[2]) == "example.com"
@@ -62,12 +65,20 @@ def test_rule_planning_gives_at_most_three_short_queries(prompt):
 
 
 def test_rule_planning_keeps_content_words_per_question():
-    assert rule_queries("provide information on how relevant the amusement park business is in France now") == [
-        "relevant amusement park business France"]
+    assert rule_queries(
+        "provide information on how relevant the amusement park business is in France now"
+    ) == ["relevant amusement park business France"]
     assert rule_queries("Who won the 2022 World Cup? And who scored in the final?") == [
-        "won 2022 World Cup scored final", "won 2022 World Cup", "scored final"]
+        "won 2022 World Cup scored final",
+        "won 2022 World Cup",
+        "scored final",
+    ]
 
 
 def test_model_written_queries_are_cleaned():
     answer = '1. "amusement parks France 2025"\n- Disneyland Paris visitors\n\nQuery 3: parc asterix revenue\n4. extra'
-    assert parse_model_queries(answer) == ["amusement parks France 2025", "Disneyland Paris visitors", "parc asterix revenue"]
+    assert parse_model_queries(answer) == [
+        "amusement parks France 2025",
+        "Disneyland Paris visitors",
+        "parc asterix revenue",
+    ]

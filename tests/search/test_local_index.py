@@ -17,10 +17,14 @@ def corpus(tmp_path):
     (root / "parks").mkdir(parents=True)
     (root / "parks" / "france.md").write_text(
         "# Amusement parks in France\n\nDisneyland Paris receives about 10 million visitors a year.\n"
-        "Parc Astérix welcomed 2.8 million visitors in 2023.\n", "utf-8")
+        "Parc Astérix welcomed 2.8 million visitors in 2023.\n",
+        "utf-8",
+    )
     (root / "bread.html").write_text(
         "<html><head><title>Baking bread</title><style>.x{}</style></head><body><h1>Bread</h1>"
-        "<p>Flour, water &amp; salt.</p><script>var visitors = 1;</script></body></html>", "utf-8")
+        "<p>Flour, water &amp; salt.</p><script>var visitors = 1;</script></body></html>",
+        "utf-8",
+    )
     (root / "notes.txt").write_text("Plain notes about roller coasters and visitors.\n", "utf-8")
     (root / "image.png").write_bytes(b"\x89PNG")
     return root
@@ -45,7 +49,9 @@ def test_urls_come_from_the_base_url_or_are_file_uris(corpus):
 
 
 def test_query_text_of_any_shape_is_safe_for_fts5():
-    assert fts_query('what "is" NEAR(a b) * OR -x?') == '"what" OR "is" OR "near" OR "a" OR "b" OR "or" OR "x"'
+    assert (
+        fts_query('what "is" NEAR(a b) * OR -x?') == '"what" OR "is" OR "near" OR "a" OR "b" OR "or" OR "x"'
+    )
     assert fts_query("?!*") is None
 
 
@@ -58,7 +64,9 @@ async def test_search_ranks_the_matching_document_first_and_snippets_the_match(t
     assert hits[0].title == "Amusement parks in France"
     assert "Disneyland" in hits[0].snippet
     assert "https://kb.example/bread.html" not in [h.url for h in hits]  # its only match was in a <script>
-    assert await index.search("astérix", limit=3, locale=Locale()) == await index.search("asterix", limit=3, locale=Locale())
+    assert await index.search("astérix", limit=3, locale=Locale()) == await index.search(
+        "asterix", limit=3, locale=Locale()
+    )
     assert await index.search("zeppelin", limit=3, locale=Locale()) == []
     assert await index.search("...", limit=3, locale=Locale()) == []
 
@@ -70,14 +78,27 @@ async def test_adding_the_same_url_again_replaces_the_document(tmp_path, corpus)
     file.write_text("Now about zeppelins.\n", "utf-8")
     assert index.add([read_document(file, "https://kb.example/notes")]) == (0, 1)
     assert index.count() == 1
-    assert [h.url for h in await index.search("zeppelins", limit=3, locale=Locale())] == ["https://kb.example/notes"]
+    assert [h.url for h in await index.search("zeppelins", limit=3, locale=Locale())] == [
+        "https://kb.example/notes"
+    ]
     assert await index.search("roller coasters", limit=3, locale=Locale()) == []
 
 
 def test_index_add_cli(tmp_path, corpus):
     target = tmp_path / "cli-index.db"
-    cmd = [sys.executable, "-m", "llm_responses.cli", "index", "add", str(corpus), "--base-url", "https://kb.example",
-           "--index-path", str(target), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llm_responses.cli",
+        "index",
+        "add",
+        str(corpus),
+        "--base-url",
+        "https://kb.example",
+        "--index-path",
+        str(target),
+        "--json",
+    ]
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     assert out == {"added": 3, "replaced": 0, "documents": 3, "index": str(target)}
     missing = subprocess.run(cmd[:5] + [str(tmp_path / "nope")], capture_output=True, text=True)

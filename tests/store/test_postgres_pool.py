@@ -22,8 +22,18 @@ async def one_connection_store(pg_databases):
 
 
 def _task(i: int) -> NewTask:
-    return NewTask(id=f"00000000-0000-0000-0000-{i:012d}", se="chat_gpt", endpoint="task_post", request_json="{}",
-                   data_json="{}", tag=None, postback_url=None, pingback_url=None, base_price=1, prepayment=1)
+    return NewTask(
+        id=f"00000000-0000-0000-0000-{i:012d}",
+        se="chat_gpt",
+        endpoint="task_post",
+        request_json="{}",
+        data_json="{}",
+        tag=None,
+        postback_url=None,
+        pingback_url=None,
+        base_price=1,
+        prepayment=1,
+    )
 
 
 async def test_a_non_durable_claim_leaves_durable_commits_for_the_next_user(one_connection_store):

@@ -33,8 +33,18 @@ async def store(database_url):
 
 
 def new_task(i: int, endpoint: str = "task_post") -> NewTask:
-    return NewTask(id=f"00000000-0000-0000-0000-{i:012d}", se="chat_gpt", endpoint=endpoint, request_json="{}",
-                   data_json="{}", tag=None, postback_url=None, pingback_url=None, base_price=BASE, prepayment=PREPAY)
+    return NewTask(
+        id=f"00000000-0000-0000-0000-{i:012d}",
+        se="chat_gpt",
+        endpoint=endpoint,
+        request_json="{}",
+        data_json="{}",
+        tag=None,
+        postback_url=None,
+        pingback_url=None,
+        base_price=BASE,
+        prepayment=PREPAY,
+    )
 
 
 def success(spent: int) -> Outcome:
@@ -117,7 +127,9 @@ async def test_concurrent_claimers_never_share_a_task(store):
 async def test_concurrent_posts_never_overspend(store):
     """Covers 7 charges of the 20 posted at once, one task each: exactly 7 accepted, balance never below 0."""
     acc = await store.create_account("a", "h", "t", 7 * (BASE + PREPAY) + 5)
-    results = await asyncio.gather(*(store.create_tasks(acc.id, [new_task(i)], time.time()) for i in range(20)))
+    results = await asyncio.gather(
+        *(store.create_tasks(acc.id, [new_task(i)], time.time()) for i in range(20))
+    )
     assert sum(ok for [ok] in results) == 7
     balance = (await store.account_by_login("a")).balance
     assert balance == 5 and await store.ledger_sum(acc.id) == balance
@@ -137,7 +149,9 @@ async def test_a_batch_the_balance_covers_in_part_keeps_only_the_covered_tasks(s
 
 async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     acc = await store.create_account("a", "h", "t", 10**12)
-    task = replace(new_task(1), postback_url="https://hooks.example/$id", pingback_url="https://hooks.example/p")
+    task = replace(
+        new_task(1), postback_url="https://hooks.example/$id", pingback_url="https://hooks.example/p"
+    )
     await store.create_tasks(acc.id, [task, new_task(2)], time.time())
     now = time.time()
     for c in await store.claim_tasks("w", 10, now + 60, now):
@@ -149,7 +163,9 @@ async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     postback = next(d for d in deliveries if d.kind.value == "postback")
     failed = DeliveryAttempt(attempt=1, at=now, url="u", http_status=503, error="HTTP 503", latency_ms=3.0)
     assert await store.record_delivery_attempt(postback.id, failed, delivered=False, retry_at=now + 5)
-    assert not await store.record_delivery_attempt(postback.id, failed, delivered=False, retry_at=now + 5)  # once
+    assert not await store.record_delivery_attempt(
+        postback.id, failed, delivered=False, retry_at=now + 5
+    )  # once
     assert {r.id for r in await store.tasks_ready(acc.id, 0, 10)} == {new_task(1).id, new_task(2).id}
     [again] = await store.claim_deliveries("d2", 10, now + 60, now + 6)
     assert (again.id, again.attempt) == (postback.id, 2)
@@ -157,12 +173,18 @@ async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     assert await store.record_delivery_attempt(again.id, ok, delivered=True, retry_at=None)
     assert [r.id for r in await store.tasks_ready(acc.id, 0, 10)] == [new_task(2).id]
     [view_post, view_ping] = await store.deliveries_of(acc.id, new_task(1).id)
-    assert view_post.status is DeliveryStatus.DELIVERED and [a.http_status for a in view_post.history] == [503, 200]
+    assert view_post.status is DeliveryStatus.DELIVERED and [a.http_status for a in view_post.history] == [
+        503,
+        200,
+    ]
     assert view_ping.status is DeliveryStatus.PENDING and view_ping.history == ()
     assert await store.deliveries_of(acc.id + 1, new_task(1).id) is None
     # no resend while a delivery of the task is still under way (the pingback)
     assert await store.resend_webhooks(acc.id, [new_task(1).id, new_task(2).id, "nope"], now) == [
-        ResendResult.PENDING, ResendResult.NO_WEBHOOK, ResendResult.NOT_FOUND]
+        ResendResult.PENDING,
+        ResendResult.NO_WEBHOOK,
+        ResendResult.NOT_FOUND,
+    ]
     assert await store.count_deliveries(DeliveryStatus.PENDING) == 1
     ping_ok = DeliveryAttempt(attempt=1, at=now + 7, url="u", http_status=200, error=None, latency_ms=1.0)
     assert await store.record_delivery_attempt(view_ping.id, ping_ok, delivered=True, retry_at=None)
@@ -239,7 +261,9 @@ async def test_claims_are_fair_across_accounts(store):
     claimed = await store.claim_tasks("w1", 4, now + 60, now)
     assert len(claimed) == 4
     assert [c.account_id for c in claimed].count(small.id) == 1
-    assert {c.id for c in claimed if c.account_id == big.id} <= {task_of("a", i).id for i in range(4)}  # oldest first
+    assert {c.id for c in claimed if c.account_id == big.id} <= {
+        task_of("a", i).id for i in range(4)
+    }  # oldest first
 
 
 async def test_claims_rotate_over_more_accounts_than_one_claim_takes(store):

@@ -15,10 +15,14 @@ def run(tmp_path, *args, input=None):
 
 
 def test_create_reads_a_chosen_password_from_stdin_or_a_prompt(tmp_path):
-    out = run(tmp_path, "accounts", "create", "alice", "--password-stdin", "--json", input="s3cret-from-stdin\n")
+    out = run(
+        tmp_path, "accounts", "create", "alice", "--password-stdin", "--json", input="s3cret-from-stdin\n"
+    )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["password"] == "s3cret-from-stdin"
-    out = run(tmp_path, "accounts", "create", "bob", "--prompt-password", "--json", input="typed-pw\ntyped-pw\n")
+    out = run(
+        tmp_path, "accounts", "create", "bob", "--prompt-password", "--json", input="typed-pw\ntyped-pw\n"
+    )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output.splitlines()[-1])["password"] == "typed-pw"
     assert "typed-pw" not in out.output.splitlines()[0]  # not echoed while typed

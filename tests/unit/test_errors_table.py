@@ -11,7 +11,10 @@ def test_documented_messages():
     assert StatusCode(20100).message == "Task Created."
     assert StatusCode(40401).message == "Task Not Found."
     assert StatusCode(40602).message == "Task In Queue."
-    assert StatusCode(40210).message == "Insufficient funds. Your account's balance is too low to complete this request."
+    assert (
+        StatusCode(40210).message
+        == "Insufficient funds. Your account's balance is too low to complete this request."
+    )
 
 
 def test_http_status_is_200_except_documented_ones():

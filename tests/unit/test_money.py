@@ -18,9 +18,17 @@ def test_seed_003_live_cost_is_reproduced_exactly():
     # seed 003: gpt-4.1-mini, 8174 input + 483 output tokens, one web search → money_spent 0.0290424,
     # cost 0.0296424 (= $0.0006 base + money_spent)
     entry = CATALOG.resolve("gpt-4.1-mini")
-    result = LlmResult(model="gpt-4.1-mini-2025-04-14", input_tokens=8174, output_tokens=483, reasoning_tokens=576,
-                       web_search_calls=1, search_tool="web_search")
-    tariff = Tariff(web_search_call=to_nanos("0.025"))  # the flat fee DataForSEO charges (price_web_search_call)
+    result = LlmResult(
+        model="gpt-4.1-mini-2025-04-14",
+        input_tokens=8174,
+        output_tokens=483,
+        reasoning_tokens=576,
+        web_search_calls=1,
+        search_tool="web_search",
+    )
+    tariff = Tariff(
+        web_search_call=to_nanos("0.025")
+    )  # the flat fee DataForSEO charges (price_web_search_call)
     spent = money_spent(entry, result, tariff)
     assert to_usd(spent) == 0.0290424
     assert to_usd(tariff.live_base + spent) == 0.0296424
@@ -31,16 +39,32 @@ def test_seed_001_task_post_charge_is_0_0102():
 
 
 def test_configured_prices_override_the_database():
-    catalog = Catalog.build([{"name": "gpt-4.1-mini", "versions": ["gpt-4.1-mini-2025-04-14"], "web_search": True,
-                              "input_price": 1, "output_price": 2, "cached_input_price": "0.5"}])
+    catalog = Catalog.build(
+        [
+            {
+                "name": "gpt-4.1-mini",
+                "versions": ["gpt-4.1-mini-2025-04-14"],
+                "web_search": True,
+                "input_price": 1,
+                "output_price": 2,
+                "cached_input_price": "0.5",
+            }
+        ]
+    )
     entry = catalog.resolve("gpt-4.1-mini")
-    result = LlmResult(model="m", input_tokens=1_000_000, cached_input_tokens=500_000, output_tokens=1_000_000)
-    assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos("0.5") + to_nanos("0.25") + to_nanos("2")
+    result = LlmResult(
+        model="m", input_tokens=1_000_000, cached_input_tokens=500_000, output_tokens=1_000_000
+    )
+    assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos("0.5") + to_nanos(
+        "0.25"
+    ) + to_nanos("2")
 
 
 def test_unknown_model_prices_tokens_at_zero_but_still_charges_searches():
     catalog = Catalog.build([{"name": "my-local-model", "versions": [], "provider": "openai"}])
-    result = LlmResult(model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2, search_tool="web_search")
+    result = LlmResult(
+        model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2, search_tool="web_search"
+    )
     # not in the price database: OpenAI's published GA web_search fee, $10 per 1,000 calls
     assert money_spent(catalog.resolve("my-local-model"), result, Tariff()) == 2 * to_nanos("0.01")
 
@@ -60,7 +84,13 @@ def test_search_fee_depends_on_the_tool_and_the_model_family():
 
 
 ENTRIES = [CATALOG.resolve(m["model_name"]) for m in CATALOG.listing()]
-PRICED = sorted({(e.model_id, e.provider) for e in ENTRIES if e.prices is None and linear_rates(e.model_id, e.provider, 0)})
+PRICED = sorted(
+    {
+        (e.model_id, e.provider)
+        for e in ENTRIES
+        if e.prices is None and linear_rates(e.model_id, e.provider, 0)
+    }
+)
 counts = st.integers(min_value=0, max_value=3_000_000)
 
 
@@ -75,7 +105,9 @@ def test_cached_linear_rates_charge_exactly_what_calc_price_charges(model, input
     model_id, provider = model
     cached = min(cached, input_tokens)
     entry = CATALOG.resolve(model_id)
-    result = LlmResult(model=model_id, input_tokens=input_tokens, cached_input_tokens=cached, output_tokens=output)
+    result = LlmResult(
+        model=model_id, input_tokens=input_tokens, cached_input_tokens=cached, output_tokens=output
+    )
     usage = Usage(input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output)
     expected = calc_price(usage, model_ref=model_id, provider_id=provider).total_price
     assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos(expected)

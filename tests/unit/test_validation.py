@@ -133,10 +133,25 @@ def test_location_refused_on_o1_o1pro_o3mini(model):
 
 
 def test_location_refused_when_model_disallows_it_even_with_search():
-    catalog = Catalog.build([{"name": "o3-mini", "versions": ["o3-mini-2025-01-31"], "reasoning": True, "web_search": True, "location": False}])
+    catalog = Catalog.build(
+        [
+            {
+                "name": "o3-mini",
+                "versions": ["o3-mini-2025-01-31"],
+                "reasoning": True,
+                "web_search": True,
+                "location": False,
+            }
+        ]
+    )
     with pytest.raises(ApiError) as err:
         validate_task(
-            {"user_prompt": "x", "model_name": "o3-mini", "web_search": True, "web_search_country_iso_code": "FR"},
+            {
+                "user_prompt": "x",
+                "model_name": "o3-mini",
+                "web_search": True,
+                "web_search_country_iso_code": "FR",
+            },
             allowed=TASK_POST_FIELDS,
             resolve_model=catalog.resolve,
             for_task_post=True,

@@ -50,7 +50,9 @@ async def settled(h, creds, task_id, within=10.0):
         await asyncio.sleep(0.05)
 
 
-async def test_postback_is_the_gzipped_task_get_json_and_keeps_the_task_out_of_tasks_ready(hook_settings, receiver):
+async def test_postback_is_the_gzipped_task_get_json_and_keeps_the_task_out_of_tasks_ready(
+    hook_settings, receiver
+):
     async with running(hook_settings) as h:
         alice = await h.account()
         task_id = await post_task(h, alice, postback_url=receiver.url("/postback?id=$id"), tag="t1")
@@ -66,7 +68,9 @@ async def test_postback_is_the_gzipped_task_get_json_and_keeps_the_task_out_of_t
         assert posted["tasks"][0]["result"][0]["items"]
 
 
-async def test_a_finished_postback_task_wakes_the_dispatcher_without_waiting_for_its_poll(hook_settings, receiver):
+async def test_a_finished_postback_task_wakes_the_dispatcher_without_waiting_for_its_poll(
+    hook_settings, receiver
+):
     # the dispatcher polls every 60 s here: a delivery within seconds means the finished task woke it
     async with running(hook_settings.model_copy(update={"webhook_poll_seconds": 60.0})) as h:
         alice = await h.account()
@@ -80,11 +84,15 @@ async def test_id_and_tag_are_filled_in_and_special_characters_encoded(hook_sett
     async with running(hook_settings) as h:
         alice = await h.account()
         tag = "a b&c/é#1"
-        task_id = await post_task(h, alice, pingback_url=receiver.url("/ping/$id?tag=$tag&x=1 2#frag"), tag=tag)
+        task_id = await post_task(
+            h, alice, pingback_url=receiver.url("/ping/$id?tag=$tag&x=1 2#frag"), tag=tag
+        )
         [got] = await receiver.wait_for(1)
         assert got.method == "GET" and got.body == b""
         assert got.path == f"/ping/{task_id}"
-        assert got.query == "tag=a%20b%26c%2F%C3%A9%231&x=1%202%23frag"  # '#' → %23: the fragment is sent, not cut
+        assert (
+            got.query == "tag=a%20b%26c%2F%C3%A9%231&x=1%202%23frag"
+        )  # '#' → %23: the fragment is sent, not cut
         assert signing.verify(got.headers[signing.HEADER.lower()], await secret(h, alice), task_id, b"")
 
 
@@ -100,7 +108,10 @@ async def test_a_receiver_that_times_out_puts_the_task_in_tasks_ready(hook_setti
         task_id = await post_task(h, alice, postback_url=receiver.url(), tag="slow")
         [view] = await settled(h, alice, task_id)
         assert view["status"] == "failed" and view["attempts"] == 1
-        assert view["history"][0]["error"] == "timed out after 0.3s" and view["history"][0]["http_status"] is None
+        assert (
+            view["history"][0]["error"] == "timed out after 0.3s"
+            and view["history"][0]["http_status"] is None
+        )
         ready = (await h.get(f"{LLM}/tasks_ready", alice))["tasks"][0]["result"]
         assert [r["id"] for r in ready] == [task_id]
 
@@ -119,12 +130,16 @@ async def test_retries_until_success_with_every_attempt_recorded(hook_settings, 
 
 
 async def test_a_400_is_not_retried_and_a_redirect_is_not_followed(hook_settings, receiver):
-    receiver.script.extend([Answer(400), Answer(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})])
+    receiver.script.extend(
+        [Answer(400), Answer(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})]
+    )
     async with running(hook_settings) as h:
         alice = await h.account()
         first = await post_task(h, alice, postback_url=receiver.url("/a"))
         [view] = await settled(h, alice, first)
-        assert view["status"] == "failed" and view["attempts"] == 1 and view["history"][0]["error"] == "HTTP 400"
+        assert (
+            view["status"] == "failed" and view["attempts"] == 1 and view["history"][0]["error"] == "HTTP 400"
+        )
         second = await post_task(h, alice, postback_url=receiver.url("/b"))
         [view] = await settled(h, alice, second)
         assert view["status"] == "failed" and view["history"][0]["http_status"] == 302
@@ -157,11 +172,15 @@ async def test_signatures_verify_tampering_fails_and_rotation_signs_with_both(ho
         header = second.headers[signing.HEADER.lower()]
         task2 = second.headers[signing.TASK_HEADER.lower()]
         assert header.count("v1=") == 2
-        assert signing.verify(header, new, task2, second.body) and signing.verify(header, old, task2, second.body)
+        assert signing.verify(header, new, task2, second.body) and signing.verify(
+            header, old, task2, second.body
+        )
 
 
 async def test_a_delivery_retrying_when_the_process_stops_resumes_after_a_restart(hook_settings, receiver):
-    config = hook_settings.model_copy(update={"webhook_retry_horizon_seconds": 1.0, "webhook_max_attempts": 2})
+    config = hook_settings.model_copy(
+        update={"webhook_retry_horizon_seconds": 1.0, "webhook_max_attempts": 2}
+    )
     receiver.script.append(Answer(503))
     async with running(config) as h:
         alice = await h.account()
@@ -184,7 +203,11 @@ async def test_webhook_resend_sends_again_for_free(hook_settings, receiver):
         await receiver.wait_for(1)
         await settled(h, alice, task_id)
         balance = await h.balance(alice)
-        body = await h.post("/v3/appendix/webhook_resend", alice, [{"id": task_id}, {"id": "00000000-0000-0000-0000-000000000000"}, {"x": 1}])
+        body = await h.post(
+            "/v3/appendix/webhook_resend",
+            alice,
+            [{"id": task_id}, {"id": "00000000-0000-0000-0000-000000000000"}, {"x": 1}],
+        )
         codes = [(t["status_code"], t["cost"]) for t in body["tasks"]]
         assert codes == [(20100, 0.0), (40401, 0.0), (40501, 0.0)]
         assert body["tasks"][0]["result"] is None and body["tasks"][0]["id"] == task_id
@@ -206,7 +229,10 @@ async def test_resend_limits_and_unfinished_or_webhookless_tasks(hook_settings, 
         plain = await post_task(h, alice)
         await h.wait_done(alice, plain)
         body = await h.post("/v3/appendix/webhook_resend", alice, [{"id": plain}])
-        assert body["tasks"][0]["status_message"] == "Invalid Field: 'id'. The task has no postback_url or pingback_url."
+        assert (
+            body["tasks"][0]["status_message"]
+            == "Invalid Field: 'id'. The task has no postback_url or pingback_url."
+        )
 
 
 async def test_another_accounts_task_is_not_found(hook_settings, receiver):
@@ -214,7 +240,9 @@ async def test_another_accounts_task_is_not_found(hook_settings, receiver):
         alice = await h.account()
         bob = await h.account("bob")
         task_id = await post_task(h, alice, postback_url=receiver.url())
-        assert (await h.post("/v3/appendix/webhook_resend", bob, [{"id": task_id}]))["tasks"][0]["status_code"] == 40401
+        assert (await h.post("/v3/appendix/webhook_resend", bob, [{"id": task_id}]))["tasks"][0][
+            "status_code"
+        ] == 40401
         body = await h.get(f"/v3/appendix/webhook_deliveries/{task_id}", bob)
         assert body["tasks"][0]["status_code"] == 40401 and body["tasks"][0]["result"] is None
 
@@ -228,7 +256,9 @@ def documented_receiver():
     return namespace["verify_and_parse"]
 
 
-async def test_the_documented_receiver_snippet_accepts_real_deliveries_and_rejects_forgeries(hook_settings, receiver):
+async def test_the_documented_receiver_snippet_accepts_real_deliveries_and_rejects_forgeries(
+    hook_settings, receiver
+):
     verify_and_parse = documented_receiver()
     async with running(hook_settings) as h:
         alice = await h.account()
@@ -252,7 +282,9 @@ async def test_a_huge_receiver_reply_is_not_read(receiver):
     async with httpx.AsyncClient() as client:
         tracemalloc.start()
         try:
-            result = await send(client, AddressGuard.from_setting("127.0.0.1/32"), "GET", receiver.url(), timeout_seconds=10)
+            result = await send(
+                client, AddressGuard.from_setting("127.0.0.1/32"), "GET", receiver.url(), timeout_seconds=10
+            )
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

@@ -11,9 +11,19 @@ from llm_responses.webhooks.guard import AddressGuard, Refused, forbidden
 from tests.conftest import LLM, running
 
 INTERNAL = [
-    "http://127.0.0.1/hook", "http://127.8.9.10:8080/", "http://10.1.2.3/", "http://172.16.0.1/", "http://192.168.1.1/",
-    "http://169.254.169.254/latest/meta-data/", "http://[::1]:9000/", "http://[fd00:ec2::254]/", "http://[::ffff:127.0.0.1]/",
-    "http://0.0.0.0/", "http://224.0.0.1/", "http://localhost:8000/x", "http://api.localhost/",
+    "http://127.0.0.1/hook",
+    "http://127.8.9.10:8080/",
+    "http://10.1.2.3/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:9000/",
+    "http://[fd00:ec2::254]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0/",
+    "http://224.0.0.1/",
+    "http://localhost:8000/x",
+    "http://api.localhost/",
 ]
 
 
@@ -33,20 +43,32 @@ def test_internal_literals_are_refused_without_dns(url):
         AddressGuard().check_without_dns(url)
 
 
-@pytest.mark.parametrize("url", ["https://hooks.example.com/x?id=$id", "http://93.184.216.34/", "http://[2606:4700::1111]/"])
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com/x?id=$id", "http://93.184.216.34/", "http://[2606:4700::1111]/"]
+)
 def test_public_addresses_and_names_pass_the_quick_check(url):
     AddressGuard().check_without_dns(url)
 
 
-@pytest.mark.parametrize("address", [
-    "100.64.0.1", "100.127.255.254",  # shared address space (carrier-grade NAT)
-    "192.0.0.8", "198.18.0.1", "192.0.2.1", "240.0.0.1",  # IETF protocol, benchmarking, documentation, reserved
-    "fec0::1",  # site-local (deprecated, still routed internally by some networks)
-    "2002:c0a8:0101::1", "2002:7f00:0001::",  # 6to4 around 192.168.1.1 and 127.0.0.1
-    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1
-    "64:ff9b::a00:1", "64:ff9b:1::c0a8:101",  # NAT64 around 10.0.0.1 and 192.168.1.1
-    "::ffff:100.64.0.1", "2001:db8::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "100.64.0.1",
+        "100.127.255.254",  # shared address space (carrier-grade NAT)
+        "192.0.0.8",
+        "198.18.0.1",
+        "192.0.2.1",
+        "240.0.0.1",  # IETF protocol, benchmarking, documentation, reserved
+        "fec0::1",  # site-local (deprecated, still routed internally by some networks)
+        "2002:c0a8:0101::1",
+        "2002:7f00:0001::",  # 6to4 around 192.168.1.1 and 127.0.0.1
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1
+        "64:ff9b::a00:1",
+        "64:ff9b:1::c0a8:101",  # NAT64 around 10.0.0.1 and 192.168.1.1
+        "::ffff:100.64.0.1",
+        "2001:db8::1",
+    ],
+)
 def test_only_globally_routable_addresses_pass(address):
     assert forbidden(ipaddress.ip_address(address)) is not None
     with pytest.raises(Refused):
@@ -80,21 +102,36 @@ async def test_resolution_checks_the_name_every_time():
         pytest.skip("this machine's hostname does not resolve to loopback")
     with pytest.raises(Refused, match="resolves to an address webhooks may not reach") as refused:
         await AddressGuard().resolve(f"http://{name}:8080/")
-    assert "127.0.0.1" not in str(refused.value) and "loopback" not in str(refused.value)  # nothing about where
+    assert "127.0.0.1" not in str(refused.value) and "loopback" not in str(
+        refused.value
+    )  # nothing about where
     target = await AddressGuard.from_setting("127.0.0.0/8").resolve(f"http://{name}:8080/")
     assert target.address == "127.0.0.1" and target.host == name.lower() and target.port == 8080
     with pytest.raises(Refused, match="does not resolve"):
         await AddressGuard().resolve("http://no-such-host.invalid/")
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "http://10.0.0.7/", "http://169.254.169.254/", "http://[::1]/", "http://localhost/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/x",
+        "http://10.0.0.7/",
+        "http://169.254.169.254/",
+        "http://[::1]/",
+        "http://localhost/",
+    ],
+)
 async def test_task_post_refuses_internal_webhooks_with_a_clear_40501(settings, url):
     async with running(settings) as h:
         alice = await h.account()
-        body = await h.post(f"{LLM}/task_post", alice, [
-            {"model_name": "gpt-4.1-mini", "user_prompt": "x", "postback_url": url},
-            {"model_name": "gpt-4.1-mini", "user_prompt": "x", "pingback_url": url},
-        ])
+        body = await h.post(
+            f"{LLM}/task_post",
+            alice,
+            [
+                {"model_name": "gpt-4.1-mini", "user_prompt": "x", "postback_url": url},
+                {"model_name": "gpt-4.1-mini", "user_prompt": "x", "pingback_url": url},
+            ],
+        )
         for task, field in zip(body["tasks"], ("postback_url", "pingback_url"), strict=True):
             assert task["status_code"] == 40501
             assert task["status_message"].startswith(f"Invalid Field: '{field}'. ")
@@ -109,19 +146,33 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery_and_not_retri
     config = settings.model_copy(update={"webhook_poll_seconds": 0.05})
     async with running(config) as h:
         alice = await h.account()
-        body = await h.post(f"{LLM}/task_post", alice, [
-            {"model_name": "gpt-4.1-mini", "user_prompt": "x", "pingback_url": f"http://{name}:{receiver.port}/hook"}])
+        body = await h.post(
+            f"{LLM}/task_post",
+            alice,
+            [
+                {
+                    "model_name": "gpt-4.1-mini",
+                    "user_prompt": "x",
+                    "pingback_url": f"http://{name}:{receiver.port}/hook",
+                }
+            ],
+        )
         task_id = body["tasks"][0]["id"]
         assert body["tasks"][0]["status_code"] == 20100  # not decidable without DNS
         deadline = time.monotonic() + 10
         while True:
-            [view] = (await h.get(f"/v3/appendix/webhook_deliveries/{task_id}", alice))["tasks"][0]["result"] or [None]
+            [view] = (await h.get(f"/v3/appendix/webhook_deliveries/{task_id}", alice))["tasks"][0][
+                "result"
+            ] or [None]
             if view and view["status"] != "pending":
                 break
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         assert view["status"] == "failed" and view["attempts"] == 1
-        assert view["history"][0]["error"] == f"refused: {name.lower()} resolves to an address webhooks may not reach"
+        assert (
+            view["history"][0]["error"]
+            == f"refused: {name.lower()} resolves to an address webhooks may not reach"
+        )
         assert receiver.received == []
 
 

@@ -60,4 +60,6 @@ def _read(path: Path) -> str:
 
 
 def fingerprint(key: str) -> str:
-    return hmac.new(key.encode("utf-8"), b"llm-responses credential key fingerprint", hashlib.sha256).hexdigest()[:32]
+    return hmac.new(
+        key.encode("utf-8"), b"llm-responses credential key fingerprint", hashlib.sha256
+    ).hexdigest()[:32]

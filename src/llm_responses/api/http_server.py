@@ -38,7 +38,9 @@ class HttpLimits:
 
 
 def _refusal(http_status: int, reason: bytes, code: StatusCode, message: str, extra: bytes = b"") -> bytes:
-    body = orjson.dumps(envelope.response([], started=0.0, status_code=code, status_message=message) | {"time": "0 sec."})
+    body = orjson.dumps(
+        envelope.response([], started=0.0, status_code=code, status_message=message) | {"time": "0 sec."}
+    )
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n%s\r\n"
         % (http_status, reason, len(body), extra)
@@ -59,9 +61,15 @@ class GuardedHttpTools(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
-            self._refuse(_refusal(503, b"Service Unavailable", StatusCode.TOO_MANY_SIMULTANEOUS,
-                                  "Too many simultaneous queries. The server has too many open connections.",
-                                  b"retry-after: 1\r\n"))
+            self._refuse(
+                _refusal(
+                    503,
+                    b"Service Unavailable",
+                    StatusCode.TOO_MANY_SIMULTANEOUS,
+                    "Too many simultaneous queries. The server has too many open connections.",
+                    b"retry-after: 1\r\n",
+                )
+            )
             return
         self._start_head_timer()
 
@@ -74,9 +82,19 @@ class GuardedHttpTools(HttpToolsProtocol):
             self._head_bytes += len(data)
         super().data_received(data)
         # what is still header after the parser had it: over the cap, refused (a body is not counted)
-        if self._in_head and self._head_bytes > self.limits.max_header_bytes and not self.transport.is_closing():
-            self._refuse(_refusal(431, b"Request Header Fields Too Large", StatusCode.POST_DATA_INVALID,
-                                  f"Request headers are larger than {self.limits.max_header_bytes} bytes."))
+        if (
+            self._in_head
+            and self._head_bytes > self.limits.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self._refuse(
+                _refusal(
+                    431,
+                    b"Request Header Fields Too Large",
+                    StatusCode.POST_DATA_INVALID,
+                    f"Request headers are larger than {self.limits.max_header_bytes} bytes.",
+                )
+            )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

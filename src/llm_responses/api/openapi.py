@@ -20,7 +20,12 @@ _PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 PUBLIC = frozenset({"/healthz", "/readyz"})  # no credentials
 QUERY: dict[str, list[dict[str, Any]]] = {  # query parameters by route name
     "webhook_deliveries": [
-        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
         {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
     ],
 }
@@ -36,11 +41,17 @@ ENVELOPE = {
 HEALTH = {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}
 TASKS_BODY = {
     "required": True,
-    "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 100}}},
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 100}}
+    },
 }
 SECURITY_SCHEMES = {
     "basic": {"type": "http", "scheme": "basic", "description": "login and API password"},
-    "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`accounts create` prints one)"},
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token (`accounts create` prints one)",
+    },
 }
 
 
@@ -58,11 +69,17 @@ def paths(routes: Iterable[Route]) -> dict[str, Any]:
             operation: dict[str, Any] = {
                 "summary": summary.strip(),
                 "description": description.strip(),
-                "operationId": f"{route.name}_{method.lower()}" if len(route.methods or ()) > 2 else route.name,
+                "operationId": f"{route.name}_{method.lower()}"
+                if len(route.methods or ()) > 2
+                else route.name,
                 "responses": {
                     "default": {
-                        "description": "Health" if route.path in PUBLIC else "A DataForSEO envelope (errors too, per task or at the top)",
-                        "content": {"application/json": {"schema": HEALTH if route.path in PUBLIC else ENVELOPE}},
+                        "description": "Health"
+                        if route.path in PUBLIC
+                        else "A DataForSEO envelope (errors too, per task or at the top)",
+                        "content": {
+                            "application/json": {"schema": HEALTH if route.path in PUBLIC else ENVELOPE}
+                        },
                     }
                 },
             }

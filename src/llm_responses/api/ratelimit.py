@@ -19,7 +19,12 @@ from llm_responses.fail_open import FailOpen
 
 class RateLimiter:
     def __init__(
-        self, limit: int, redis_url: str | None = None, *, window_seconds: int = 60, redis_timeout: float = 0.5
+        self,
+        limit: int,
+        redis_url: str | None = None,
+        *,
+        window_seconds: int = 60,
+        redis_timeout: float = 0.5,
     ) -> None:
         self.item = RateLimitItemPerSecond(limit, window_seconds)
         self._guard: FailOpen | None = None

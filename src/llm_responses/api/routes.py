@@ -57,8 +57,15 @@ class Routes(list[Route]):
     def add(self, path: str, method: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if path.startswith("/v3/"):
-                self.append(Route(path + ai_optimized.SUFFIX, _ai_variant(handler), methods=[method],
-                                  name=handler.__name__ + "_ai", include_in_schema=False))
+                self.append(
+                    Route(
+                        path + ai_optimized.SUFFIX,
+                        _ai_variant(handler),
+                        methods=[method],
+                        name=handler.__name__ + "_ai",
+                        include_in_schema=False,
+                    )
+                )
             self.append(Route(path, handler, methods=[method], include_in_schema=False))
             return handler
 
@@ -72,7 +79,9 @@ def _ai_variant(handler: Handler) -> Handler:
         except ApiError as exc:
             full = render.error(exc)
         body = ai_optimized.crop(orjson.loads(full.body))
-        headers = {k: v for k, v in full.headers.items() if k.lower() not in ("content-length", "content-type")}
+        headers = {
+            k: v for k, v in full.headers.items() if k.lower() not in ("content-length", "content-type")
+        }
         return render.json_response(body, full.status_code, headers or None)
 
     ai.__doc__ = f"{(handler.__doc__ or handler.__name__).strip()}\n\nAI-optimized (cropped) response."
@@ -121,12 +130,17 @@ async def read_body(request: Request, limit: int) -> bytes:
                     raise _too_large(limit)
                 chunks.append(chunk)
     except TimeoutError:
-        raise ApiError(StatusCode.POST_DATA_INVALID, f"POST Data Is Invalid. The body did not arrive within {timeout:g} s.") from None
+        raise ApiError(
+            StatusCode.POST_DATA_INVALID,
+            f"POST Data Is Invalid. The body did not arrive within {timeout:g} s.",
+        ) from None
     return b"".join(chunks)
 
 
 def _too_large(limit: int) -> ApiError:
-    return ApiError(StatusCode.POST_DATA_INVALID, f"POST Data Is Invalid. The body is larger than {limit} bytes.")
+    return ApiError(
+        StatusCode.POST_DATA_INVALID, f"POST Data Is Invalid. The body is larger than {limit} bytes."
+    )
 
 
 async def json_array(request: Request, max_items: int | None = None) -> list[Any]:

@@ -25,19 +25,36 @@ MAX_RESEND = 100
 _RESEND_ERRORS = {
     ResendResult.NOT_FOUND: ApiError(StatusCode.TASK_NOT_FOUND),
     ResendResult.NOT_FINISHED: ApiError(StatusCode.TASK_IN_QUEUE),
-    ResendResult.NO_WEBHOOK: ApiError(StatusCode.INVALID_FIELD, "Invalid Field: 'id'. The task has no postback_url or pingback_url."),
-    ResendResult.PENDING: ApiError(StatusCode.INVALID_FIELD, "Invalid Field: 'id'. A delivery of this task is still pending."),
+    ResendResult.NO_WEBHOOK: ApiError(
+        StatusCode.INVALID_FIELD, "Invalid Field: 'id'. The task has no postback_url or pingback_url."
+    ),
+    ResendResult.PENDING: ApiError(
+        StatusCode.INVALID_FIELD, "Invalid Field: 'id'. A delivery of this task is still pending."
+    ),
     ResendResult.LIMIT: ApiError(
-        StatusCode.INVALID_FIELD, f"Invalid Field: 'id'. The task's webhooks were sent {MAX_DELIVERIES_PER_TASK} times already."
+        StatusCode.INVALID_FIELD,
+        f"Invalid Field: 'id'. The task's webhooks were sent {MAX_DELIVERIES_PER_TASK} times already.",
     ),
 }
 DELIVERIES_PAGE = 20  # webhook_deliveries' default page (?limit=, at most MAX_DELIVERIES_PAGE; ?offset=)
 MAX_DELIVERIES_PAGE = 100
 
 
-def _task(function: str, request: Request, started: float, *, task_id: str | None = None, result: list[Any] | None,
-          error: ApiError | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    code = error.status if error else (StatusCode.TASK_CREATED if function == "webhook_resend" else StatusCode.OK)
+def _task(
+    function: str,
+    request: Request,
+    started: float,
+    *,
+    task_id: str | None = None,
+    result: list[Any] | None,
+    error: ApiError | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    code = (
+        error.status
+        if error
+        else (StatusCode.TASK_CREATED if function == "webhook_resend" else StatusCode.OK)
+    )
     return envelope.task(
         task_id=task_id or new_task_id(),
         status_code=code,
@@ -61,15 +78,24 @@ async def webhook_resend(request: Request) -> Response:
     for i, item in enumerate(body):
         task_id = item.get("id") if isinstance(item, dict) else None
         if not isinstance(task_id, str) or not task_id or len(task_id) > 64:
-            tasks[i] = _task("webhook_resend", request, started, result=None, error=ApiError.invalid_field("id"))
+            tasks[i] = _task(
+                "webhook_resend", request, started, result=None, error=ApiError.invalid_field("id")
+            )
         else:
             wanted.append((i, task_id))
     unique = list(dict.fromkeys(t for _, t in wanted))  # an id posted twice is resent once
     found = await ctx.store.resend_webhooks(account.id, unique, time.time()) if unique else []
     results = dict(zip(unique, found, strict=True))
     for i, task_id in wanted:
-        tasks[i] = _task("webhook_resend", request, started, task_id=task_id, result=None,
-                         error=_RESEND_ERRORS.get(results[task_id]), extra={"id": task_id})
+        tasks[i] = _task(
+            "webhook_resend",
+            request,
+            started,
+            task_id=task_id,
+            result=None,
+            error=_RESEND_ERRORS.get(results[task_id]),
+            extra={"id": task_id},
+        )
     if any(r is ResendResult.QUEUED for r in found):
         request.app.state.dispatcher.notify()
     return render.ok([t for t in tasks if t is not None], started)
@@ -85,10 +111,18 @@ async def webhook_deliveries(request: Request) -> Response:
     offset = _query_int(request, "offset", 0, 0, 1_000_000)
     views = await ctx.store.deliveries_of(account.id, task_id, limit=limit, offset=offset)
     if views is None:
-        task = _task("webhook_deliveries", request, started, task_id=task_id, result=None,
-                     error=ApiError(StatusCode.TASK_NOT_FOUND))
+        task = _task(
+            "webhook_deliveries",
+            request,
+            started,
+            task_id=task_id,
+            result=None,
+            error=ApiError(StatusCode.TASK_NOT_FOUND),
+        )
     else:
-        task = _task("webhook_deliveries", request, started, task_id=task_id, result=[_delivery(v) for v in views])
+        task = _task(
+            "webhook_deliveries", request, started, task_id=task_id, result=[_delivery(v) for v in views]
+        )
     return render.ok([task], started)
 
 
@@ -116,21 +150,33 @@ def _delivery(v: DeliveryView) -> dict[str, Any]:
         "created_at": _when(v.created_at),
         "finished_at": _when(v.finished_at),
         "history": [
-            {"attempt": a.attempt, "datetime": _when(a.at), "url": a.url, "http_status": a.http_status,
-             "error": a.error, "latency_ms": a.latency_ms}
+            {
+                "attempt": a.attempt,
+                "datetime": _when(a.at),
+                "url": a.url,
+                "http_status": a.http_status,
+                "error": a.error,
+                "latency_ms": a.latency_ms,
+            }
             for a in v.history
         ],
     }
 
 
 def _secrets(s: WebhookSecrets) -> list[dict[str, Any]]:
-    in_grace = s.previous is not None and s.rotated_at is not None and time.time() - s.rotated_at < signing.ROTATION_GRACE_SECONDS
-    return [{
-        "secret": s.current,
-        "previous_secret": s.previous if in_grace else None,
-        "rotated_at": _when(s.rotated_at),
-        "signature_header": signing.HEADER,
-    }]
+    in_grace = (
+        s.previous is not None
+        and s.rotated_at is not None
+        and time.time() - s.rotated_at < signing.ROTATION_GRACE_SECONDS
+    )
+    return [
+        {
+            "secret": s.current,
+            "previous_secret": s.previous if in_grace else None,
+            "rotated_at": _when(s.rotated_at),
+            "signature_header": signing.HEADER,
+        }
+    ]
 
 
 @routes.add("/v3/appendix/webhook_secret", "GET")
@@ -145,5 +191,7 @@ async def webhook_secret(request: Request) -> Response:
 async def webhook_secret_rotate(request: Request) -> Response:
     started = time.perf_counter()
     account = await caller(request)
-    secrets = await context(request).store.rotate_webhook_secret(account.id, signing.new_secret(), time.time())
+    secrets = await context(request).store.rotate_webhook_secret(
+        account.id, signing.new_secret(), time.time()
+    )
     return render.ok([_task("webhook_secret", request, started, result=_secrets(secrets))], started)

@@ -34,7 +34,9 @@ class Tariff:
     task_post_base: int = to_nanos("0.0002")
     task_post_prepayment: int = to_nanos("0.01")
     live_base: int = to_nanos("0.0006")
-    web_search_call: int | None = None  # a flat fee per hosted search; None: by tool and model (web_search_fees)
+    web_search_call: int | None = (
+        None  # a flat fee per hosted search; None: by tool and model (web_search_fees)
+    )
 
     @property
     def task_post_charge(self) -> int:
@@ -62,19 +64,25 @@ def _token_cost(entry: ModelEntry, result: LlmResult) -> Decimal:
         p = entry.prices
         cached_price = p.cached_input if p.cached_input is not None else p.input
         return (
-            (result.input_tokens - cached) * p.input
-            + cached * cached_price
-            + result.output_tokens * p.output
+            (result.input_tokens - cached) * p.input + cached * cached_price + result.output_tokens * p.output
         ) / MILLION
     rates = linear_rates(entry.model_id, entry.provider, _hour())
     if rates is not None:  # the same numbers as calc_price (tests/unit/test_money.py), ~100x cheaper
         uncached_rate, cached_rate, output_rate = rates
-        return ((result.input_tokens - cached) * uncached_rate + cached * cached_rate + result.output_tokens * output_rate) / MILLION
-    usage = Usage(input_tokens=result.input_tokens, cache_read_tokens=cached, output_tokens=result.output_tokens)
+        return (
+            (result.input_tokens - cached) * uncached_rate
+            + cached * cached_rate
+            + result.output_tokens * output_rate
+        ) / MILLION
+    usage = Usage(
+        input_tokens=result.input_tokens, cache_read_tokens=cached, output_tokens=result.output_tokens
+    )
     try:
         return calc_price(usage, model_ref=entry.model_id, provider_id=entry.provider).total_price
     except LookupError:
-        log.warning("no price known for model %s (provider %s): charging 0 for tokens", entry.model_id, entry.provider)
+        log.warning(
+            "no price known for model %s (provider %s): charging 0 for tokens", entry.model_id, entry.provider
+        )
         return Decimal(0)
 
 
@@ -99,10 +107,14 @@ def linear_rates(model_id: str, provider: str, hour: int) -> tuple[Decimal, Deci
         return calc_price(usage, model_ref=model_id, provider_id=provider).total_price
 
     try:
-        calculation = calc_price(Usage(input_tokens=0, output_tokens=0), model_ref=model_id, provider_id=provider)
+        calculation = calc_price(
+            Usage(input_tokens=0, output_tokens=0), model_ref=model_id, provider_id=provider
+        )
     except LookupError:
         return None
-    if calculation.total_price != 0 or any(isinstance(v, TieredPrices) for v in vars(calculation.model_price).values()):
+    if calculation.total_price != 0 or any(
+        isinstance(v, TieredPrices) for v in vars(calculation.model_price).values()
+    ):
         return None
     million = int(MILLION)
     return price(million, 0, 0), price(million, million, 0), price(0, 0, million)

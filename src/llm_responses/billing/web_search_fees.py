@@ -41,7 +41,9 @@ def search_fee(*, tool: str, model_id: str, provider: str, reasoning: bool, over
         known = database_fee(model_id, provider, int(time.time() // 3600))
         if known is not None:
             return known
-    per_thousand = PUBLISHED_PER_THOUSAND.get((tool, reasoning), PUBLISHED_PER_THOUSAND[("web_search", reasoning)])
+    per_thousand = PUBLISHED_PER_THOUSAND.get(
+        (tool, reasoning), PUBLISHED_PER_THOUSAND[("web_search", reasoning)]
+    )
     return to_nanos(per_thousand / THOUSAND)
 
 
@@ -50,7 +52,11 @@ def database_fee(model_id: str, provider: str, hour: int) -> int | None:
     """The price database's fee for one web search by this model, re-read hourly; ``None`` if it has none."""
     del hour  # only part of the cache key: a price entry can change at a date
     try:
-        price = calc_price(Usage(input_tokens=0, output_tokens=0, web_searches=THOUSAND), model_ref=model_id, provider_id=provider)
+        price = calc_price(
+            Usage(input_tokens=0, output_tokens=0, web_searches=THOUSAND),
+            model_ref=model_id,
+            provider_id=provider,
+        )
     except LookupError:
         return None
     total = Decimal(price.total_price)

@@ -105,7 +105,11 @@ class Catalog:
 
     @classmethod
     def build(
-        cls, extra: Iterable[dict[str, Any]] = (), *, providers: set[str] | None = None, searchless: AbstractSet[str] = frozenset()
+        cls,
+        extra: Iterable[dict[str, Any]] = (),
+        *,
+        providers: set[str] | None = None,
+        searchless: AbstractSet[str] = frozenset(),
     ) -> Catalog:
         """Built-in models plus configured ones, keeping only those a configured provider serves; models of
         ``searchless`` providers (no hosted search, no search backend) do not offer web_search."""
@@ -126,8 +130,10 @@ class Catalog:
         if provider is None:
             return None
         if provider == "openai":
-            return (f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
-                    f"name from another model with a [[models]] entry (docs/configuration.md)")
+            return (
+                f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
+                f"name from another model with a [[models]] entry (docs/configuration.md)"
+            )
         return f"{name} is served by provider {provider!r}, which is not configured"
 
     def resolve(self, name: str) -> ModelEntry | None:

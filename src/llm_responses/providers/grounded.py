@@ -53,8 +53,12 @@ class SearchGroundedProvider:
             async with asyncio.timeout(self.search_timeout):
                 hits = await self._search(queries, locale)
         except (SearchError, TimeoutError) as exc:
-            log.warning("task %s: %s search failed, answering without sources: %s",
-                        request.task_id, self.backend.name, str(exc) or "timed out")
+            log.warning(
+                "task %s: %s search failed, answering without sources: %s",
+                request.task_id,
+                self.backend.name,
+                str(exc) or "timed out",
+            )
             result = await self.inner.generate(_without_search(request, request.user_prompt))
             return _add_usage(result, planning)
         prompt = grounded_prompt(request.user_prompt, hits) if hits else request.user_prompt
@@ -64,9 +68,13 @@ class SearchGroundedProvider:
 
     async def _plan(self, request: LlmRequest) -> tuple[list[str], LlmResult | None]:
         if self.planner == "model":
-            ask = LlmRequest(model=request.model, user_prompt=planning_prompt(request.user_prompt),
-                             max_output_tokens=PLANNING_MAX_TOKENS, temperature=0.0 if request.temperature is not None else None,
-                             task_id=request.task_id)
+            ask = LlmRequest(
+                model=request.model,
+                user_prompt=planning_prompt(request.user_prompt),
+                max_output_tokens=PLANNING_MAX_TOKENS,
+                temperature=0.0 if request.temperature is not None else None,
+                task_id=request.task_id,
+            )
             planning = await self.inner.generate(ask)
             queries = parse_model_queries("\n".join(p.text for p in planning.parts))
             if queries:
@@ -76,7 +84,9 @@ class SearchGroundedProvider:
 
     async def _search(self, queries: list[str], locale: Locale) -> list[SearchHit]:
         """Every query at once; hits interleaved by rank (1st of each query, then 2nd, …), distinct by URL."""
-        ranked = await asyncio.gather(*(self.backend.search(q, limit=self.sources, locale=locale) for q in queries))
+        ranked = await asyncio.gather(
+            *(self.backend.search(q, limit=self.sources, locale=locale) for q in queries)
+        )
         hits: list[SearchHit] = []
         seen: set[str] = set()
         for rank in range(max((len(r) for r in ranked), default=0)):
@@ -91,7 +101,9 @@ class SearchGroundedProvider:
 
 
 def _without_search(request: LlmRequest, prompt: str) -> LlmRequest:
-    return replace(request, user_prompt=prompt, web_search=False, force_web_search=False, country=None, city=None)
+    return replace(
+        request, user_prompt=prompt, web_search=False, force_web_search=False, country=None, city=None
+    )
 
 
 def _add_usage(result: LlmResult, planning: LlmResult | None) -> LlmResult:

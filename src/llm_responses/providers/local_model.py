@@ -106,7 +106,12 @@ class LocalModelProvider:
     hosted_search = False
 
     def __init__(
-        self, server: EmbeddedLlamaServer, *, name: str = "local", timeout: float = 900.0, max_output_tokens: int = 512
+        self,
+        server: EmbeddedLlamaServer,
+        *,
+        name: str = "local",
+        timeout: float = 900.0,
+        max_output_tokens: int = 512,
     ) -> None:
         self.name = name
         self.max_output_tokens = max_output_tokens

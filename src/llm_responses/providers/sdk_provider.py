@@ -43,7 +43,9 @@ class SdkProvider:
         raise NotImplementedError
 
     async def generate(self, request: LlmRequest) -> LlmResult:
-        body = await post_json(self._clients, self.path, self.build(request), name=self.name, retries=self._retries)
+        body = await post_json(
+            self._clients, self.path, self.build(request), name=self.name, retries=self._retries
+        )
         result = self.parse(body, fallback_model=request.model)
         if not any(part.text.strip() for part in result.parts):
             # a 200 without a word of answer (no output, or cut before any text): a failure, never a charge

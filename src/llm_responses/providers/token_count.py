@@ -30,10 +30,16 @@ from llm_responses.providers.base import LlmRequest, LlmResult
 log = logging.getLogger(__name__)
 
 BPE_FILES = {  # tiktoken's own URLs and sha256s (tiktoken_ext/openai_public.py)
-    "cl100k_base": ("https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-                    "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7", "cl100k.vocab"),
-    "o200k_base": ("https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-                   "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d", "o200k.vocab"),
+    "cl100k_base": (
+        "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        "cl100k.vocab",
+    ),
+    "o200k_base": (
+        "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "o200k.vocab",
+    ),
 }
 FALLBACK_ENCODING = "o200k_base"
 _install_lock = threading.Lock()
@@ -102,6 +108,12 @@ def count_tokens(model: str, text: str) -> int:
 
 def with_counted_usage(result: LlmResult, request: LlmRequest) -> LlmResult:
     """``result`` with input/output tokens counted from the texts, for an upstream that reported none."""
-    prompt = "\n".join([request.system_message or "", *(text for _, text in request.history), request.user_prompt])
+    prompt = "\n".join(
+        [request.system_message or "", *(text for _, text in request.history), request.user_prompt]
+    )
     answer = "\n".join([*result.reasoning_summaries, *(part.text for part in result.parts)])
-    return replace(result, input_tokens=count_tokens(request.model, prompt), output_tokens=count_tokens(request.model, answer))
+    return replace(
+        result,
+        input_tokens=count_tokens(request.model, prompt),
+        output_tokens=count_tokens(request.model, answer),
+    )

@@ -30,7 +30,9 @@ def collect(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -55,7 +57,9 @@ def read_document(path: Path, url: str) -> Document:
         title, text = markdown_title(raw), raw
     else:
         title, text = "", raw
-    return Document(url=url, title=title or path.stem.replace("_", " ").replace("-", " "), text=_squeeze(text))
+    return Document(
+        url=url, title=title or path.stem.replace("_", " ").replace("-", " "), text=_squeeze(text)
+    )
 
 
 def markdown_title(text: str) -> str:
@@ -65,7 +69,23 @@ def markdown_title(text: str) -> str:
 
 class _TextExtractor(HTMLParser):
     SKIP = {"script", "style", "noscript", "template", "svg"}
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer"}
+    BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -56,7 +56,9 @@ def apply_citations(text: str, hits: list[SearchHit]) -> TextPart:
             link = f"([{link_label(hit)}]({hit.url}))"
             out.append(" ")
             length += 1
-            citations.append(Citation(url=hit.url, title=hit.title, start_index=length, end_index=length + len(link)))
+            citations.append(
+                Citation(url=hit.url, title=hit.title, start_index=length, end_index=length + len(link))
+            )
             out.append(link)
             length += len(link)
     out.append(text[last:])

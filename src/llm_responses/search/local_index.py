@@ -73,12 +73,16 @@ class LocalIndex:
             for doc in documents:
                 row = conn.execute("SELECT id FROM documents WHERE url = ?", (doc.url,)).fetchone()
                 if row:
-                    conn.execute("UPDATE documents SET title = ?, body = ?, added_at = ? WHERE id = ?",
-                                 (doc.title, doc.text, time.time(), row[0]))
+                    conn.execute(
+                        "UPDATE documents SET title = ?, body = ?, added_at = ? WHERE id = ?",
+                        (doc.title, doc.text, time.time(), row[0]),
+                    )
                     replaced += 1
                 else:
-                    conn.execute("INSERT INTO documents (url, title, body, added_at) VALUES (?, ?, ?, ?)",
-                                 (doc.url, doc.title, doc.text, time.time()))
+                    conn.execute(
+                        "INSERT INTO documents (url, title, body, added_at) VALUES (?, ?, ?, ?)",
+                        (doc.url, doc.title, doc.text, time.time()),
+                    )
                     added += 1
             conn.execute("COMMIT")
         finally:

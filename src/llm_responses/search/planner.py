@@ -58,7 +58,11 @@ def parse_model_queries(answer: str) -> list[str]:
     """Lines of the model's answer, stripped of numbering, bullets and quotes; at most three."""
     queries: list[str] = []
     for line in answer.splitlines():
-        query = re.sub(r"^\s*(?:[-*•]|\d+[.)]|query\s*\d*:)\s*", "", line, flags=re.IGNORECASE).strip().strip("\"'`")
+        query = (
+            re.sub(r"^\s*(?:[-*•]|\d+[.)]|query\s*\d*:)\s*", "", line, flags=re.IGNORECASE)
+            .strip()
+            .strip("\"'`")
+        )
         if query and len(query) <= MAX_QUERY_CHARS and query.lower() not in (q.lower() for q in queries):
             queries.append(query)
         if len(queries) == MAX_QUERIES:

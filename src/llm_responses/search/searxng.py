@@ -17,13 +17,64 @@ SNIPPET_CHARS = 400
 
 # The main language of a country, for SearXNG's locale. Countries not listed search in "all" languages.
 PRIMARY_LANGUAGE = {
-    "AR": "es", "AT": "de", "AU": "en", "BE": "nl", "BG": "bg", "BR": "pt", "CA": "en", "CH": "de", "CL": "es",
-    "CN": "zh", "CO": "es", "CZ": "cs", "DE": "de", "DK": "da", "EE": "et", "EG": "ar", "ES": "es", "FI": "fi",
-    "FR": "fr", "GB": "en", "GR": "el", "HK": "zh", "HR": "hr", "HU": "hu", "ID": "id", "IE": "en", "IL": "he",
-    "IN": "en", "IT": "it", "JP": "ja", "KR": "ko", "LT": "lt", "LV": "lv", "MX": "es", "MY": "ms", "NL": "nl",
-    "NO": "nb", "NZ": "en", "PE": "es", "PH": "en", "PK": "en", "PL": "pl", "PT": "pt", "RO": "ro", "RS": "sr",
-    "RU": "ru", "SA": "ar", "SE": "sv", "SG": "en", "SI": "sl", "SK": "sk", "TH": "th", "TR": "tr", "TW": "zh",
-    "UA": "uk", "US": "en", "VN": "vi", "ZA": "en",
+    "AR": "es",
+    "AT": "de",
+    "AU": "en",
+    "BE": "nl",
+    "BG": "bg",
+    "BR": "pt",
+    "CA": "en",
+    "CH": "de",
+    "CL": "es",
+    "CN": "zh",
+    "CO": "es",
+    "CZ": "cs",
+    "DE": "de",
+    "DK": "da",
+    "EE": "et",
+    "EG": "ar",
+    "ES": "es",
+    "FI": "fi",
+    "FR": "fr",
+    "GB": "en",
+    "GR": "el",
+    "HK": "zh",
+    "HR": "hr",
+    "HU": "hu",
+    "ID": "id",
+    "IE": "en",
+    "IL": "he",
+    "IN": "en",
+    "IT": "it",
+    "JP": "ja",
+    "KR": "ko",
+    "LT": "lt",
+    "LV": "lv",
+    "MX": "es",
+    "MY": "ms",
+    "NL": "nl",
+    "NO": "nb",
+    "NZ": "en",
+    "PE": "es",
+    "PH": "en",
+    "PK": "en",
+    "PL": "pl",
+    "PT": "pt",
+    "RO": "ro",
+    "RS": "sr",
+    "RU": "ru",
+    "SA": "ar",
+    "SE": "sv",
+    "SG": "en",
+    "SI": "sl",
+    "SK": "sk",
+    "TH": "th",
+    "TR": "tr",
+    "TW": "zh",
+    "UA": "uk",
+    "US": "en",
+    "VN": "vi",
+    "ZA": "en",
 }
 
 
@@ -37,12 +88,19 @@ def searxng_language(locale: Locale) -> str:
 class SearxngBackend:
     name = "searxng"
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout, headers={"Accept": "application/json"})
 
     async def search(self, query: str, *, limit: int, locale: Locale) -> list[SearchHit]:
-        params: dict[str, str | int] = {"q": query, "format": "json", "language": searxng_language(locale), "pageno": 1}
+        params: dict[str, str | int] = {
+            "q": query,
+            "format": "json",
+            "language": searxng_language(locale),
+            "pageno": 1,
+        }
         try:
             response = await self._client.get(f"{self.base_url}/search", params=params)
             response.raise_for_status()
@@ -65,7 +123,9 @@ def parse_results(body: Any, limit: int) -> list[SearchHit]:
             continue
         seen.add(item["url"])
         snippet = " ".join(str(item.get("content") or "").split())
-        hits.append(SearchHit(title=str(item.get("title") or ""), url=item["url"], snippet=snippet[:SNIPPET_CHARS]))
+        hits.append(
+            SearchHit(title=str(item.get("title") or ""), url=item["url"], snippet=snippet[:SNIPPET_CHARS])
+        )
         if len(hits) >= limit:
             break
     return hits

@@ -41,7 +41,9 @@ _TASK_COLUMNS = (
     "pingback_url", "base_price", "prepayment", "cost", "attempts", "lease_owner", "lease_until", "run_after", "created_at",
 )  # fmt: skip
 _LEDGER_COLUMNS = ("account_id", "task_id", "kind", "amount", "created_at")
-_INSERT_TASK = f"INSERT INTO tasks ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join(f'${i + 1}' for i in range(18))})"
+_INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join(f'${i + 1}' for i in range(18))})"
+)
 _INSERT_LEDGER = f"INSERT INTO ledger ({', '.join(_LEDGER_COLUMNS)}) VALUES ($1, $2, $3, $4, $5)"
 # many rows in one statement, one round trip (COPY takes two, which a lone live settlement waits for)
 _INSERT_LEDGER_ROWS = (
@@ -129,12 +131,19 @@ class PostgresStore(PostgresDeliveries):
     # -- meta ------------------------------------------------------------------------------------
 
     async def meta_set(self, key: str, value: str) -> None:
-        await self._tx(lambda c: c.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2", key, value))
+        await self._tx(
+            lambda c: c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+                key,
+                value,
+            )
+        )
 
     async def meta_get_or_set(self, key: str, value: str) -> str:
         async def tx(c: asyncpg.Connection) -> str:
-            await c.execute("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, value)
+            await c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, value
+            )
             return await c.fetchval("SELECT value FROM meta WHERE key = $1", key)
 
         return await self._tx(tx)
@@ -200,14 +209,17 @@ class PostgresStore(PostgresDeliveries):
 
     async def ledger_sum(self, account_id: int) -> int:
         return await self._run(
-            lambda c: c.fetchval("SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1", account_id)
+            lambda c: c.fetchval(
+                "SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1", account_id
+            )
         )
 
     async def topped_up(self, account_id: int) -> int:
         return await self._run(
             lambda c: c.fetchval(
                 "SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1 AND kind = $2",
-                account_id, LedgerKind.TOPUP.value,
+                account_id,
+                LedgerKind.TOPUP.value,
             )  # fmt: skip
         )
 
@@ -215,7 +227,9 @@ class PostgresStore(PostgresDeliveries):
         total = await self._run(
             lambda c: c.fetchval(
                 "SELECT COALESCE(SUM(amount), 0)::bigint FROM ledger WHERE account_id = $1 AND created_at >= $2 AND kind != $3",
-                account_id, since, LedgerKind.TOPUP.value,
+                account_id,
+                since,
+                LedgerKind.TOPUP.value,
             )  # fmt: skip
         )
         return -total
@@ -243,7 +257,9 @@ class PostgresStore(PostgresDeliveries):
                 if row[3] != 0
             ]
             await c.copy_records_to_table("ledger", records=ledger_rows, columns=_LEDGER_COLUMNS)
-            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE", account_id)
+            balance = await c.fetchval(
+                "SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE", account_id
+            )
             accepted: list[bool] = []
             total = 0
             for t in tasks:
@@ -263,13 +279,19 @@ class PostgresStore(PostgresDeliveries):
 
         return await self._tx(tx)
 
-    async def start_live(self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float) -> bool:
+    async def start_live(
+        self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float
+    ) -> bool:
         async def tx(c: asyncpg.Connection) -> bool:
-            balance = await c.fetchval("SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE", account_id)
+            balance = await c.fetchval(
+                "SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE", account_id
+            )
             hold = task.base_price + task.prepayment
             if balance < hold:
                 return False
-            await c.execute(_INSERT_TASK, *task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
+            await c.execute(
+                _INSERT_TASK, *task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until)
+            )
             await c.executemany(_INSERT_LEDGER, [
                 (account_id, task.id, LedgerKind.BASE.value, -task.base_price, now),
                 (account_id, task.id, LedgerKind.PREPAY.value, -task.prepayment, now),
@@ -287,11 +309,17 @@ class PostgresStore(PostgresDeliveries):
         async def tx(c: asyncpg.Connection) -> tuple[list[int], list[asyncpg.Record]]:
             queued = TaskStatus.QUEUED.value
             after = [r[0] for r in await c.fetch(ACCOUNTS_WITH_WORK_SQL, queued, self._rotation.after, limit)]
-            start = [r[0] for r in await c.fetch(ACCOUNTS_WITH_WORK_SQL, queued, 0, limit)] if len(after) < limit else []
+            start = (
+                [r[0] for r in await c.fetch(ACCOUNTS_WITH_WORK_SQL, queued, 0, limit)]
+                if len(after) < limit
+                else []
+            )
             order = self._rotation.order(after, start)
             if not order:
                 return order, []
-            claimed = await c.fetch(_FAIR_CLAIM, order, queued, now, limit, TaskStatus.RUNNING.value, owner, lease_until)
+            claimed = await c.fetch(
+                _FAIR_CLAIM, order, queued, now, limit, TaskStatus.RUNNING.value, owner, lease_until
+            )
             return order, claimed
 
         order, rows = await self._tx(tx, durable=False)
@@ -303,7 +331,10 @@ class PostgresStore(PostgresDeliveries):
             await self._tx(
                 lambda c: c.execute(
                     "UPDATE tasks SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = $4",
-                    lease_until, task_ids, owner, TaskStatus.RUNNING.value,
+                    lease_until,
+                    task_ids,
+                    owner,
+                    TaskStatus.RUNNING.value,
                 ),  # fmt: skip
                 durable=False,
             )
@@ -389,25 +420,34 @@ class PostgresStore(PostgresDeliveries):
         return await self._tx(tx)
 
     async def purge_results(self, created_before: float) -> int:
-        return _count(await self._tx(
-            lambda c: c.execute(
-                "UPDATE tasks SET status = $1, request_json = NULL, data_json = NULL, result_json = NULL "
-                "WHERE status IN ($2, $3) AND created_at < $4",
-                TaskStatus.PURGED.value, TaskStatus.DONE.value, TaskStatus.FAILED.value, created_before,
-            )  # fmt: skip
-        ))
+        return _count(
+            await self._tx(
+                lambda c: c.execute(
+                    "UPDATE tasks SET status = $1, request_json = NULL, data_json = NULL, result_json = NULL "
+                    "WHERE status IN ($2, $3) AND created_at < $4",
+                    TaskStatus.PURGED.value,
+                    TaskStatus.DONE.value,
+                    TaskStatus.FAILED.value,
+                    created_before,
+                )  # fmt: skip
+            )
+        )
 
     # -- tasks: reading --------------------------------------------------------------------------
 
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
         row = await self._run(
-            lambda c: c.fetchrow(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2", task_id, account_id)
+            lambda c: c.fetchrow(
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2", task_id, account_id
+            )
         )
         return _task(row) if row else None
 
     async def mark_collected(self, task_id: str, now: float) -> None:
         await self._run(
-            lambda c: c.execute("UPDATE tasks SET collected_at = $1 WHERE id = $2 AND collected_at IS NULL", now, task_id)
+            lambda c: c.execute(
+                "UPDATE tasks SET collected_at = $1 WHERE id = $2 AND collected_at IS NULL", now, task_id
+            )
         )
 
     async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]:
@@ -416,7 +456,11 @@ class PostgresStore(PostgresDeliveries):
                 "SELECT id, se, tag, created_at FROM tasks WHERE account_id = $1 AND finished_at >= $2 "
                 "AND collected_at IS NULL AND endpoint = 'task_post' AND status IN ($3, $4) "
                 "AND (postback_url IS NULL OR postback_state IN ('failing', 'failed')) ORDER BY finished_at LIMIT $5",
-                account_id, finished_after, TaskStatus.DONE.value, TaskStatus.FAILED.value, limit,
+                account_id,
+                finished_after,
+                TaskStatus.DONE.value,
+                TaskStatus.FAILED.value,
+                limit,
             )  # fmt: skip
         )
         return [ReadyTask(*r) for r in rows]
@@ -424,7 +468,9 @@ class PostgresStore(PostgresDeliveries):
     async def count_tasks(self, status: TaskStatus | None = None) -> int:
         if status is None:
             return await self._run(lambda c: c.fetchval("SELECT COUNT(*) FROM tasks"))
-        return await self._run(lambda c: c.fetchval("SELECT COUNT(*) FROM tasks WHERE status = $1", status.value))
+        return await self._run(
+            lambda c: c.fetchval("SELECT COUNT(*) FROM tasks WHERE status = $1", status.value)
+        )
 
 
 # -- SQL helpers (inside a transaction) ----------------------------------------------------------
@@ -457,7 +503,13 @@ RETURNING id, account_id, se, endpoint, request_json, attempts
 
 
 async def _finish(
-    c: asyncpg.Connection, task_id: str, attempt: int, o: Outcome, now: float, *, from_status: str = TaskStatus.RUNNING.value
+    c: asyncpg.Connection,
+    task_id: str,
+    attempt: int,
+    o: Outcome,
+    now: float,
+    *,
+    from_status: str = TaskStatus.RUNNING.value,
 ) -> bool:
     """Settle one attempt: the status change and the money move together, or not at all."""
     row = await c.fetchrow(
@@ -486,7 +538,9 @@ async def _finish(
     return True
 
 
-async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
+async def _finish_many(
+    c: asyncpg.Connection, items: list[tuple[str, int, Outcome]], now: float
+) -> list[bool]:
     """``_finish`` for a batch of running attempts, in five statements instead of five per task."""
     rows = await c.fetch(
         "SELECT id, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts "
@@ -541,7 +595,9 @@ async def _finish_many(c: asyncpg.Connection, items: list[tuple[str, int, Outcom
         # balance change needs and never conflicts with the KEY SHARE locks the foreign keys took above
         # (FOR UPDATE would: two transactions upgrading their KEY SHARE deadlock, seen in session 2).
         if len(ids) > 1:  # one account (a live call, most batches): its UPDATE takes the same lock itself
-            await c.execute("SELECT id FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE", ids)
+            await c.execute(
+                "SELECT id FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE", ids
+            )
         await c.execute(
             "UPDATE accounts AS a SET balance = a.balance + v.amount "
             "FROM unnest($1::int[], $2::bigint[]) AS v(id, amount) WHERE a.id = v.id",

@@ -25,10 +25,18 @@ DELIVERIES_CHANNEL = "llm_responses_deliveries"
 
 
 async def enqueue_deliveries(
-    c: asyncpg.Connection, task_id: str, account_id: int, postback_url: str | None, pingback_url: str | None, now: float
+    c: asyncpg.Connection,
+    task_id: str,
+    account_id: int,
+    postback_url: str | None,
+    pingback_url: str | None,
+    now: float,
 ) -> None:
-    rows = [(task_id, account_id, kind.value, url, DeliveryStatus.PENDING.value, now, now)
-            for kind, url in ((DeliveryKind.POSTBACK, postback_url), (DeliveryKind.PINGBACK, pingback_url)) if url]
+    rows = [
+        (task_id, account_id, kind.value, url, DeliveryStatus.PENDING.value, now, now)
+        for kind, url in ((DeliveryKind.POSTBACK, postback_url), (DeliveryKind.PINGBACK, pingback_url))
+        if url
+    ]
     if not rows:
         return
     await c.executemany(
@@ -37,7 +45,9 @@ async def enqueue_deliveries(
         rows,
     )
     if postback_url:
-        await c.execute("UPDATE tasks SET postback_state = $1 WHERE id = $2", PostbackState.PENDING.value, task_id)
+        await c.execute(
+            "UPDATE tasks SET postback_state = $1 WHERE id = $2", PostbackState.PENDING.value, task_id
+        )
     await c.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
 
 
@@ -45,14 +55,20 @@ class PostgresDeliveries:
     _write: Callable[..., Awaitable[Any]]
     _read: Callable[..., Awaitable[Any]]
 
-    async def claim_deliveries(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedDelivery]:
+    async def claim_deliveries(
+        self, owner: str, limit: int, lease_until: float, now: float
+    ) -> list[ClaimedDelivery]:
         rows = await self._write(
             lambda c: c.fetch(
                 "UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN ("
                 "  SELECT id FROM deliveries WHERE status = $3 AND next_attempt_at <= $4 "
                 "  AND (lease_until IS NULL OR lease_until < $4) ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) "
                 "RETURNING id, task_id, account_id, kind, url, attempts",
-                owner, lease_until, DeliveryStatus.PENDING.value, now, limit,
+                owner,
+                lease_until,
+                DeliveryStatus.PENDING.value,
+                now,
+                limit,
             ),  # fmt: skip
             durable=False,  # a lost lease only makes the delivery due again
         )
@@ -76,11 +92,26 @@ class PostgresDeliveries:
                 attempt.latency_ms,
             )  # fmt: skip
             if delivered:
-                status, state, next_at, finished = DeliveryStatus.DELIVERED, PostbackState.DELIVERED, attempt.at, attempt.at
+                status, state, next_at, finished = (
+                    DeliveryStatus.DELIVERED,
+                    PostbackState.DELIVERED,
+                    attempt.at,
+                    attempt.at,
+                )
             elif retry_at is not None:
-                status, state, next_at, finished = DeliveryStatus.PENDING, PostbackState.FAILING, retry_at, None
+                status, state, next_at, finished = (
+                    DeliveryStatus.PENDING,
+                    PostbackState.FAILING,
+                    retry_at,
+                    None,
+                )
             else:
-                status, state, next_at, finished = DeliveryStatus.FAILED, PostbackState.FAILED, attempt.at, attempt.at
+                status, state, next_at, finished = (
+                    DeliveryStatus.FAILED,
+                    PostbackState.FAILED,
+                    attempt.at,
+                    attempt.at,
+                )
             await c.execute(
                 "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, finished_at = $4, "
                 "lease_owner = NULL, lease_until = NULL WHERE id = $5",
@@ -131,7 +162,9 @@ class PostgresDeliveries:
     async def webhook_secrets(self, account_id: int, candidate: str) -> WebhookSecrets:
         async def tx(c: asyncpg.Connection) -> WebhookSecrets:
             await c.execute(
-                "UPDATE accounts SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL", candidate, account_id
+                "UPDATE accounts SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL",
+                candidate,
+                account_id,
             )
             return await _secrets(c, account_id)
 
@@ -151,7 +184,9 @@ class PostgresDeliveries:
     async def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
         if status is None:
             return await self._read(lambda c: c.fetchval("SELECT COUNT(*) FROM deliveries"))
-        return await self._read(lambda c: c.fetchval("SELECT COUNT(*) FROM deliveries WHERE status = $1", status.value))
+        return await self._read(
+            lambda c: c.fetchval("SELECT COUNT(*) FROM deliveries WHERE status = $1", status.value)
+        )
 
 
 async def _secrets(c: asyncpg.Connection, account_id: int) -> WebhookSecrets:

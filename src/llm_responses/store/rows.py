@@ -24,7 +24,9 @@ TASK_COLUMNS = (
 )
 
 
-def task_row(account_id: int, t: NewTask, status: TaskStatus, now: float, owner: str | None, lease: float | None) -> tuple:
+def task_row(
+    account_id: int, t: NewTask, status: TaskStatus, now: float, owner: str | None, lease: float | None
+) -> tuple:
     """Values for the tasks insert, in the column order both stores use."""
     attempts = 1 if status is TaskStatus.RUNNING else 0
     return (

@@ -41,7 +41,6 @@ from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
 T = TypeVar("T")
 
 
-
 def sqlite_path(database_url: str) -> str:
     """``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` → a filesystem path."""
     prefix = "sqlite:///"
@@ -80,7 +79,9 @@ class SqliteStore(SqliteDeliveries):
         conn.execute("PRAGMA synchronous=NORMAL")  # raised per transaction where it matters (_write)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys=ON")
-        if writer:  # a checkpoint may fsync: it runs on the writer's thread (_count_commit), never on the loop
+        if (
+            writer
+        ):  # a checkpoint may fsync: it runs on the writer's thread (_count_commit), never on the loop
             conn.execute("PRAGMA wal_autocheckpoint=0")
         return conn
 
@@ -90,7 +91,9 @@ class SqliteStore(SqliteDeliveries):
         await self._writer.close()
         await self._reader.close()
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False, quick: bool = False) -> T:
+    async def _write(
+        self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False, quick: bool = False
+    ) -> T:
         """``fn`` in one ``BEGIN IMMEDIATE`` transaction. ``quick``: small and bounded, so it may run on
         the event loop (``Lane.run_quick``); durable commits (an fsync) always go to the thread."""
 
@@ -142,7 +145,9 @@ class SqliteStore(SqliteDeliveries):
     # -- meta ------------------------------------------------------------------------------------
 
     async def meta_set(self, key: str, value: str) -> None:
-        await self._write(lambda c: c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)))
+        await self._write(
+            lambda c: c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        )
 
     async def meta_get_or_set(self, key: str, value: str) -> str:
         def tx(c: sqlite3.Connection) -> str:
@@ -168,7 +173,9 @@ class SqliteStore(SqliteDeliveries):
             assert account_id is not None  # an INSERT that succeeded has a row id
             if balance:
                 _ledger(c, account_id, None, LedgerKind.TOPUP, balance, now)
-            return _account(c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)).fetchone())
+            return _account(
+                c.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            )
 
         return await self._write(tx, durable=True)
 
@@ -202,7 +209,8 @@ class SqliteStore(SqliteDeliveries):
     async def reset_credentials(self, login: str, password_hash: str, token_hash: str) -> Account:
         def tx(c: sqlite3.Connection) -> Account:
             cur = c.execute(
-                "UPDATE accounts SET password_hash = ?, token_hash = ? WHERE login = ?", (password_hash, token_hash, login)
+                "UPDATE accounts SET password_hash = ?, token_hash = ? WHERE login = ?",
+                (password_hash, token_hash, login),
             )
             if cur.rowcount == 0:
                 raise AccountNotFound(login)
@@ -212,7 +220,9 @@ class SqliteStore(SqliteDeliveries):
 
     async def ledger_sum(self, account_id: int) -> int:
         return await self._read(
-            lambda c: c.execute("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)).fetchone()[0]
+            lambda c: c.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)
+            ).fetchone()[0]
         )
 
     async def topped_up(self, account_id: int) -> int:
@@ -225,10 +235,12 @@ class SqliteStore(SqliteDeliveries):
 
     async def spending_since(self, account_id: int, since: float) -> int:
         return await self._read(
-            lambda c: -c.execute(
-                "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ? AND created_at >= ? AND kind != ?",
-                (account_id, since, LedgerKind.TOPUP.value),
-            ).fetchone()[0]
+            lambda c: (
+                -c.execute(
+                    "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ? AND created_at >= ? AND kind != ?",
+                    (account_id, since, LedgerKind.TOPUP.value),
+                ).fetchone()[0]
+            )
         )
 
     # -- tasks: creation -------------------------------------------------------------------------
@@ -256,7 +268,9 @@ class SqliteStore(SqliteDeliveries):
 
         return await self._write(tx, durable=True)
 
-    async def start_live(self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float) -> bool:
+    async def start_live(
+        self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float
+    ) -> bool:
         def tx(c: sqlite3.Connection) -> bool:
             balance = c.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             hold = task.base_price + task.prepayment
@@ -289,7 +303,10 @@ class SqliteStore(SqliteDeliveries):
             if not order:
                 return []
             marks = ",".join("?" * len(order))
-            solvent = {r[0] for r in c.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) AND balance >= 0", order)}
+            solvent = {
+                r[0]
+                for r in c.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) AND balance >= 0", order)
+            }
             order = [a for a in order if a in solvent]
             candidates = {
                 account: [r[0] for r in c.execute(
@@ -329,7 +346,9 @@ class SqliteStore(SqliteDeliveries):
         return await self._write(lambda c: _finish(c, task_id, attempt, outcome, now), quick=True)
 
     async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
-        return await self._write(lambda c: [_finish(c, task_id, attempt, o, now) for task_id, attempt, o in items])
+        return await self._write(
+            lambda c: [_finish(c, task_id, attempt, o, now) for task_id, attempt, o in items]
+        )
 
     async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool:
         def tx(c: sqlite3.Connection) -> bool:
@@ -378,7 +397,9 @@ class SqliteStore(SqliteDeliveries):
                 "SELECT id, attempts, status FROM tasks WHERE status IN (?, ?) AND endpoint = 'task_post' AND created_at < ?",
                 (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, created_before),
             ).fetchall()
-            return sum(_finish(c, tid, attempt, outcome, now, from_status=status) for tid, attempt, status in rows)
+            return sum(
+                _finish(c, tid, attempt, outcome, now, from_status=status) for tid, attempt, status in rows
+            )
 
         return await self._write(tx)
 
@@ -442,7 +463,9 @@ _INSERT_TASK = (
 _INSERT_LEDGER = "INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
-def _ledger(c: sqlite3.Connection, account_id: int, task_id: str | None, kind: LedgerKind, amount: int, now: float) -> None:
+def _ledger(
+    c: sqlite3.Connection, account_id: int, task_id: str | None, kind: LedgerKind, amount: int, now: float
+) -> None:
     c.execute(_INSERT_LEDGER, (account_id, task_id, kind.value, amount, now))
 
 

@@ -28,7 +28,12 @@ T = TypeVar("T")
 
 
 def enqueue_deliveries(
-    c: sqlite3.Connection, task_id: str, account_id: int, postback_url: str | None, pingback_url: str | None, now: float
+    c: sqlite3.Connection,
+    task_id: str,
+    account_id: int,
+    postback_url: str | None,
+    pingback_url: str | None,
+    now: float,
 ) -> None:
     for kind, url in ((DeliveryKind.POSTBACK, postback_url), (DeliveryKind.PINGBACK, pingback_url)):
         if url:
@@ -45,7 +50,9 @@ class SqliteDeliveries:
     _write: Callable[..., Awaitable[Any]]
     _read: Callable[..., Awaitable[Any]]
 
-    async def claim_deliveries(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedDelivery]:
+    async def claim_deliveries(
+        self, owner: str, limit: int, lease_until: float, now: float
+    ) -> list[ClaimedDelivery]:
         def tx(c: sqlite3.Connection) -> list[ClaimedDelivery]:
             rows = c.execute(
                 "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
@@ -76,11 +83,26 @@ class SqliteDeliveries:
                  attempt.latency_ms),
             )  # fmt: skip
             if delivered:
-                status, state, next_at, finished = DeliveryStatus.DELIVERED, PostbackState.DELIVERED, attempt.at, attempt.at
+                status, state, next_at, finished = (
+                    DeliveryStatus.DELIVERED,
+                    PostbackState.DELIVERED,
+                    attempt.at,
+                    attempt.at,
+                )
             elif retry_at is not None:
-                status, state, next_at, finished = DeliveryStatus.PENDING, PostbackState.FAILING, retry_at, None
+                status, state, next_at, finished = (
+                    DeliveryStatus.PENDING,
+                    PostbackState.FAILING,
+                    retry_at,
+                    None,
+                )
             else:
-                status, state, next_at, finished = DeliveryStatus.FAILED, PostbackState.FAILED, attempt.at, attempt.at
+                status, state, next_at, finished = (
+                    DeliveryStatus.FAILED,
+                    PostbackState.FAILED,
+                    attempt.at,
+                    attempt.at,
+                )
             c.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, finished_at = ?, "
                 "lease_owner = NULL, lease_until = NULL WHERE id = ?",
@@ -131,8 +153,10 @@ class SqliteDeliveries:
 
     async def webhook_secrets(self, account_id: int, candidate: str) -> WebhookSecrets:
         def tx(c: sqlite3.Connection) -> WebhookSecrets:
-            c.execute("UPDATE accounts SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL",
-                      (candidate, account_id))
+            c.execute(
+                "UPDATE accounts SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL",
+                (candidate, account_id),
+            )
             return _secrets(c, account_id)
 
         return await self._write(tx)
@@ -152,7 +176,9 @@ class SqliteDeliveries:
         if status is None:
             return await self._read(lambda c: c.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
         return await self._read(
-            lambda c: c.execute("SELECT COUNT(*) FROM deliveries WHERE status = ?", (status.value,)).fetchone()[0]
+            lambda c: c.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE status = ?", (status.value,)
+            ).fetchone()[0]
         )
 
 

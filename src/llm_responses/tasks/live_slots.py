@@ -56,14 +56,22 @@ return 1
 
 class RedisLiveSlots:
     def __init__(
-        self, redis_url: str, limit: int, *, hold_seconds: float, prefix: str = "llmr:live:", redis_timeout: float = 0.5
+        self,
+        redis_url: str,
+        limit: int,
+        *,
+        hold_seconds: float,
+        prefix: str = "llmr:live:",
+        redis_timeout: float = 0.5,
     ) -> None:
         import redis.asyncio as redis
 
         self.limit = limit
         self.hold_seconds = hold_seconds  # the live time limit plus a margin: how long a slot can be held
         self.prefix = prefix
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout)
+        self._redis = redis.Redis.from_url(
+            redis_url, socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout
+        )
         self._take = self._redis.register_script(_TAKE)
         self._guard = FailOpen("Redis (live slots)", timeout=redis_timeout)
         self._local = InProcessLiveSlots(limit)  # while Redis is unavailable
@@ -73,7 +81,13 @@ class RedisLiveSlots:
         key = f"{self.prefix}{account_id}"
         member = secrets.token_hex(8)
         now = time.time()
-        args: list[str | int | float] = [now, self.limit, now + self.hold_seconds, member, int(self.hold_seconds) + 1]
+        args: list[str | int | float] = [
+            now,
+            self.limit,
+            now + self.hold_seconds,
+            member,
+            int(self.hold_seconds) + 1,
+        ]
         taken = await self._guard.call(self._take(keys=[key], args=args), None)
         if taken is None:  # Redis failed: this process's own count, until it answers again
             async with self._local.take(account_id):

@@ -18,7 +18,9 @@ def format_datetime(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S +00:00")
 
 
-def render_result(result: LlmResult, *, web_search_requested: bool, money_spent: int, finished_at: float) -> dict[str, Any]:
+def render_result(
+    result: LlmResult, *, web_search_requested: bool, money_spent: int, finished_at: float
+) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     if result.reasoning_summaries:
         items.append(

@@ -74,14 +74,18 @@ class Runner:
             err = ApiError.invalid_field("model_name")
             return Attempt(_failure(err.status, err.message, f"model {request.model_id} is no longer served"))
         try:
-            result = await provider.generate(to_llm_request(task_id, request, reasoning_allowance=self.reasoning_allowance))
+            result = await provider.generate(
+                to_llm_request(task_id, request, reasoning_allowance=self.reasoning_allowance)
+            )
         except ProviderError as exc:
             log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider.name, exc.message)
             return Attempt(provider_failure(exc), retryable=exc.retryable)
         detail = None
         if result.incomplete_reason:  # the text that came back is kept; the operator learns why it stopped
             detail = f"incomplete: {result.incomplete_reason}"
-            log.info("task %s: answer from %s incomplete (%s)", task_id, provider.name, result.incomplete_reason)
+            log.info(
+                "task %s: answer from %s incomplete (%s)", task_id, provider.name, result.incomplete_reason
+            )
         spent = money_spent(entry, result, self.tariff)
         rendered = render_result(
             result, web_search_requested=request.web_search, money_spent=spent, finished_at=time.time()
@@ -102,7 +106,9 @@ class Runner:
         )
 
 
-def to_llm_request(task_id: str, r: TaskRequest, *, reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE) -> LlmRequest:
+def to_llm_request(
+    task_id: str, r: TaskRequest, *, reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE
+) -> LlmRequest:
     """The provider's request; a reasoning model's output budget leaves room for its reasoning."""
     return LlmRequest(
         model=r.model_id,
@@ -129,12 +135,28 @@ def provider_failure(exc: ProviderError) -> Outcome:
     if name:
         return _failure(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.", exc.message)
     if exc.kind is ErrorKind.NO_OUTPUT:
-        return _failure(StatusCode.TASK_EXECUTION_FAILED, StatusCode.TASK_EXECUTION_FAILED.message, exc.message, refund_base=True)
+        return _failure(
+            StatusCode.TASK_EXECUTION_FAILED,
+            StatusCode.TASK_EXECUTION_FAILED.message,
+            exc.message,
+            refund_base=True,
+        )
     # the operator's problem (credentials, quota, unknown model, a parameter we sent) or the upstream's
     # outage: nothing the caller did, so nothing the caller pays
     refund_base = exc.kind in (ErrorKind.FATAL, ErrorKind.INVALID_REQUEST)
-    return _failure(StatusCode.THIRD_PARTY_UNAVAILABLE, StatusCode.THIRD_PARTY_UNAVAILABLE.message, exc.message, refund_base=refund_base)
+    return _failure(
+        StatusCode.THIRD_PARTY_UNAVAILABLE,
+        StatusCode.THIRD_PARTY_UNAVAILABLE.message,
+        exc.message,
+        refund_base=refund_base,
+    )
 
 
 def _failure(status: StatusCode, message: str, detail: str, *, refund_base: bool = False) -> Outcome:
-    return Outcome(success=False, status_code=int(status), status_message=message, error_detail=detail, refund_base=refund_base)
+    return Outcome(
+        success=False,
+        status_code=int(status),
+        status_message=message,
+        error_detail=detail,
+        refund_base=refund_base,
+    )

@@ -83,7 +83,9 @@ class TaskService:
 
     async def post(self, account: Account, se: str, body: list[Any], started: float) -> list[dict[str, Any]]:
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_post")
-        if len(body) > self.max_tasks_per_post:  # api/ refuses these before parsing tasks; kept for other callers
+        if (
+            len(body) > self.max_tasks_per_post
+        ):  # api/ refuses these before parsing tasks; kept for other callers
             raise ApiError(StatusCode.TOO_MANY_TASKS)
         out: list[dict[str, Any] | None] = [None] * len(body)
         pending: list[tuple[int, NewTask, dict[str, Any]]] = []
@@ -112,14 +114,18 @@ class TaskService:
                         result=None,
                     )
                 else:
-                    out[i] = _error_task(task.id, ApiError(StatusCode.INSUFFICIENT_FUNDS), started, path, data)
+                    out[i] = _error_task(
+                        task.id, ApiError(StatusCode.INSUFFICIENT_FUNDS), started, path, data
+                    )
             if any(accepted):
                 self.on_tasks_created()
         return [t for t in out if t is not None]
 
     def _validate(self, raw: Any, allowed: frozenset[str], *, for_task_post: bool) -> TaskRequest:
         try:
-            return validate_task(raw, allowed=allowed, resolve_model=self.catalog.resolve, for_task_post=for_task_post)
+            return validate_task(
+                raw, allowed=allowed, resolve_model=self.catalog.resolve, for_task_post=for_task_post
+            )
         except ApiError as exc:
             name = raw.get("model_name") if isinstance(raw, dict) else None
             if not isinstance(name, str) or exc.message != "Invalid Field: 'model_name'.":
@@ -140,7 +146,9 @@ class TaskService:
                 except ValueError as exc:
                     raise ApiError(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'. {exc}.") from None
 
-    def _new_task(self, task_id: str, se: str, endpoint: str, request: TaskRequest, data: dict[str, Any]) -> NewTask:
+    def _new_task(
+        self, task_id: str, se: str, endpoint: str, request: TaskRequest, data: dict[str, Any]
+    ) -> NewTask:
         live = endpoint == "live"
         return NewTask(
             id=task_id,
@@ -160,7 +168,11 @@ class TaskService:
         entry = self.catalog.resolve(request.model_id)
         if entry is None:
             return self.tariff.task_post_prepayment
-        chars = len(request.user_prompt) + len(request.system_message or "") + sum(len(t.message) for t in request.message_chain)
+        chars = (
+            len(request.user_prompt)
+            + len(request.system_message or "")
+            + sum(len(t.message) for t in request.message_chain)
+        )
         return task_hold(
             entry,
             prompt_chars=chars,
@@ -198,7 +210,13 @@ class TaskService:
         except ApiError as exc:
             return _error_task(task_id, exc, started, path, data)
         if not outcome.success:
-            return _error_task(task_id, ApiError(StatusCode.of(outcome.status_code), outcome.status_message), started, path, data)
+            return _error_task(
+                task_id,
+                ApiError(StatusCode.of(outcome.status_code), outcome.status_message),
+                started,
+                path,
+                data,
+            )
         return envelope.ok_task(
             task_id=task_id,
             started=started,
@@ -210,7 +228,9 @@ class TaskService:
 
     async def _hold_or_refuse(self, account: Account, task: NewTask) -> None:
         now = time.time()
-        if not await self.store.start_live(account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now):
+        if not await self.store.start_live(
+            account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now
+        ):
             raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
 
     async def _overlapped(self, account: Account, task: NewTask, request: TaskRequest) -> Outcome:
@@ -232,7 +252,9 @@ class TaskService:
             async with asyncio.timeout(self.live_timeout):
                 outcome = (await self.runner.run(task_id, request)).outcome
         except TimeoutError:
-            log.warning("live task %s: no answer from upstream within %gs (50401)", task_id, self.live_timeout)
+            log.warning(
+                "live task %s: no answer from upstream within %gs (50401)", task_id, self.live_timeout
+            )
             outcome = Outcome(
                 success=False,
                 status_code=StatusCode.TIMEOUT,
@@ -243,17 +265,28 @@ class TaskService:
 
     # -- task_get --------------------------------------------------------------------------------
 
-    async def get(self, account: Account, se: str, task_id: str, started: float, *, collect: bool = True) -> dict[str, Any]:
+    async def get(
+        self, account: Account, se: str, task_id: str, started: float, *, collect: bool = True
+    ) -> dict[str, Any]:
         """task_get's task object; ``collect=False`` renders it without marking it collected (postbacks)."""
         record = await self.store.get_task(account.id, task_id)
         return await self._task_get(account, se, task_id, record, started, collect=collect)
 
     async def _task_get(
-        self, account: Account, se: str, task_id: str, record: TaskRecord | None, started: float, *, collect: bool
+        self,
+        account: Account,
+        se: str,
+        task_id: str,
+        record: TaskRecord | None,
+        started: float,
+        *,
+        collect: bool,
     ) -> dict[str, Any]:
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_get/{task_id}")
         if record is None or record.endpoint != "task_post" or record.se != se:
-            return _error_task(task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se))
+            return _error_task(
+                task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se)
+            )
         data = orjson.loads(record.data_json) if record.data_json else envelope.base_data(se)
         if record.status is TaskStatus.PURGED or record.created_at < time.time() - self.retention_seconds:
             return _error_task(task_id, ApiError(StatusCode.RESULTS_EXPIRED), started, path, data)
@@ -284,14 +317,18 @@ class TaskService:
         if account is None or record is None:
             return None
         started = time.perf_counter()
-        task = await self._task_get(account, record.se, task_id, record, started, collect=False)  # one read, not two
+        task = await self._task_get(
+            account, record.se, task_id, record, started, collect=False
+        )  # one read, not two
         return orjson.dumps(envelope.response([task], started=started)), record.tag
 
     # -- tasks_ready -----------------------------------------------------------------------------
 
     async def ready(self, account: Account, se: str, started: float) -> dict[str, Any]:
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/tasks_ready")
-        rows = await self.store.tasks_ready(account.id, time.time() - self.ready_window_seconds, self.ready_limit)
+        rows = await self.store.tasks_ready(
+            account.id, time.time() - self.ready_window_seconds, self.ready_limit
+        )
         items = [
             {
                 "id": r.id,
@@ -319,7 +356,9 @@ def _data(se: str, raw: Any) -> dict[str, Any]:
     return data
 
 
-def _error_task(task_id: str, exc: ApiError, started: float, path: list[str], data: dict[str, Any]) -> dict[str, Any]:
+def _error_task(
+    task_id: str, exc: ApiError, started: float, path: list[str], data: dict[str, Any]
+) -> dict[str, Any]:
     return envelope.task(
         task_id=task_id,
         status_code=exc.status,

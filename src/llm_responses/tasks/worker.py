@@ -138,7 +138,9 @@ class Worker:
         while not stop.is_set():
             await asyncio.sleep(interval)
             try:
-                await self.store.extend_leases(self.owner, list(self._in_flight), time.time() + self.lease_seconds)
+                await self.store.extend_leases(
+                    self.owner, list(self._in_flight), time.time() + self.lease_seconds
+                )
             except Exception:
                 log.exception("lease heartbeat failed")
 

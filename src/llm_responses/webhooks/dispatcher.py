@@ -129,26 +129,61 @@ class Dispatcher:
                 headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}
             else:
                 method, body = "GET", b""
-            headers[signing.HEADER] = signing.signature_header(await self._secrets_of(d.account_id), d.task_id, body)
-            result = await send(self._client, self.guard, method, url, body=body, headers=headers,
-                                timeout_seconds=self.timeout)
-            await self._record(d, url, result.http_status, result.error, result.latency_ms,
-                               retryable=result.retryable, delivered=result.delivered)
+            headers[signing.HEADER] = signing.signature_header(
+                await self._secrets_of(d.account_id), d.task_id, body
+            )
+            result = await send(
+                self._client,
+                self.guard,
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout_seconds=self.timeout,
+            )
+            await self._record(
+                d,
+                url,
+                result.http_status,
+                result.error,
+                result.latency_ms,
+                retryable=result.retryable,
+                delivered=result.delivered,
+            )
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("delivery %s of task %s failed unexpectedly; retried after its lease", d.id, d.task_id)
+            log.exception(
+                "delivery %s of task %s failed unexpectedly; retried after its lease", d.id, d.task_id
+            )
 
-    async def _record(self, d: ClaimedDelivery, url: str, status: int | None, error: str | None, latency: float,
-                      *, retryable: bool, delivered: bool = False) -> None:
+    async def _record(
+        self,
+        d: ClaimedDelivery,
+        url: str,
+        status: int | None,
+        error: str | None,
+        latency: float,
+        *,
+        retryable: bool,
+        delivered: bool = False,
+    ) -> None:
         now = time.time()
         retry_at = None
         if not delivered and retryable and d.attempt < self.max_attempts:
             retry_at = now + self.delays[d.attempt - 1] * random.uniform(0.8, 1.2)
         if not delivered:
-            log.info("%s of task %s, attempt %d: %s%s", d.kind.value, d.task_id, d.attempt, error,
-                     f"; next try in {retry_at - now:.0f}s" if retry_at else "; giving up")
-        attempt = DeliveryAttempt(attempt=d.attempt, at=now, url=url, http_status=status, error=error, latency_ms=latency)
+            log.info(
+                "%s of task %s, attempt %d: %s%s",
+                d.kind.value,
+                d.task_id,
+                d.attempt,
+                error,
+                f"; next try in {retry_at - now:.0f}s" if retry_at else "; giving up",
+            )
+        attempt = DeliveryAttempt(
+            attempt=d.attempt, at=now, url=url, http_status=status, error=error, latency_ms=latency
+        )
         await self.store.record_delivery_attempt(d.id, attempt, delivered=delivered, retry_at=retry_at)
 
     async def _secrets_of(self, account_id: int) -> list[str]:

@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
-            ipaddress.ip_address("100.100.100.200")}  # AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba
+METADATA = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}  # AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba
 # not global although Python 3.11's is_global says so (IANA special-purpose registries)
 NOT_GLOBAL = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "fec0::/10", "2001:db8::/32", "100::/64")]
 NAT64 = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
@@ -65,7 +68,9 @@ def carried_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
 
 def forbidden(ip: IPAddress) -> str | None:
     """Why a webhook may not go to ``ip``, or ``None`` when it is a public address."""
-    if any(ip.version == net.version and ip in net for net in NAT64):  # a translator's prefix: only the IPv4 counts
+    if any(
+        ip.version == net.version and ip in net for net in NAT64
+    ):  # a translator's prefix: only the IPv4 counts
         return forbidden(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     for inner in carried_ipv4(ip):
         why = forbidden(inner)
@@ -73,9 +78,14 @@ def forbidden(ip: IPAddress) -> str | None:
             return why
     if ip in METADATA:
         return "a cloud metadata address"
-    for test, why in ((ip.is_loopback, "a loopback address"), (ip.is_private, "a private address"),
-                      (ip.is_link_local, "a link-local address"), (ip.is_multicast, "a multicast address"),
-                      (ip.is_unspecified, "an unspecified address"), (ip.is_reserved, "a reserved address")):
+    for test, why in (
+        (ip.is_loopback, "a loopback address"),
+        (ip.is_private, "a private address"),
+        (ip.is_link_local, "a link-local address"),
+        (ip.is_multicast, "a multicast address"),
+        (ip.is_unspecified, "an unspecified address"),
+        (ip.is_reserved, "a reserved address"),
+    ):
         if test:
             return why
     if not ip.is_global or any(ip.version == net.version and ip in net for net in NOT_GLOBAL):
@@ -107,7 +117,9 @@ class AddressGuard:
         if why and not self._allowed_ip(ip):
             if host == str(ip):
                 raise Refused(f"{host} is {why}")
-            log.info("webhook host %s refused: it resolves to %s, %s", host, ip, why)  # the operator's log only
+            log.info(
+                "webhook host %s refused: it resolves to %s, %s", host, ip, why
+            )  # the operator's log only
             raise Refused(f"{host} resolves to an address webhooks may not reach")
 
     @staticmethod

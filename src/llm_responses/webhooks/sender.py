@@ -48,7 +48,9 @@ async def send(
     started = time.perf_counter()
 
     def done(delivered: bool, retryable: bool, status: int | None, error: str | None) -> SendResult:
-        return SendResult(delivered, retryable, status, error, round((time.perf_counter() - started) * 1000, 2))
+        return SendResult(
+            delivered, retryable, status, error, round((time.perf_counter() - started) * 1000, 2)
+        )
 
     try:
         async with asyncio.timeout(timeout_seconds):

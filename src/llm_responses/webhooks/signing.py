@@ -31,7 +31,9 @@ def signature_header(secrets_: list[str], task_id: str, body: bytes, timestamp: 
     return ",".join([f"t={t}", *(f"v1={_mac(s, t, task_id, body)}" for s in secrets_)])
 
 
-def verify(header: str, secret: str, task_id: str, body: bytes, *, tolerance: float = 300, now: float | None = None) -> bool:
+def verify(
+    header: str, secret: str, task_id: str, body: bytes, *, tolerance: float = 300, now: float | None = None
+) -> bool:
     """The receiver's check (also shown in docs/webhooks.md)."""
     fields = [part.split("=", 1) for part in header.split(",") if "=" in part]
     stamps = [v for k, v in fields if k == "t"]

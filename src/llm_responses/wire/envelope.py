@@ -46,11 +46,25 @@ def task(
 
 
 def ok_task(
-    *, task_id: str, started: float, path: list[str], data: dict[str, Any], result: list[Any] | None, cost: float = 0.0
+    *,
+    task_id: str,
+    started: float,
+    path: list[str],
+    data: dict[str, Any],
+    result: list[Any] | None,
+    cost: float = 0.0,
 ) -> dict[str, Any]:
     """A successful task (``20000 Ok.``)."""
-    return task(task_id=task_id, status_code=20000, status_message="Ok.", started=started, cost=cost, path=path,
-                data=data, result=result)
+    return task(
+        task_id=task_id,
+        status_code=20000,
+        status_message="Ok.",
+        started=started,
+        cost=cost,
+        path=path,
+        data=data,
+        result=result,
+    )
 
 
 def response(
