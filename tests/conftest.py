@@ -25,6 +25,16 @@ from tests.pg import Databases
 LLM = "/v3/ai_optimization/chat_gpt/llm_responses"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e is ``e2e``; the fuzzer is ``slow``."""
+    for item in items:
+        parts = item.path.parts
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+        if "fuzz" in parts:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def fake_openai_server() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI().start()

@@ -231,6 +231,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         await setup.aclose()
         if isinstance(live_slots, RedisLiveSlots):
             await live_slots.aclose()
+        await api.limiter.aclose()
         await store.close()
 
 

@@ -45,9 +45,20 @@ def server(tmp_path):
         thread.join(timeout=10)
 
 
+OPEN: list[socket.socket] = []
+
+
 def connect(port: int) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    OPEN.append(s)  # closed after each test (an unclosed socket is a ResourceWarning, an error here)
     return s
+
+
+@pytest.fixture(autouse=True)
+def close_sockets():
+    yield
+    while OPEN:
+        OPEN.pop().close()
 
 
 def read_all(s: socket.socket, limit: float = 5.0) -> bytes:

@@ -51,7 +51,9 @@ class Proc:
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 30) -> int:
         assert self.proc is not None
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        code = self.proc.wait(timeout=timeout)
+        close_pipes(self.proc)
+        return code
 
     def stop(self) -> None:
         """SIGTERM, and SIGKILL if that has not ended it within 20 s: no test leaves a process behind."""
@@ -61,6 +63,13 @@ class Proc:
             self.kill(signal.SIGTERM, timeout=20)
         except subprocess.TimeoutExpired:
             self.kill(signal.SIGKILL)
+
+
+def close_pipes(proc: subprocess.Popen) -> None:
+    """A finished process's pipes, closed (left open, each is a ResourceWarning, an error in this suite)."""
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def cli(env: dict[str, str], *args: str) -> str:

@@ -30,6 +30,7 @@ from llm_responses.billing.money import to_nanos, to_usd
 from llm_responses.billing.pricing import Tariff
 from llm_responses.providers.catalog import Catalog
 from llm_responses.providers.local_model import default_model_path
+from tests.e2e.processes import close_pipes
 
 CLI = [sys.executable, "-m", "llm_responses.cli"]
 
@@ -83,6 +84,7 @@ class Server:
         assert self.proc is not None
         self.proc.send_signal(sig)
         self.proc.wait(timeout=30)
+        close_pipes(self.proc)
 
     @property
     def url(self) -> str:
@@ -315,3 +317,4 @@ def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+        close_pipes(proc)

@@ -13,11 +13,14 @@ from tests.redisdb import REDIS_URL, flushed_or_skip
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def limiter(request) -> RateLimiter:
+async def limiter(request):
     if request.param == "memory":
-        return RateLimiter(3, window_seconds=1)
+        yield RateLimiter(3, window_seconds=1)
+        return
     await flushed_or_skip()
-    return RateLimiter(3, REDIS_URL, window_seconds=1)
+    limiter = RateLimiter(3, REDIS_URL, window_seconds=1)
+    yield limiter
+    await limiter.aclose()
 
 
 async def sleep_until_window_edge(offset: float) -> None:

@@ -45,6 +45,13 @@ class RateLimiter:
             return await self._limiter.hit(self.item, str(account_id))
         return await self._guard.call(self._limiter.hit(self.item, str(account_id)), True)
 
+    async def aclose(self) -> None:
+        """Close the Redis connections (limits has no public close; its redis-py client is ``bridge.storage``)."""
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
+
     async def used(self, account_id: int) -> int:
         """Calls counted against the limit now: the sliding window's weighted count, rounded up.
 
