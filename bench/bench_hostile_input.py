@@ -14,7 +14,6 @@ the script only speaks HTTP, so it measures any version of the server)
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import PY, FakeUpstream, Service  # noqa: E402
+from bench.harness import FakeUpstream, Service  # noqa: E402
 
 LLM = "/v3/ai_optimization/chat_gpt/llm_responses"
 TASK = {"model_name": "gpt-4.1-mini", "user_prompt": "provide information on amusement parks in France"}
@@ -67,23 +66,12 @@ def main(backlog: int = 5000) -> None:
                 f"{(r.json().get('tasks') or [{}])[0].get('status_code', r.json().get('status_code'))}"
             )
 
-            cli = [PY, "-m", "llm_responses.cli"]
-            other = json.loads(
-                subprocess.run(
-                    cli + ["accounts", "create", "other", "--balance", "100", "--json"],
-                    env=service.env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )
+            other = service.create_account("other", "100")
             t0 = time.perf_counter()
             for _ in range(backlog // 100):
                 http.post(f"{LLM}/task_post", json=[TASK] * 100)
             queued = time.perf_counter() - t0
-            with httpx.Client(
-                base_url=service.url, auth=(other["login"], other["password"]), timeout=60
-            ) as b:
+            with httpx.Client(base_url=service.url, auth=other, timeout=60) as b:
                 t0 = time.perf_counter()
                 task_id = b.post(f"{LLM}/task_post", json=[TASK]).json()["tasks"][0]["id"]
                 while b.get(f"{LLM}/task_get/{task_id}").json()["tasks"][0]["status_code"] in (40601, 40602):

@@ -79,16 +79,7 @@ class Service:
             **env,
         }  # a log line per request is not what is measured
         cli = [PY, "-m", "llm_responses.cli"]
-        creds = json.loads(
-            subprocess.run(
-                cli + ["accounts", "create", "bench", "--balance", "1000000", "--json"],
-                env=self.env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        self.auth = (creds["login"], creds["password"])
+        self.auth = self.create_account("bench", "1000000")
         self.proc = subprocess.Popen(
             cli + ["serve", "--port", str(self.port), *extra], env=self.env, cwd=ROOT
         )
@@ -97,6 +88,18 @@ class Service:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def create_account(self, login: str, balance: str) -> tuple[str, str]:
+        """(login, password) of a new account with ``balance`` USD, made with the CLI."""
+        created = subprocess.run(
+            [PY, "-m", "llm_responses.cli", "accounts", "create", login, "--balance", balance, "--json"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        creds = json.loads(created.stdout)
+        return creds["login"], creds["password"]
 
     def peak_rss_mb(self) -> float:
         """The server process's high-water resident memory (Linux ``VmHWM``)."""

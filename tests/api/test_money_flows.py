@@ -36,18 +36,21 @@ async def test_unused_prepayment_is_refunded(harness):
     assert rec.cost == to_nanos("0.0002") + spent
 
 
+# gpt-4.1-mini at $1000 per million tokens: a task that costs more than the $0.01 prepayment
+PRICEY = [
+    {
+        "name": "gpt-4.1-mini",
+        "versions": ["gpt-4.1-mini-2025-04-14"],
+        "web_search": True,
+        "input_price": 1000,
+        "output_price": 1000,
+    }
+]
+
+
 async def test_llm_cost_above_the_prepayment_is_charged(settings):
-    pricey = [
-        {
-            "name": "gpt-4.1-mini",
-            "versions": ["gpt-4.1-mini-2025-04-14"],
-            "web_search": True,
-            "input_price": 1000,
-            "output_price": 1000,
-        }
-    ]
     # the flat $0.01 prepayment (DataForSEO's rule): the overage is charged when the task settles
-    async with running(settings.model_copy(update={"models": pricey, "hold_policy": "flat"})) as h:
+    async with running(settings.model_copy(update={"models": PRICEY, "hold_policy": "flat"})) as h:
         alice = await h.account()
         task_id = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]["id"]
         result = (await h.wait_done(alice, task_id))["tasks"][0]["result"][0]
@@ -59,16 +62,7 @@ async def test_llm_cost_above_the_prepayment_is_charged(settings):
 
 
 async def test_the_worst_case_hold_covers_an_expensive_model_and_refunds_the_rest(settings):
-    pricey = [
-        {
-            "name": "gpt-4.1-mini",
-            "versions": ["gpt-4.1-mini-2025-04-14"],
-            "web_search": True,
-            "input_price": 1000,
-            "output_price": 1000,
-        }
-    ]
-    async with running(settings.model_copy(update={"models": pricey})) as h:
+    async with running(settings.model_copy(update={"models": PRICEY})) as h:
         alice = await h.account()
         posted = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]
         assert posted["cost"] > 2  # 2048 output tokens at $1000/M
