@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llm_responses.wire.request import TASK_POST_FIELDS
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import TOP_KEYS, assert_top_error, assert_wire
 from tests.conftest import LLM
@@ -131,21 +132,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-field_names = st.sampled_from(
-    list(SEED_TASK)
-    + [
-        "max_output_tokens",
-        "temperature",
-        "top_p",
-        "web_search",
-        "force_web_search",
-        "web_search_country_iso_code",
-        "web_search_city",
-        "tag",
-        "postback_url",
-        "pingback_url",
-    ]
-)
+field_names = st.sampled_from(sorted(TASK_POST_FIELDS))  # every field task_post knows, in any mix
 tasks = st.dictionaries(field_names, json_values, max_size=8) | json_values
 
 
