@@ -78,8 +78,8 @@ async def make_hasher(store: Store, settings: Settings) -> Hasher:
             log.warning(
                 "the credential key was moved from the database to %s: keep that file with backups", path
             )
-    known = await store.meta_get_or_set(key_file.FINGERPRINT_META_KEY, key_file.fingerprint(key))
-    if known != key_file.fingerprint(key):
+    fingerprint = key_file.fingerprint(key)
+    if await store.meta_get_or_set(key_file.FINGERPRINT_META_KEY, fingerprint) != fingerprint:
         raise key_file.KeyMismatch(
             "the credential key (LLM_RESPONSES_SECRET_KEY or the key file) is not the one this database's "
             "credentials were made with: every login would fail. Use the original key file or value."
@@ -204,7 +204,6 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         catalog=catalog,
         store=store,
         max_body_bytes=settings.max_body_bytes,
-        max_tasks_per_post=settings.max_tasks_per_post,
         body_timeout=settings.http_body_timeout_seconds,
     )
     stop = asyncio.Event()

@@ -20,10 +20,7 @@ from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.base import Account, Store
 
 _NO_ACCOUNT_DIGEST = "0" * 64  # compared against when the login is unknown: the same work as a real one
-THROTTLED = ApiError(
-    StatusCode.UNAUTHORIZED,
-    StatusCode.UNAUTHORIZED.message + " Too many failed attempts: try again in a minute.",
-)
+THROTTLED_MESSAGE = StatusCode.UNAUTHORIZED.message + " Too many failed attempts: try again in a minute."
 
 
 class Authenticator:
@@ -61,7 +58,7 @@ class Authenticator:
         if not await self._failures.test(self._per_address, "address", address) or (
             login and not await self._failures.test(self._per_login, "login", login, address)
         ):
-            raise THROTTLED
+            raise ApiError(StatusCode.UNAUTHORIZED, THROTTLED_MESSAGE)
 
     async def _failed(self, login: str, address: str) -> None:
         await self._failures.hit(self._per_address, "address", address)

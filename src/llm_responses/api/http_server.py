@@ -18,6 +18,7 @@ reverse proxy in front (docs/deploy.md); these hold when there is none.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class HttpLimits:
 
 def _refusal(http_status: int, reason: bytes, code: StatusCode, message: str, extra: bytes = b"") -> bytes:
     body = orjson.dumps(
-        envelope.response([], started=0.0, status_code=code, status_message=message) | {"time": "0 sec."}
+        envelope.response([], started=time.perf_counter(), status_code=code, status_message=message)
     )
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n%s\r\n"

@@ -42,7 +42,6 @@ class ApiContext:
     store: Store
     supported_se: frozenset[str] = frozenset({"chat_gpt"})
     max_body_bytes: int = 1 << 20
-    max_tasks_per_post: int = 100
     body_timeout: float = 30.0
 
 
@@ -113,17 +112,16 @@ async def _begin(request: Request, se: str) -> tuple[ApiContext, Account]:
     return ctx, await caller(request)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, within: float) -> bytes:
     """The body, read as a stream and refused (40503) the moment it passes ``limit`` bytes: a client can
-    make us hold at most ``limit`` bytes, never what it chooses to send."""
+    make us hold at most ``limit`` bytes, never what it chooses to send; and all of it within ``within`` seconds."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    timeout = context(request).body_timeout
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
@@ -132,7 +130,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     except TimeoutError:
         raise ApiError(
             StatusCode.POST_DATA_INVALID,
-            f"POST Data Is Invalid. The body did not arrive within {timeout:g} s.",
+            f"POST Data Is Invalid. The body did not arrive within {within:g} s.",
         ) from None
     return b"".join(chunks)
 
@@ -147,7 +145,7 @@ async def json_array(request: Request, max_items: int | None = None) -> list[Any
     """The POST body as a list of tasks: 40502 when empty, 40503 when it is not JSON or not tasks or too
     large, 40006 (for the whole post, before any per-task work) when it has more than ``max_items``."""
     ctx = context(request)
-    raw = await read_body(request, ctx.max_body_bytes)
+    raw = await read_body(request, ctx.max_body_bytes, ctx.body_timeout)
     if not raw.strip():
         raise ApiError(StatusCode.POST_DATA_EMPTY)
     try:
@@ -160,7 +158,7 @@ async def json_array(request: Request, max_items: int | None = None) -> list[Any
         raise ApiError(StatusCode.POST_DATA_INVALID)
     if not body:
         raise ApiError(StatusCode.POST_DATA_EMPTY)
-    if len(body) > (ctx.max_tasks_per_post if max_items is None else max_items):
+    if len(body) > (ctx.service.max_tasks_per_post if max_items is None else max_items):
         raise ApiError(StatusCode.TOO_MANY_TASKS)
     return body
 

@@ -83,10 +83,6 @@ class TaskService:
 
     async def post(self, account: Account, se: str, body: list[Any], started: float) -> list[dict[str, Any]]:
         path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_post")
-        if (
-            len(body) > self.max_tasks_per_post
-        ):  # api/ refuses these before parsing tasks; kept for other callers
-            raise ApiError(StatusCode.TOO_MANY_TASKS)
         out: list[dict[str, Any] | None] = [None] * len(body)
         pending: list[tuple[int, NewTask, dict[str, Any]]] = []
         for i, raw in enumerate(body):

@@ -55,14 +55,13 @@ class Target:
 
 
 def carried_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries (IPv4-mapped, 6to4, Teredo's client, NAT64)."""
+    """The IPv4 addresses an IPv6 address carries (IPv4-mapped, 6to4, Teredo's server and client); NAT64
+    prefixes are judged by ``forbidden`` on their IPv4 part alone."""
     if not isinstance(ip, ipaddress.IPv6Address):
         return []
     found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
     if ip.teredo is not None:
         found.extend(ip.teredo)
-    if any(ip in net for net in NAT64):
-        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return found
 
 
