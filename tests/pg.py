@@ -53,7 +53,8 @@ class Databases:
     async def _ensure_template(self) -> None:
         if self.template_ready:
             return
-        from llm_responses.store.postgres import PostgresStore
+        from llm_responses.store.postgres_database import PostgresDatabase
+        from llm_responses.store.store import Store
 
         conn = await _admin()
         try:
@@ -61,7 +62,7 @@ class Databases:
             await conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
         finally:
             await conn.close()
-        store = PostgresStore(_dsn(TEMPLATE))
+        store = Store(PostgresDatabase(_dsn(TEMPLATE)))
         await store.open()  # runs the migrations
         await store.close()
         self.template_ready = True

@@ -19,11 +19,14 @@ from typing import Any, TypeVar
 import click
 
 from llm_responses.accounts.credentials import new_password, new_token
-from llm_responses.app import create_app, make_hasher, make_store
+from llm_responses.app import create_app
 from llm_responses.billing.money import to_decimal, to_nanos
+from llm_responses.composition import make_hasher, make_store
 from llm_responses.config import Settings
+from llm_responses.errors import AccountExists, AccountNotFound
 from llm_responses.heap import freeze_startup_heap
-from llm_responses.store.base import Account, AccountExists, AccountNotFound, Store
+from llm_responses.store.records import Account
+from llm_responses.store.store import Store
 
 T = TypeVar("T")
 

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
 
     # storage
     database_url: str = "sqlite:///llm-responses.db"
-    sqlite_synchronous: str = "FULL"
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"  # for promised commits
     secret_key: str | None = None
     auth_failures_per_login: int = 10  # failed logins a minute per login and client address, then refused
     auth_failures_per_address: int = 100  # failed logins a minute per client address

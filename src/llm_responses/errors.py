@@ -1,18 +1,29 @@
-"""DataForSEO status codes: the one table every response draws from.
+"""DataForSEO status codes (the one table every response draws from) and every exception of ours.
 
-Modelled on httpx's ``codes``: each member carries its code and its documented message
-(``dataforseo_api.md`` §7). Exceptions:
+Modelled on httpx's ``codes``: each ``StatusCode`` member carries its code and its documented message
+(``dataforseo_api.md`` §7). ``http_status`` says which HTTP code goes with a status: DataForSEO answers 200
+for everything except 401, 402, 404 and 500.
 
-    ApiError                  a status to send back, with an optional expanded message
-     └── (raised anywhere in api/ and tasks/; rendered into the envelope by api/)
+The exceptions, one tree (``except LlmResponsesError`` catches anything we raise on purpose)::
 
-``http_status`` says which HTTP code goes with a status: DataForSEO answers 200 for everything
-except 401, 402, 404 and 500.
+    LlmResponsesError
+     ├── ApiError              a status to send back (raised in api/ and tasks/, rendered by api/)
+     ├── ConfigError           a setting that cannot work: the process refuses to start (also a ValueError)
+     ├── StoreError
+     │    ├── AccountExists    create_account with a login already taken
+     │    ├── AccountNotFound  an operation on a login or id that has no account
+     │    └── UniqueViolation  a row a unique index already has (the driver's error, translated)
+     ├── UpstreamError
+     │    ├── ProviderError    the model's server failed or refused; ``kind`` says whether to retry
+     │    └── SearchError      the search backend could not answer: the task goes on without sources
+     └── WebhookError
+          ├── Refused          a webhook URL that may not be called (also a ValueError)
+          └── Unresolved       its host name could not be resolved just now: worth another attempt
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 
 class StatusCode(IntEnum):
@@ -140,7 +151,11 @@ _HTTP_STATUS = {
 }
 
 
-class ApiError(Exception):
+class LlmResponsesError(Exception):
+    """The root of every exception this package raises on purpose."""
+
+
+class ApiError(LlmResponsesError):
     """A DataForSEO status to answer with; ``message`` overrides the table's text when expanded."""
 
     def __init__(self, status: StatusCode, message: str | None = None) -> None:
@@ -155,3 +170,73 @@ class ApiError(Exception):
     @classmethod
     def unknown_fields(cls, names: list[str]) -> ApiError:
         return cls(StatusCode.UNKNOWN_FIELDS, f"Unknown Fields in POST Data: {', '.join(names)}")
+
+
+class ConfigError(LlmResponsesError, ValueError):
+    """A provider, model or search setting that cannot work; the process refuses to start with it."""
+
+
+class StoreError(LlmResponsesError):
+    pass
+
+
+class AccountExists(StoreError):
+    pass
+
+
+class AccountNotFound(StoreError):
+    pass
+
+
+class UniqueViolation(StoreError):
+    """An insert or update hit a unique index (the database driver's own error, translated)."""
+
+
+class UpstreamError(LlmResponsesError):
+    pass
+
+
+class ErrorKind(Enum):
+    UNAVAILABLE = "unavailable"  # rate limits, 5xx, connection trouble: worth another try later
+    TIMEOUT = "timeout"
+    INVALID_REQUEST = "invalid_request"  # the upstream refused the request itself: retrying will not help
+    FATAL = "fatal"  # credentials, quota, unknown model: an operator must act
+    NO_OUTPUT = "no_output"  # the upstream answered, but with no text at all (failed or cut before any)
+
+
+class ProviderError(UpstreamError):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param  # the upstream's name of the offending request parameter, when it gave one
+        self.code = code  # the upstream's error code (``model_not_found``, ``insufficient_quota``, ...)
+        self.retry_after = retry_after  # seconds the upstream asked us to wait before another try
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in (ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT)
+
+
+class SearchError(UpstreamError):
+    """The backend could not answer (down, timed out, bad reply). The task answers without sources."""
+
+
+class WebhookError(LlmResponsesError):
+    pass
+
+
+class Refused(WebhookError, ValueError):
+    """The URL may not be called; the message says why (shown to the account owner)."""
+
+
+class Unresolved(WebhookError):
+    """The name could not be resolved just now (a temporary DNS failure): worth another attempt."""

@@ -6,7 +6,7 @@ import base64
 import pytest
 
 from llm_responses.accounts.key_file import KeyMismatch
-from llm_responses.app import make_hasher, make_store
+from llm_responses.composition import make_hasher, make_store
 from tests.api.wire_check import assert_top_error
 from tests.conftest import LLM
 

@@ -9,7 +9,8 @@ import time
 import asyncpg
 import pytest
 
-from llm_responses.store.postgres import PostgresStore
+from llm_responses.store.postgres_database import PostgresDatabase
+from llm_responses.store.store import Store
 from tests import pg
 from tests.api.seed import SEED_TASK
 from tests.conftest import LLM
@@ -63,10 +64,11 @@ async def test_a_hung_redis_lets_calls_through_with_a_warning(running_with, hung
 
 async def test_a_stuck_postgres_statement_is_cut_off(pg_databases):
     await pg.require()
-    store = PostgresStore(await pg_databases.new(), command_timeout=0.5)
+    url = await pg_databases.new()
+    store = Store(PostgresDatabase(url, command_timeout=0.5))
     await store.open()
     try:
-        locker = await asyncpg.connect(store.dsn)  # another session holds the accounts table
+        locker = await asyncpg.connect(url)  # another session holds the accounts table
         await locker.execute("BEGIN; LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()
         with pytest.raises((TimeoutError, asyncpg.QueryCanceledError)):

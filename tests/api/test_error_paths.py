@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llm_responses.store.sqlite_database import sqlite_path
 from llm_responses.wire.request import TASK_POST_FIELDS
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import TOP_KEYS, assert_top_error, assert_wire
@@ -110,10 +111,10 @@ async def test_rate_limit_is_40202(harness):
     assert_top_error(body, 40202, "The rate-limit per minute has been exceeded.")
 
 
-async def test_internal_errors_are_500_with_50000(harness):
+async def test_internal_errors_are_500_with_50000(harness, settings):
     alice = await harness.account()
     # a real fault: the tasks table disappears under the running server
-    with sqlite3.connect(harness.store.path) as conn:
+    with sqlite3.connect(sqlite_path(settings.database_url)) as conn:
         conn.execute("ALTER TABLE tasks RENAME TO tasks_gone")
     r = await harness.client.get(f"{LLM}/tasks_ready", headers=alice.basic)
     assert r.status_code == 500

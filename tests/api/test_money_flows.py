@@ -3,6 +3,7 @@
 import time
 
 from llm_responses.billing.money import to_nanos
+from llm_responses.tasks.maintenance import OVERDUE
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import assert_task_error
 from tests.conftest import LLM, running
@@ -10,12 +11,7 @@ from tests.fakes.openai_server import error_reply
 
 
 async def ledger(h, creds) -> list[tuple[str, int]]:
-    def q(c):
-        return c.execute(
-            "SELECT kind, amount FROM ledger WHERE account_id = ? ORDER BY id", (creds.account_id,)
-        ).fetchall()
-
-    return await h.store._read(q)
+    return [(e.kind.value, e.amount) for e in await h.store.ledger_entries(creds.account_id)]
 
 
 async def assert_balanced(h, creds) -> None:
@@ -112,8 +108,8 @@ async def test_tasks_past_the_deadline_fail_with_a_refund(idle_harness):
     alice = await h.account()
     task_id = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]["id"]
     now = time.time()
-    assert await h.store.expire_overdue(now + 1, now) == 1
-    assert await h.store.expire_overdue(now + 1, now) == 0  # once only
+    assert await h.store.expire_overdue(now + 1, now, OVERDUE) == 1
+    assert await h.store.expire_overdue(now + 1, now, OVERDUE) == 0  # once only
     body = await h.get(f"{LLM}/task_get/{task_id}", alice)
     assert_task_error(body, 40103)
     assert await h.balance(alice) == to_nanos("10") - to_nanos("0.0002")

@@ -28,7 +28,7 @@ from dataforseo_client.models.llm_message_chain_item import LlmMessageChainItem
 from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_nanos, to_usd
 from llm_responses.billing.pricing import Tariff
-from llm_responses.providers.catalog import Catalog
+from llm_responses.catalog import Catalog
 from llm_responses.providers.local_model import default_model_path
 from tests.e2e.processes import close_pipes
 

@@ -21,8 +21,9 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 
 from llm_responses.accounts.credentials import new_password, new_token
-from llm_responses.app import create_app, make_hasher, make_store
+from llm_responses.app import create_app
 from llm_responses.billing.money import to_nanos
+from llm_responses.composition import make_hasher, make_store
 from llm_responses.config import Settings
 
 MAX_EXAMPLES = 15

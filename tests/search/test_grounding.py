@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_responses.search.base import SearchHit
+from llm_responses.core import SearchHit
 from llm_responses.search.grounding import apply_citations, grounded_prompt, link_label
 from llm_responses.search.planner import MAX_QUERIES, parse_model_queries, rule_queries
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from llm_responses.search.base import Locale
+from llm_responses.core import Locale
 from llm_responses.search.documents import collect, html_to_text, read_document, url_for
 from llm_responses.search.local_index import LocalIndex, fts_query
 

@@ -7,18 +7,20 @@ import time
 import pytest
 import pytest_asyncio
 
-from llm_responses.store.base import NewTask
-from llm_responses.store.postgres import PostgresStore
+from llm_responses.store.connection import Durability
+from llm_responses.store.postgres_database import PostgresDatabase
+from llm_responses.store.records import NewTask
+from llm_responses.store.store import Store
 from tests import pg
 
 
 @pytest_asyncio.fixture
-async def one_connection_store(pg_databases):
+async def one_connection_db(pg_databases):
     await pg.require()
-    store = PostgresStore(await pg_databases.new(), pool_size=1)  # every call gets the same connection
-    await store.open()
-    yield store
-    await store.close()
+    db = PostgresDatabase(await pg_databases.new(), pool_size=1)  # every call gets the same connection
+    await db.open()
+    yield db
+    await db.close()
 
 
 def _task(i: int) -> NewTask:
@@ -36,27 +38,27 @@ def _task(i: int) -> NewTask:
     )
 
 
-async def test_a_non_durable_claim_leaves_durable_commits_for_the_next_user(one_connection_store):
-    store = one_connection_store
+async def test_a_non_durable_claim_leaves_durable_commits_for_the_next_user(one_connection_db):
+    store = Store(one_connection_db)
     account = await store.create_account("a", "h", "t", 1_000)
     await store.create_tasks(account.id, [_task(1)], time.time())
     now = time.time()
     assert await store.claim_tasks("w", 10, now + 60, now)  # commits with synchronous_commit off (SET LOCAL)
-    setting = await store._run(lambda c: c.fetchval("SELECT current_setting('synchronous_commit')"))
+    async with one_connection_db.pool.acquire() as conn:
+        setting = await conn.fetchval("SELECT current_setting('synchronous_commit')")
     assert setting == "on"  # a settlement on this connection next must still wait for its WAL flush
 
 
-async def test_a_failed_transaction_is_rolled_back_before_the_connection_is_reused(one_connection_store):
-    store = one_connection_store
-
-    async def fails(conn):
-        await conn.execute("CREATE TEMP TABLE scratch (x int)")
+async def test_a_failed_transaction_is_rolled_back_before_the_connection_is_reused(one_connection_db):
+    async def fails(c):
+        await c.execute("meta_set", "k", "written before the failure")
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        await store._tx(fails)
+        await one_connection_db.write(fails, durability=Durability.LOSSY)
 
-    async def state(conn):
-        return conn.is_in_transaction(), await conn.fetchval("SELECT to_regclass('pg_temp.scratch')")
-
-    assert await store._run(state) == (False, None)  # the failed transaction and its table are gone
+    async with one_connection_db.pool.acquire() as conn:
+        in_transaction = conn.is_in_transaction()
+        value = await conn.fetchval("SELECT value FROM meta WHERE key = 'k'")
+        setting = await conn.fetchval("SELECT current_setting('synchronous_commit')")
+    assert (in_transaction, value, setting) == (False, None, "on")  # rolled back, its SET LOCAL gone too

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from llm_responses.app import make_store
+from llm_responses.composition import make_store
 from llm_responses.config import Settings
 from llm_responses.store.schema import metadata
 

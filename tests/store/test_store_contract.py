@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 import pytest_asyncio
 
-from llm_responses.app import make_store
+from llm_responses.composition import make_store
 from llm_responses.config import Settings
-from llm_responses.store.base import (
-    AccountExists,
-    AccountNotFound,
+from llm_responses.errors import AccountExists, AccountNotFound
+from llm_responses.store.deliveries import MAX_DELIVERIES_PER_TASK
+from llm_responses.store.records import (
     DeliveryAttempt,
     DeliveryStatus,
     NewTask,
@@ -19,7 +19,7 @@ from llm_responses.store.base import (
     ResendResult,
     TaskStatus,
 )
-from llm_responses.store.rows import MAX_DELIVERIES_PER_TASK
+from llm_responses.tasks.maintenance import ABANDONED_LIVE, OVERDUE
 
 PREPAY, BASE = 10_000_000, 200_000
 
@@ -75,7 +75,7 @@ async def test_a_dead_workers_task_is_reclaimed_and_the_old_attempt_cannot_settl
     await store.create_tasks(acc.id, [new_task(1)], time.time())
     now = time.time()
     [first] = await store.claim_tasks("w1", 10, now - 1, now)  # lease already over: w1 "died"
-    assert await store.recover_expired_leases(now) == (1, 0)
+    assert await store.recover_expired_leases(now, ABANDONED_LIVE) == (1, 0)
     [second] = await store.claim_tasks("w2", 10, now + 60, now)
     assert (first.id, second.attempt) == (second.id, 2)
     assert not await store.finish_task(first.id, first.attempt, success(1), now)
@@ -88,7 +88,7 @@ async def test_abandoned_live_calls_are_refunded_in_full(store):
     now = time.time()
     assert await store.start_live(acc.id, new_task(7, "live"), "w1", now - 1, now)
     assert (await store.account_by_login("a")).balance == 1_000_000_000 - BASE - PREPAY
-    assert await store.recover_expired_leases(now) == (0, 1)
+    assert await store.recover_expired_leases(now, ABANDONED_LIVE) == (0, 1)
     assert (await store.account_by_login("a")).balance == 1_000_000_000
     assert await store.count_tasks(TaskStatus.FAILED) == 1
 
@@ -225,7 +225,7 @@ async def test_webhook_secrets_are_created_once_and_rotate(store):
 async def test_overdue_tasks_fail_with_a_refund_and_results_are_purged(store):
     acc = await store.create_account("a", "h", "t", 10**12)
     await store.create_tasks(acc.id, [new_task(1), new_task(2)], 1000.0)
-    assert await store.expire_overdue(2000.0, 2000.0) == 2
+    assert await store.expire_overdue(2000.0, 2000.0, OVERDUE) == 2
     assert await store.ledger_sum(acc.id) == (await store.account_by_login("a")).balance == 10**12 - 2 * BASE
     record = await store.get_task(acc.id, new_task(1).id)
     assert (record.status, record.status_code) == (TaskStatus.FAILED, 40103)
@@ -264,6 +264,24 @@ async def test_claims_are_fair_across_accounts(store):
     assert {c.id for c in claimed if c.account_id == big.id} <= {
         task_of("a", i).id for i in range(4)
     }  # oldest first
+
+
+async def test_a_claim_takes_every_accounts_oldest_task_before_anyones_second(store):
+    accounts = [await store.create_account(f"acc{i}", f"h{i}", f"t{i}", 10**12) for i in range(3)]
+    now = time.time()
+    for n, (acc, count) in enumerate(zip(accounts, (3, 1, 2), strict=True)):
+        tasks = [task_of(str(n), i) for i in range(count)]
+        assert all(await store.create_tasks(acc.id, tasks, now - 10 + n))
+    claimed = {c.id for c in await store.claim_tasks("w1", 5, now + 60, now)}
+    assert claimed == {
+        task_of("0", 0).id,
+        task_of("0", 1).id,
+        task_of("1", 0).id,
+        task_of("2", 0).id,
+        task_of("2", 1).id,
+    }
+    [last] = await store.claim_tasks("w1", 5, now + 60, now)
+    assert last.id == task_of("0", 2).id
 
 
 async def test_claims_rotate_over_more_accounts_than_one_claim_takes(store):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from llm_responses.billing.money import to_nanos, to_usd
 from llm_responses.billing.pricing import Tariff, linear_rates, money_spent
-from llm_responses.providers.base import LlmResult
-from llm_responses.providers.catalog import Catalog
+from llm_responses.catalog import Catalog
+from llm_responses.core import LlmResult
 
 CATALOG = Catalog.build()
 

@@ -2,14 +2,13 @@
 the .ai crop and the round-robin order. No server, no database."""
 
 from llm_responses.billing.money import to_nanos
-from llm_responses.errors import StatusCode
-from llm_responses.providers.base import ErrorKind, LlmRequest, ProviderError
+from llm_responses.billing.settlement import affordable, settle
+from llm_responses.core import LlmRequest
+from llm_responses.errors import ErrorKind, ProviderError, StatusCode
 from llm_responses.providers.openai_chat import build_chat_params, parse_chat_response, split_think
 from llm_responses.providers.openai_client import retry_after
 from llm_responses.providers.openai_responses import build_params, parse_response
-from llm_responses.store.base import Outcome
-from llm_responses.store.fair_claim import Rotation, round_robin
-from llm_responses.store.rows import settlement
+from llm_responses.store.fair_claim import Rotation
 from llm_responses.tasks.runner import provider_failure
 from llm_responses.wire import ai_optimized
 
@@ -133,12 +132,23 @@ def test_provider_failure_decides_code_and_refund():
 
 def test_settlement_refunds_or_charges_the_difference():
     base, prepay = to_nanos("0.0002"), to_nanos("0.01")
-    ok = Outcome(success=True, status_code=20000, status_message="Ok.", money_spent=to_nanos("0.004"))
-    assert settlement(ok, base, prepay) == (to_nanos("0.006"), to_nanos("0.0042"))
-    over = Outcome(success=True, status_code=20000, status_message="Ok.", money_spent=to_nanos("0.03"))
-    assert settlement(over, base, prepay) == (-to_nanos("0.02"), to_nanos("0.0302"))
-    failed = Outcome(success=False, status_code=50301, status_message="x", refund_base=True)
-    assert settlement(failed, base, prepay) == (base + prepay, 0)
+
+    def of(success: bool, spent: str = "0", refund_base: bool = False):
+        money = to_nanos(spent)
+        return settle(
+            success=success, money_spent=money, refund_base=refund_base, base_price=base, prepayment=prepay
+        )
+
+    assert of(True, "0.004") == (to_nanos("0.006"), to_nanos("0.0042"))
+    assert of(True, "0.03") == (-to_nanos("0.02"), to_nanos("0.0302"))  # an overage is charged
+    assert of(False, refund_base=True) == (base + prepay, 0)  # a failed live call costs nothing
+    assert of(False) == (prepay, base)  # a failed task_post task keeps its base price
+
+
+def test_a_batch_is_accepted_in_order_while_the_balance_covers_it():
+    assert affordable(10, [4, 4, 4, 2]) == ([True, True, False, True], 10)
+    assert affordable(-1, [0, 1]) == ([False, False], 0)
+    assert affordable(5, []) == ([], 0)
 
 
 def test_ai_crop_keeps_the_service_fields_and_prunes_items():
@@ -190,10 +200,7 @@ def test_ai_crop_keeps_the_service_fields_and_prunes_items():
     }
 
 
-def test_round_robin_and_rotation():
-    candidates = {1: ["a1", "a2", "a3"], 2: ["b1"], 3: ["c1", "c2"]}
-    assert round_robin(candidates, [1, 2, 3], 5) == ["a1", "b1", "c1", "a2", "c2"]
-    assert round_robin(candidates, [3, 1], 3) == ["c1", "a1", "c2"]
+def test_rotation_continues_after_the_last_account_served():
     rotation = Rotation()
     rotation.advance([1, 2, 3], {1, 2})
     assert rotation.after == 2

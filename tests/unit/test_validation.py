@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from llm_responses.catalog import Catalog
 from llm_responses.errors import ApiError, StatusCode
-from llm_responses.providers.catalog import Catalog
 from llm_responses.wire.request import (
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_TEMPERATURE,

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from llm_responses.webhooks.guard import AddressGuard, Refused, forbidden
+from llm_responses.errors import Refused
+from llm_responses.webhooks.guard import AddressGuard, forbidden
 from tests.conftest import LLM, running
 
 INTERNAL = [
@@ -178,7 +179,7 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery_and_not_retri
 
 async def test_a_temporary_dns_failure_is_retried_not_refused(monkeypatch):
     # EAI_AGAIN ("try again") from the resolver: the attempt is retryable, the URL is not refused for good
-    from llm_responses.webhooks.guard import Unresolved
+    from llm_responses.errors import Unresolved
 
     loop = asyncio.get_running_loop()
 

@@ -24,9 +24,10 @@ from llm_responses.api import render
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.billing.money import to_usd
+from llm_responses.catalog import Catalog
 from llm_responses.errors import ApiError, StatusCode
-from llm_responses.providers.catalog import Catalog
-from llm_responses.store.base import Account, Store
+from llm_responses.store.records import Account
+from llm_responses.store.store import Store
 from llm_responses.tasks.service import TaskService, new_task_id
 from llm_responses.wire import ai_optimized, envelope
 

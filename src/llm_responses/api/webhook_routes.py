@@ -12,8 +12,8 @@ from starlette.responses import Response
 from llm_responses.api import render
 from llm_responses.api.routes import Routes, caller, context, json_array
 from llm_responses.errors import ApiError, StatusCode
-from llm_responses.store.base import DeliveryView, ResendResult, WebhookSecrets
-from llm_responses.store.rows import MAX_DELIVERIES_PER_TASK
+from llm_responses.store.deliveries import MAX_DELIVERIES_PER_TASK
+from llm_responses.store.records import DeliveryView, ResendResult, WebhookSecrets
 from llm_responses.tasks.render import format_datetime
 from llm_responses.tasks.service import new_task_id
 from llm_responses.webhooks import signing

@@ -20,8 +20,8 @@ one task's overage per running task. ``flat`` reproduces DataForSEO's $0.01 exac
 from __future__ import annotations
 
 from llm_responses.billing.pricing import Tariff, money_spent
-from llm_responses.providers.base import LlmResult
-from llm_responses.providers.catalog import ModelEntry
+from llm_responses.catalog import ModelEntry
+from llm_responses.core import LlmResult
 
 SEARCH_CONTENT_TOKENS = 8000
 WORST_CASE_SEARCHES = 1

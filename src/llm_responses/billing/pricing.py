@@ -20,8 +20,8 @@ from genai_prices.types import TieredPrices
 
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.web_search_fees import search_fee
-from llm_responses.providers.base import LlmResult
-from llm_responses.providers.catalog import ModelEntry
+from llm_responses.catalog import ModelEntry
+from llm_responses.core import LlmResult
 
 log = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)

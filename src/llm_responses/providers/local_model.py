@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from llm_responses.providers.base import LlmRequest, LlmResult
+from llm_responses.core import LlmRequest, LlmResult
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
 
 log = logging.getLogger(__name__)

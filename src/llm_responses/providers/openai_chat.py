@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llm_responses.providers.base import LlmRequest, LlmResult, TextPart
+from llm_responses.core import LlmRequest, LlmResult, TextPart
 from llm_responses.providers.sdk_provider import SdkProvider
 
 

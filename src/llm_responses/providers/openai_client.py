@@ -28,7 +28,7 @@ import openai
 import orjson
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
-from llm_responses.providers.base import ErrorKind, ProviderError
+from llm_responses.errors import ErrorKind, ProviderError
 
 PER_CLIENT = 16  # requests in flight per SDK client before another client is opened
 MAX_CLIENTS = 256

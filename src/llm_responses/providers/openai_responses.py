@@ -11,14 +11,8 @@ import logging
 from dataclasses import replace
 from typing import Any, Literal
 
-from llm_responses.providers.base import (
-    Citation,
-    ErrorKind,
-    LlmRequest,
-    LlmResult,
-    ProviderError,
-    TextPart,
-)
+from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
+from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.sdk_provider import SdkProvider
 
 log = logging.getLogger(__name__)

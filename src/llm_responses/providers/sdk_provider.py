@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from llm_responses.providers.base import ErrorKind, LlmRequest, LlmResult, ProviderError
+from llm_responses.core import LlmRequest, LlmResult
+from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.openai_client import ClientPool, make_client, post_json
 from llm_responses.providers.token_count import with_counted_usage
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import tiktoken
 
-from llm_responses.providers.base import LlmRequest, LlmResult
+from llm_responses.core import LlmRequest, LlmResult
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from llm_responses.providers.base import Citation, TextPart
-from llm_responses.search.base import SearchHit
+from llm_responses.core import Citation, SearchHit, TextPart
 
 # "[1]", "[1, 3]", "[1][2]" (the last as two markers); digits only, so "[a]" or "[x1]" stay as text
 _MARKER = re.compile(r"[ \t]?\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")

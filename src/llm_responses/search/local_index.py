@@ -13,7 +13,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from llm_responses.search.base import Locale, SearchError, SearchHit
+from llm_responses.core import Locale, SearchHit
+from llm_responses.errors import SearchError
 from llm_responses.search.documents import Document
 
 SCHEMA = """

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from llm_responses.search.base import Locale, SearchError, SearchHit
+from llm_responses.core import Locale, SearchHit
+from llm_responses.errors import SearchError
 
 SNIPPET_CHARS = 400
 

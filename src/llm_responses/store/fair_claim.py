@@ -1,4 +1,4 @@
-"""Claiming queued tasks fairly across accounts, the same way on both stores.
+"""Claiming queued tasks fairly across accounts (the SQL: ``accounts_with_work``, ``claim_fair``).
 
 FIFO over all tasks let one account's 20,000 queued tasks make another account's single task wait behind
 all of them (74 s, measured on the landed code). A claim now takes tasks round-robin across the accounts
@@ -16,17 +16,6 @@ with 20 or 20,000 tasks queued.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-# up to $3 account ids with queued tasks, ascending from just after $2 ($1: the queued status)
-ACCOUNTS_WITH_WORK_SQL = """
-WITH RECURSIVE acc(id, n) AS (
-    SELECT (SELECT min(account_id) FROM tasks WHERE status = $1 AND account_id > $2), 1
-    UNION ALL
-    SELECT (SELECT min(account_id) FROM tasks WHERE status = $1 AND account_id > acc.id), n + 1
-    FROM acc WHERE acc.id IS NOT NULL AND n < $3
-)
-SELECT id FROM acc WHERE id IS NOT NULL
-"""
 
 
 class Rotation:
@@ -47,22 +36,3 @@ class Rotation:
                 self.after = account
                 return
         self.after = 0
-
-
-def round_robin(candidates: dict[int, list[str]], order: Sequence[int], limit: int) -> list[str]:
-    """Task ids, one per account per round in ``order``, at most ``limit``."""
-    chosen: list[str] = []
-    depth = 0
-    while len(chosen) < limit:
-        took = False
-        for account in order:
-            ids = candidates.get(account, ())
-            if depth < len(ids):
-                chosen.append(ids[depth])
-                took = True
-                if len(chosen) == limit:
-                    break
-        if not took:
-            break
-        depth += 1
-    return chosen

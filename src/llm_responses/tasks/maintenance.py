@@ -10,9 +10,27 @@ import logging
 import time
 from dataclasses import dataclass
 
-from llm_responses.store.base import Store
+from llm_responses.errors import StatusCode
+from llm_responses.store.records import Outcome
+from llm_responses.store.store import Store
 
 log = logging.getLogger(__name__)
+
+# How housekeeping ends a task (policy, not storage): a live call whose process died is an internal error
+# and costs nothing; a task_post task past its deadline failed, its prepayment refunded
+ABANDONED_LIVE = Outcome(
+    success=False,
+    status_code=StatusCode.INTERNAL_ERROR,
+    status_message=StatusCode.INTERNAL_ERROR.message,
+    refund_base=True,
+    error_detail="live call abandoned: the process serving it stopped",
+)
+OVERDUE = Outcome(
+    success=False,
+    status_code=StatusCode.TASK_EXECUTION_FAILED,
+    status_message=StatusCode.TASK_EXECUTION_FAILED.message,
+    error_detail="not completed within the task deadline",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +41,8 @@ class Windows:
 
 async def sweep(store: Store, windows: Windows, now: float | None = None) -> dict[str, int]:
     now = time.time() if now is None else now
-    requeued, abandoned = await store.recover_expired_leases(now)
-    expired = await store.expire_overdue(now - windows.deadline_seconds, now)
+    requeued, abandoned = await store.recover_expired_leases(now, ABANDONED_LIVE)
+    expired = await store.expire_overdue(now - windows.deadline_seconds, now, OVERDUE)
     purged = await store.purge_results(now - windows.retention_seconds)
     counts = {"requeued": requeued, "abandoned_live": abandoned, "expired": expired, "purged": purged}
     if any(counts.values()):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llm_responses.billing.money import to_usd
-from llm_responses.providers.base import LlmResult
+from llm_responses.core import LlmResult
 
 
 def format_datetime(epoch: float) -> str:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import orjson
 
 from llm_responses.billing.pricing import Tariff, money_spent
-from llm_responses.errors import ApiError, StatusCode
-from llm_responses.providers.base import ErrorKind, LlmRequest, Provider, ProviderError
-from llm_responses.providers.catalog import Catalog
-from llm_responses.store.base import Outcome
+from llm_responses.catalog import Catalog
+from llm_responses.core import LlmRequest, Provider
+from llm_responses.errors import ApiError, ErrorKind, ProviderError, StatusCode
+from llm_responses.store.records import Outcome
 from llm_responses.tasks.render import render_result
 from llm_responses.wire.request import TaskRequest
 

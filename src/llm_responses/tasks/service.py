@@ -19,9 +19,10 @@ import uuid_utils
 from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff
+from llm_responses.catalog import Catalog
 from llm_responses.errors import ApiError, StatusCode
-from llm_responses.providers.catalog import Catalog
-from llm_responses.store.base import Account, NewTask, Outcome, Store, TaskRecord, TaskStatus
+from llm_responses.store.records import Account, NewTask, Outcome, TaskRecord, TaskStatus
+from llm_responses.store.store import Store
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots
 from llm_responses.tasks.render import format_datetime
 from llm_responses.tasks.runner import DEFAULT_REASONING_ALLOWANCE, Runner

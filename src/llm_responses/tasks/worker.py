@@ -16,7 +16,8 @@ from collections.abc import Callable
 import orjson
 
 from llm_responses.errors import StatusCode
-from llm_responses.store.base import ClaimedTask, Outcome, Store
+from llm_responses.store.records import ClaimedTask, Outcome
+from llm_responses.store.store import Store
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.settler import Settler
 from llm_responses.waiting import first_of

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from llm_responses.store.base import ClaimedDelivery, DeliveryAttempt, DeliveryKind, Store
+from llm_responses.store.records import ClaimedDelivery, DeliveryAttempt, DeliveryKind
+from llm_responses.store.store import Store
 from llm_responses.waiting import first_of
 from llm_responses.webhooks import signing
 from llm_responses.webhooks.guard import AddressGuard

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from llm_responses.errors import Refused, Unresolved
+
 log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,14 +38,6 @@ METADATA = {
 # not global although Python 3.11's is_global says so (IANA special-purpose registries)
 NOT_GLOBAL = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "fec0::/10", "2001:db8::/32", "100::/64")]
 NAT64 = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
-
-
-class Refused(ValueError):
-    """The URL may not be called; the message says why (shown to the account owner)."""
-
-
-class Unresolved(Exception):
-    """The name could not be resolved just now (a temporary DNS failure): worth another attempt."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from llm_responses.webhooks.guard import AddressGuard, Refused, Unresolved
+from llm_responses.errors import Refused, Unresolved
+from llm_responses.webhooks.guard import AddressGuard
 
 RETRYABLE_STATUS = {408, 425, 429}
 MAX_REPLY_BYTES = 4096

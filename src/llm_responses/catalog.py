@@ -88,7 +88,7 @@ class ModelSpec:
 
 
 def builtin_specs() -> list[ModelSpec]:
-    raw = tomllib.loads(files("llm_responses.providers").joinpath("catalog.toml").read_text("utf-8"))
+    raw = tomllib.loads(files("llm_responses").joinpath("catalog.toml").read_text("utf-8"))
     return [ModelSpec.from_mapping(m) for m in raw["model"]]
 
 

@@ -1,13 +1,16 @@
-"""The provider boundary: ``LlmRequest`` in, ``LlmResult`` out, ``ProviderError`` on failure.
+"""The bottom layer: what a model call and a web search are, and the two protocols every engine and every
+search backend implements.
 
-Everything the rest of the service knows about an upstream model call crosses this boundary; providers
-never see DataForSEO's wire format and never touch the store.
+``Provider``: ``LlmRequest`` in, ``LlmResult`` out, ``errors.ProviderError`` on failure. Everything the rest
+of the service knows about an upstream model call crosses this boundary; providers never see DataForSEO's
+wire format and never touch the store. ``SearchBackend``: a query in, ranked ``SearchHit``s out,
+``errors.SearchError`` when it fails; a backend never sees the wire format or the model
+(``search/grounding.py`` turns hits into numbered sources).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Protocol
 
 
@@ -57,40 +60,33 @@ class LlmResult:
     search_tool: str = ""  # the upstream's hosted search tool that ran (prices differ by tool), if any
 
 
-class ErrorKind(Enum):
-    UNAVAILABLE = "unavailable"  # rate limits, 5xx, connection trouble: worth another try later
-    TIMEOUT = "timeout"
-    INVALID_REQUEST = "invalid_request"  # the upstream refused the request itself: retrying will not help
-    FATAL = "fatal"  # credentials, quota, unknown model: an operator must act
-    NO_OUTPUT = "no_output"  # the upstream answered, but with no text at all (failed or cut before any)
-
-
-class ProviderError(Exception):
-    def __init__(
-        self,
-        kind: ErrorKind,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.param = param  # the upstream's name of the offending request parameter, when it gave one
-        self.code = code  # the upstream's error code (``model_not_found``, ``insufficient_quota``, ...)
-        self.retry_after = retry_after  # seconds the upstream asked us to wait before another try
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind in (ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT)
-
-
 class Provider(Protocol):
     name: str
     hosted_search: bool  # the upstream searches the web itself (OpenAI); otherwise search/ does it for it
 
     async def generate(self, request: LlmRequest) -> LlmResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    title: str
+    url: str
+    snippet: str  # plain text, already shortened by the backend
+
+
+@dataclass(frozen=True, slots=True)
+class Locale:
+    """Where the searcher is, as far as the task says (ISO 3166-1 alpha-2 country, free-text city)."""
+
+    country: str | None = None
+    city: str | None = None
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    async def search(self, query: str, *, limit: int, locale: Locale) -> list[SearchHit]: ...
 
     async def aclose(self) -> None: ...

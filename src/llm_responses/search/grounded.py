@@ -13,8 +13,8 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from llm_responses.providers.base import LlmRequest, LlmResult, Provider
-from llm_responses.search.base import Locale, SearchBackend, SearchError, SearchHit
+from llm_responses.core import LlmRequest, LlmResult, Locale, Provider, SearchBackend, SearchHit
+from llm_responses.errors import SearchError
 from llm_responses.search.grounding import apply_citations, grounded_prompt
 from llm_responses.search.planner import parse_model_queries, planning_prompt, rule_queries
 

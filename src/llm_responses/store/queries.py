@@ -1,0 +1,75 @@
+"""The store's SQL, by name (``connection.execute("claim_fair", ...)``): ``sql/common.sql`` plus a dialect's overrides (``sql/postgres.sql``).
+
+As in procrastinate's ``queries.sql``: each statement is written once under ``-- name: <name>``; a dialect
+file may only override names the common file has, so every difference between SQLite and PostgreSQL is a
+visible, named override rather than a second copy of the store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Literal
+
+Dialect = Literal["sqlite", "postgres"]
+
+_NAME = re.compile(r"^-- name: (\w+)\s*$", re.M)
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    name: str
+    sql: str  # empty: a no-op in this dialect
+
+    @property
+    def noop(self) -> bool:
+        return not self.sql
+
+
+class Queries:
+    """One dialect's statements by name: ``queries["claim_fair"]``."""
+
+    def __init__(self, queries: dict[str, Query]) -> None:
+        self._queries = queries
+
+    def __getitem__(self, name: str) -> Query:
+        try:
+            return self._queries[name]
+        except KeyError:
+            raise KeyError(f"no query named {name!r} in store/sql/common.sql") from None
+
+    def names(self) -> set[str]:
+        return set(self._queries)
+
+
+def parse(text: str) -> dict[str, str]:
+    """``-- name:`` blocks → {name: statement}, comment lines dropped (a block of comments only → "")."""
+    parts = _NAME.split(text)
+    out: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in out:
+            raise ValueError(f"query {name!r} is defined twice")
+        lines = [line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+        out[name] = "\n".join(lines)
+    return out
+
+
+def _read(file: str) -> str:
+    return files("llm_responses.store").joinpath("sql", file).read_text(encoding="utf-8")
+
+
+@cache
+def load(dialect: Dialect) -> Queries:
+    statements = parse(_read("common.sql"))
+    if dialect == "postgres":
+        overrides = parse(_read("postgres.sql"))
+        unknown = set(overrides) - set(statements)
+        if unknown:
+            raise ValueError(f"postgres.sql overrides queries common.sql does not have: {sorted(unknown)}")
+        statements |= overrides
+    else:
+        statements = {name: _PLACEHOLDER.sub(r"?\1", sql) for name, sql in statements.items()}
+    return Queries({name: Query(name, sql) for name, sql in statements.items()})

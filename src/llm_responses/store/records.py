@@ -1,0 +1,179 @@
+"""What the store reads and writes, as values: accounts, tasks, outcomes, deliveries (``store/store.py``
+is the interface that moves them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    PURGED = "purged"  # past retention: only the id remains, to answer 40403
+
+
+class LedgerKind(StrEnum):
+    TOPUP = "topup"
+    BASE = "base"  # the fixed per-task price
+    PREPAY = "prepay"  # task_post prepayment / live hold
+    REFUND = "refund"  # unused prepayment returned (positive)
+    OVERAGE = "overage"  # LLM cost above the prepayment (negative)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    login: str
+    password_hash: str
+    token_hash: str
+    balance: int  # nano-dollars
+    created_at: float
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    kind: LedgerKind
+    amount: int  # nano-dollars, negative when charged
+    task_id: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    id: str
+    se: str
+    endpoint: str  # "task_post" | "live"
+    request_json: str  # the validated TaskRequest
+    data_json: str  # the echo shown in ``data``
+    tag: str | None
+    postback_url: str | None
+    pingback_url: str | None
+    base_price: int  # nano-dollars charged for good
+    prepayment: int  # nano-dollars held until the task settles
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: str
+    account_id: int
+    se: str
+    endpoint: str
+    status: TaskStatus
+    status_code: int | None
+    status_message: str | None
+    data_json: str | None
+    result_json: str | None
+    tag: str | None
+    cost: int
+    created_at: float
+    finished_at: float | None
+    collected_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTask:
+    id: str
+    account_id: int
+    se: str
+    endpoint: str
+    request_json: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended. ``result_json`` is the rendered DataForSEO result (success only)."""
+
+    success: bool
+    status_code: int
+    status_message: str
+    result_json: str | None = None
+    money_spent: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    web_search_calls: int = 0
+    refund_base: bool = False  # failures of live calls cost nothing
+    error_detail: str | None = None  # for the operator's log, never shown to clients
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyTask:
+    id: str
+    se: str
+    tag: str | None
+    created_at: float
+
+
+class DeliveryKind(StrEnum):
+    POSTBACK = "postback"  # POST of the gzipped task_get JSON
+    PINGBACK = "pingback"  # GET: "task $id is ready"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # for good: attempts exhausted or a refusing answer
+
+
+class PostbackState(StrEnum):
+    """A task's postback, as tasks_ready sees it: listed only while failing or failed (DataForSEO's rule)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILING = "failing"  # an attempt failed, another is scheduled
+    FAILED = "failed"
+
+
+class ResendResult(StrEnum):
+    QUEUED = "queued"
+    NOT_FOUND = "not_found"
+    NOT_FINISHED = "not_finished"
+    NO_WEBHOOK = "no_webhook"
+    PENDING = "pending"  # a delivery of the task is still under way
+    LIMIT = "limit"  # resent as often as a task may be
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: int
+    task_id: str
+    account_id: int
+    kind: DeliveryKind
+    url: str  # as posted, with $id / $tag still in it
+    attempt: int  # the number of the attempt about to be made, from 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    attempt: int
+    at: float
+    url: str  # the URL really requested
+    http_status: int | None
+    error: str | None
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    task_id: str
+    kind: DeliveryKind
+    url: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: float | None  # None once delivered or failed
+    created_at: float
+    finished_at: float | None
+    history: tuple[DeliveryAttempt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSecrets:
+    current: str
+    previous: str | None
+    rotated_at: float | None

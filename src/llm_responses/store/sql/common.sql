@@ -1,0 +1,252 @@
+-- Every statement the store runs, by name, each written once. This file is what SQLite runs; PostgreSQL runs
+-- it too except where postgres.sql overrides a statement by the same name.
+--
+-- Placeholders are PostgreSQL's $1, $2, ...; SQLite reads the same text as ?1, ?2, ... (a number may repeat).
+-- A list argument (ids, a visiting order) is a JSON array read with json_each() here, a real array in the
+-- PostgreSQL override. The overrides are where the dialects really differ: row locks where many processes
+-- race for the same rows (FOR UPDATE, SKIP LOCKED), whole batches in one statement (unnest, COPY). A
+-- statement whose body is only comments is a no-op in that dialect.
+--
+-- A "_bulk" statement runs once per row here (executemany) and once per batch on PostgreSQL, where its
+-- override is written over unnest() of one array per column, or is a COPY.
+
+-- name: ping
+SELECT 1
+
+-- meta ---------------------------------------------------------------------------------------------------
+
+-- name: meta_set
+INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+
+-- name: meta_insert_if_missing
+INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
+
+-- name: meta_get
+SELECT value FROM meta WHERE key = $1
+
+-- accounts and the ledger ----------------------------------------------------------------------------------
+
+-- name: insert_account
+INSERT INTO accounts (login, password_hash, token_hash, balance, created_at) VALUES ($1, $2, $3, $4, $5)
+RETURNING id
+
+-- name: account_by_id
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE id = $1
+
+-- name: account_by_login
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE login = $1
+
+-- name: account_by_token_hash
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE token_hash = $1
+
+-- name: list_accounts
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts ORDER BY id
+
+-- name: top_up_by_login
+UPDATE accounts SET balance = balance + $2 WHERE login = $1 RETURNING id
+
+-- name: reset_credentials
+UPDATE accounts SET password_hash = $2, token_hash = $3 WHERE login = $1 RETURNING id
+
+-- name: balance_for_update
+-- the account's row lock serializes every money movement of the account (SQLite: BEGIN IMMEDIATE did)
+SELECT balance FROM accounts WHERE id = $1
+
+-- name: add_to_balance
+UPDATE accounts SET balance = balance + $2 WHERE id = $1
+
+-- name: lock_accounts
+-- one writer: nothing to lock
+
+-- name: add_to_balances_bulk
+UPDATE accounts SET balance = balance + $2 WHERE id = $1
+
+-- name: insert_ledger
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
+
+-- name: insert_ledger_bulk
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
+
+-- name: ledger_sum
+SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1
+
+-- name: ledger_sum_of_kind
+SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1 AND kind = $2
+
+-- name: ledger_sum_since_except_kind
+SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger
+WHERE account_id = $1 AND created_at >= $2 AND kind != $3
+
+-- name: ledger_entries
+SELECT kind, amount, task_id, created_at FROM ledger WHERE account_id = $1 ORDER BY id LIMIT $2
+
+-- name: delete_ledger_of_tasks
+DELETE FROM ledger WHERE task_id IN (SELECT value FROM json_each($1))
+
+-- tasks: creation ---------------------------------------------------------------------------------------
+
+-- name: insert_task
+INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+
+-- name: insert_tasks_bulk
+INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+
+-- name: delete_tasks
+DELETE FROM tasks WHERE id IN (SELECT value FROM json_each($1))
+
+-- tasks: the queue --------------------------------------------------------------------------------------
+
+-- name: accounts_with_work
+-- up to $3 account ids with queued tasks, ascending from just after $2 ($1: the queued status), found by a
+-- loose index scan on tasks_fair: one index probe per account, not a scan of the queue (store/fair_claim.py)
+WITH RECURSIVE acc(id, n) AS (
+    SELECT (SELECT min(account_id) FROM tasks WHERE status = $1 AND account_id > $2), 1
+    UNION ALL
+    SELECT (SELECT min(account_id) FROM tasks WHERE status = $1 AND account_id > acc.id), n + 1
+    FROM acc WHERE acc.id IS NOT NULL AND n < $3
+)
+SELECT id FROM acc WHERE id IS NOT NULL
+
+-- name: claim_fair
+-- the accounts in $1 (in visiting order) that are not in debt give up to $4 due tasks each; the first of
+-- every account, then the second, ... are leased to $6 (one writer here, so nothing to skip-lock)
+WITH visit(account_id, ord) AS (SELECT value, key FROM json_each($1)),
+picked AS (
+    SELECT t.id, t.account_id, t.run_after, v.ord
+    FROM visit v
+    JOIN accounts acc ON acc.id = v.account_id AND acc.balance >= 0
+    JOIN tasks t ON t.rowid IN (
+        SELECT rowid FROM tasks WHERE status = $2 AND account_id = v.account_id AND run_after <= $3
+        ORDER BY run_after LIMIT $4
+    )
+), ranked AS (
+    SELECT id, ord, row_number() OVER (PARTITION BY account_id ORDER BY run_after) AS rn FROM picked
+)
+UPDATE tasks SET status = $5, lease_owner = $6, lease_until = $7, attempts = attempts + 1
+WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT $4)
+RETURNING id, account_id, se, endpoint, request_json, attempts
+
+-- name: extend_leases
+UPDATE tasks SET lease_until = $1 WHERE id IN (SELECT value FROM json_each($2)) AND lease_owner = $3 AND status = $4
+
+-- name: retry_later
+UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL, run_after = $2, error_detail = $3
+WHERE id = $4 AND status = $5 AND attempts = $6
+
+-- name: requeue_expired
+UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL
+WHERE status = $2 AND endpoint = 'task_post' AND lease_until < $3
+
+-- name: abandoned_live
+SELECT id, attempts, status FROM tasks WHERE status = $1 AND endpoint = 'live' AND lease_until < $2
+
+-- name: overdue
+SELECT id, attempts, status FROM tasks
+WHERE status IN ($1, $2) AND endpoint = 'task_post' AND created_at < $3
+
+-- name: purge_results
+UPDATE tasks SET status = $1, request_json = NULL, data_json = NULL, result_json = NULL
+WHERE status IN ($2, $3) AND created_at < $4
+
+-- tasks: settlement -------------------------------------------------------------------------------------
+
+-- name: tasks_to_settle
+SELECT id, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts
+FROM tasks WHERE id IN (SELECT value FROM json_each($1))
+
+-- name: settle_tasks_bulk
+UPDATE tasks SET status = $2, status_code = $3, status_message = $4, result_json = $5, money_spent = $6,
+    cost = $7, input_tokens = $8, output_tokens = $9, reasoning_tokens = $10, web_search_calls = $11,
+    error_detail = $12, finished_at = $13, lease_owner = NULL, lease_until = NULL
+WHERE id = $1
+
+-- tasks: reading ----------------------------------------------------------------------------------------
+
+-- name: get_task
+SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
+    cost, created_at, finished_at, collected_at
+FROM tasks WHERE id = $1 AND account_id = $2
+
+-- name: mark_collected
+UPDATE tasks SET collected_at = $2 WHERE id = $1 AND collected_at IS NULL
+
+-- name: tasks_ready
+-- a postback task is listed only when its delivery failed (DataForSEO's documented rule)
+SELECT id, se, tag, created_at FROM tasks
+WHERE account_id = $1 AND finished_at >= $2 AND collected_at IS NULL AND endpoint = 'task_post'
+    AND status IN ($3, $4) AND (postback_url IS NULL OR postback_state IN ('failing', 'failed'))
+ORDER BY finished_at LIMIT $5
+
+-- name: count_tasks
+SELECT COUNT(*) FROM tasks
+
+-- name: count_tasks_with_status
+SELECT COUNT(*) FROM tasks WHERE status = $1
+
+-- webhook deliveries ------------------------------------------------------------------------------------
+
+-- name: insert_deliveries_bulk
+INSERT INTO deliveries (task_id, account_id, kind, url, status, attempts, next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4, $5, 0, $6, $6)
+
+-- name: set_postback_states
+UPDATE tasks SET postback_state = $1 WHERE id IN (SELECT value FROM json_each($2))
+
+-- name: claim_deliveries
+UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (
+    SELECT id FROM deliveries WHERE status = $3 AND next_attempt_at <= $4
+        AND (lease_until IS NULL OR lease_until < $4)
+    ORDER BY next_attempt_at LIMIT $5
+)
+RETURNING id, task_id, account_id, kind, url, attempts
+
+-- name: delivery_to_record
+SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts = $3
+
+-- name: insert_delivery_attempt
+INSERT INTO delivery_attempts (delivery_id, attempt, at, url, http_status, error, latency_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+
+-- name: update_delivery
+UPDATE deliveries SET status = $2, attempts = $3, next_attempt_at = $4, finished_at = $5,
+    lease_owner = NULL, lease_until = NULL
+WHERE id = $1
+
+-- name: task_for_resend
+SELECT status, postback_url, pingback_url FROM tasks WHERE id = $1 AND account_id = $2 AND endpoint = 'task_post'
+
+-- name: delivery_counts
+SELECT count(*), count(CASE WHEN status = $2 THEN 1 END) FROM deliveries WHERE task_id = $1
+
+-- name: deliveries_page
+-- one page of a task's deliveries with their attempts: no row when the task is not the account's, one
+-- row with NULL delivery columns when it has none
+WITH owned AS (SELECT id FROM tasks WHERE id = $1 AND account_id = $2),
+page AS (
+    SELECT d.id, d.task_id, d.kind, d.url, d.status, d.attempts, d.next_attempt_at, d.created_at, d.finished_at
+    FROM deliveries d JOIN owned ON d.task_id = owned.id ORDER BY d.id LIMIT $3 OFFSET $4
+)
+SELECT p.id, p.task_id, p.kind, p.url, p.status, p.attempts, p.next_attempt_at, p.created_at, p.finished_at,
+       a.attempt, a.at, a.url, a.http_status, a.error, a.latency_ms
+FROM owned LEFT JOIN page p ON 1 = 1 LEFT JOIN delivery_attempts a ON a.delivery_id = p.id
+ORDER BY p.id, a.attempt
+
+-- name: set_secret_if_missing
+UPDATE accounts SET webhook_secret = $2 WHERE id = $1 AND webhook_secret IS NULL
+
+-- name: rotate_secret
+UPDATE accounts SET webhook_secret_previous = webhook_secret, webhook_secret = $2, webhook_secret_rotated_at = $3
+WHERE id = $1
+
+-- name: secrets
+SELECT webhook_secret, webhook_secret_previous, webhook_secret_rotated_at FROM accounts WHERE id = $1
+
+-- name: count_deliveries
+SELECT COUNT(*) FROM deliveries
+
+-- name: count_deliveries_with_status
+SELECT COUNT(*) FROM deliveries WHERE status = $1

@@ -1,0 +1,88 @@
+-- PostgreSQL's versions of common.sql statements: real arrays instead of JSON ones, row locks where many
+-- processes race for the same rows, and whole batches in one statement (unnest, COPY).
+
+-- name: balance_for_update
+-- NO KEY UPDATE is what a balance change needs and never conflicts with the KEY SHARE locks foreign keys take
+SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE
+
+-- name: lock_accounts
+-- ascending id order: two settlements may wait for each other but never deadlock
+SELECT id FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE
+
+-- name: add_to_balances_bulk
+UPDATE accounts AS a SET balance = a.balance + v.amount
+FROM unnest($1::int[], $2::bigint[]) AS v(id, amount) WHERE a.id = v.id
+
+-- name: insert_ledger_bulk
+-- one statement, one round trip (COPY takes two, which a lone live settlement would wait for)
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at)
+SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::float8[])
+
+-- name: delete_ledger_of_tasks
+DELETE FROM ledger WHERE task_id = ANY($1::text[])
+
+-- name: insert_tasks_bulk
+COPY tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at)
+FROM STDIN
+
+-- name: delete_tasks
+DELETE FROM tasks WHERE id = ANY($1::text[])
+
+-- name: claim_fair
+-- as in common.sql, each account's due rows locked and skipped past other claimers' locks
+WITH picked AS (
+    SELECT t.id, t.account_id, t.run_after, a.ord
+    FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord)
+    JOIN accounts acc ON acc.id = a.id AND acc.balance >= 0
+    CROSS JOIN LATERAL (
+        SELECT id, account_id, run_after FROM tasks
+        WHERE status = $2 AND account_id = a.id AND run_after <= $3
+        ORDER BY run_after LIMIT $4 FOR UPDATE SKIP LOCKED
+    ) t
+), ranked AS (
+    SELECT id, ord, row_number() OVER (PARTITION BY account_id ORDER BY run_after) AS rn FROM picked
+)
+UPDATE tasks SET status = $5, lease_owner = $6, lease_until = $7, attempts = attempts + 1
+WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT $4)
+RETURNING id, account_id, se, endpoint, request_json, attempts
+
+-- name: extend_leases
+UPDATE tasks SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = $4
+
+-- name: tasks_to_settle
+SELECT id, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts
+FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+
+-- name: settle_tasks_bulk
+UPDATE tasks AS t SET status = v.status, status_code = v.status_code, status_message = v.status_message,
+    result_json = v.result_json, money_spent = v.money_spent, cost = v.cost, input_tokens = v.input_tokens,
+    output_tokens = v.output_tokens, reasoning_tokens = v.reasoning_tokens,
+    web_search_calls = v.web_search_calls, error_detail = v.error_detail, finished_at = v.finished_at,
+    lease_owner = NULL, lease_until = NULL
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::int[],
+    $9::int[], $10::int[], $11::int[], $12::text[], $13::float8[])
+    AS v(id, status, status_code, status_message, result_json, money_spent, cost, input_tokens, output_tokens,
+        reasoning_tokens, web_search_calls, error_detail, finished_at)
+WHERE t.id = v.id
+
+-- name: insert_deliveries_bulk
+INSERT INTO deliveries (task_id, account_id, kind, url, status, attempts, next_attempt_at, created_at)
+SELECT task_id, account_id, kind, url, status, 0, at, at
+FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::float8[])
+    AS v(task_id, account_id, kind, url, status, at)
+
+-- name: set_postback_states
+UPDATE tasks SET postback_state = $1 WHERE id = ANY($2::text[])
+
+-- name: claim_deliveries
+-- any number of dispatchers: each skips the rows another is claiming
+UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (
+    SELECT id FROM deliveries WHERE status = $3 AND next_attempt_at <= $4
+        AND (lease_until IS NULL OR lease_until < $4)
+    ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED
+)
+RETURNING id, task_id, account_id, kind, url, attempts
+
+-- name: delivery_to_record
+SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts = $3 FOR UPDATE

@@ -1,0 +1,252 @@
+"""The ``Store``: accounts, the ledger, the task queue and webhook deliveries, each change one transaction.
+
+One class for both databases. Every transaction is written once (``accounts``, ``tasks``, ``settle``,
+``deliveries``) over the small ``Connection`` interface, and every statement once, by name, in
+``sql/common.sql`` with PostgreSQL's overrides in ``sql/postgres.sql``. This class only says, per
+operation, which transaction runs and how: its durability, and whether it is quick enough for SQLite to
+run on the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from llm_responses.store import accounts, deliveries, tasks
+from llm_responses.store.connection import Connection, Database, Durability
+from llm_responses.store.fair_claim import Rotation
+from llm_responses.store.records import (
+    Account,
+    ClaimedDelivery,
+    ClaimedTask,
+    DeliveryAttempt,
+    DeliveryKind,
+    DeliveryStatus,
+    DeliveryView,
+    LedgerEntry,
+    LedgerKind,
+    NewTask,
+    Outcome,
+    ReadyTask,
+    ResendResult,
+    TaskRecord,
+    TaskStatus,
+    WebhookSecrets,
+)
+from llm_responses.store.settle import finish
+
+PROMISED, LOSSY = Durability.PROMISED, Durability.LOSSY
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # True where a hold is a local transaction of microseconds that may overlap the upstream call
+        # (SQLite, one process); False where other processes race for the same balance (PostgreSQL)
+        self.cheap_holds = db.cheap_holds
+        self._rotation = Rotation()  # per process: each worker rotates on its own
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers (readiness)."""
+        await self.db.read(lambda c: c.fetchval("ping"))
+
+    async def subscribe(self, on_tasks: Callable[[], None], on_deliveries: Callable[[], None]) -> None:
+        """Call back when another process queues tasks or deliveries (a no-op where polling must do)."""
+        await self.db.listen({tasks.TASKS_CHANNEL: on_tasks, deliveries.DELIVERIES_CHANNEL: on_deliveries})
+
+    # -- meta ------------------------------------------------------------------------------------
+
+    async def meta_set(self, key: str, value: str) -> None:
+        await self.db.write(lambda c: c.execute("meta_set", key, value))
+
+    async def meta_get_or_set(self, key: str, value: str) -> str:
+        """The stored value for ``key``, storing ``value`` first when there is none."""
+        return await self.db.write(lambda c: accounts.meta_get_or_set(c, key, value))
+
+    # -- accounts and money ----------------------------------------------------------------------
+
+    async def create_account(self, login: str, password_hash: str, token_hash: str, balance: int) -> Account:
+        now = time.time()
+        return await self.db.write(
+            lambda c: accounts.create_account(c, login, password_hash, token_hash, balance, now),
+            durability=PROMISED,
+        )
+
+    async def account_by_login(self, login: str) -> Account | None:
+        return await self.db.read(lambda c: accounts.account(c, "account_by_login", login), quick=True)
+
+    async def account_by_id(self, account_id: int) -> Account | None:
+        return await self.db.read(lambda c: accounts.account(c, "account_by_id", account_id), quick=True)
+
+    async def account_by_token_hash(self, token_hash: str) -> Account | None:
+        return await self.db.read(
+            lambda c: accounts.account(c, "account_by_token_hash", token_hash), quick=True
+        )
+
+    async def list_accounts(self) -> list[Account]:
+        return [Account(*r) for r in await self.db.read(lambda c: c.fetch("list_accounts"))]
+
+    async def top_up(self, login: str, amount: int) -> Account:
+        now = time.time()
+        return await self.db.write(lambda c: accounts.top_up(c, login, amount, now), durability=PROMISED)
+
+    async def reset_credentials(self, login: str, password_hash: str, token_hash: str) -> Account:
+        return await self.db.write(lambda c: accounts.reset_credentials(c, login, password_hash, token_hash))
+
+    async def ledger_sum(self, account_id: int) -> int:
+        return int(await self.db.read(lambda c: c.fetchval("ledger_sum", account_id)))
+
+    async def ledger_entries(self, account_id: int, *, limit: int = 1000) -> list[LedgerEntry]:
+        """The account's ledger rows, oldest first."""
+        rows = await self.db.read(lambda c: c.fetch("ledger_entries", account_id, limit))
+        return [LedgerEntry(LedgerKind(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    async def topped_up(self, account_id: int) -> int:
+        """Nano-dollars ever added to the account (its top-up ledger rows)."""
+        topups = LedgerKind.TOPUP.value
+        return int(await self.db.read(lambda c: c.fetchval("ledger_sum_of_kind", account_id, topups)))
+
+    async def spending_since(self, account_id: int, since: float) -> int:
+        """Nano-dollars charged (net of refunds) since ``since``; for user_data statistics."""
+        topups = LedgerKind.TOPUP.value
+        net = await self.db.read(
+            lambda c: c.fetchval("ledger_sum_since_except_kind", account_id, since, topups)
+        )
+        return -int(net)
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    async def create_tasks(self, account_id: int, new: list[NewTask], now: float) -> list[bool]:
+        """Insert and charge tasks in order while the balance covers them; returns which were accepted."""
+        return await self.db.write(lambda c: tasks.create_tasks(c, account_id, new, now), durability=PROMISED)
+
+    async def start_live(
+        self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float
+    ) -> bool:
+        """Insert a live task already running under ``owner`` and hold its price; False when unfunded."""
+        return await self.db.write(
+            lambda c: tasks.start_live(c, account_id, task, owner, lease_until, now), quick=True
+        )
+
+    async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]:
+        # a lost claim only puts the task back in the queue, where its attempt can no longer settle
+        order, rows = await self.db.write(
+            lambda c: tasks.claim(c, self._rotation, owner, limit, lease_until, now), durability=LOSSY
+        )
+        self._rotation.advance(order, {r[1] for r in rows})
+        return [ClaimedTask(*r) for r in rows]
+
+    async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None:
+        if task_ids:
+            running = TaskStatus.RUNNING.value
+            await self.db.write(
+                lambda c: c.execute("extend_leases", lease_until, task_ids, owner, running), durability=LOSSY
+            )
+
+    async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
+        """Settle an attempt exactly once; False when the attempt no longer owns the task."""
+        return (await self.db.write(lambda c: finish(c, [(task_id, attempt, outcome)], now), quick=True))[0]
+
+    async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
+        """``finish_task`` for many attempts in one transaction (one commit, one fsync): group settlement."""
+        return await self.db.write(lambda c: finish(c, items, now))
+
+    async def retry_later(self, task_id: str, attempt: int, run_after: float, error: str) -> bool:
+        return await self.db.write(lambda c: tasks.retry_later(c, task_id, attempt, run_after, error))
+
+    async def recover_expired_leases(self, now: float, abandoned: Outcome) -> tuple[int, int]:
+        """Requeue queued-method tasks whose worker vanished; end abandoned live calls with ``abandoned``.
+        (requeued, ended)"""
+        return await self.db.write(lambda c: tasks.recover_expired_leases(c, now, abandoned))
+
+    async def expire_overdue(self, created_before: float, now: float, outcome: Outcome) -> int:
+        return await self.db.write(lambda c: tasks.expire_overdue(c, created_before, now, outcome))
+
+    async def purge_results(self, created_before: float) -> int:
+        statuses = (TaskStatus.PURGED.value, TaskStatus.DONE.value, TaskStatus.FAILED.value)
+        return await self.db.write(lambda c: c.execute("purge_results", *statuses, created_before))
+
+    async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
+        row = await self.db.read(lambda c: c.fetchrow("get_task", task_id, account_id), quick=True)
+        if row is None:
+            return None
+        values = list(row)
+        values[4] = TaskStatus(values[4])
+        return TaskRecord(*values)
+
+    async def mark_collected(self, task_id: str, now: float) -> None:
+        await self.db.write(lambda c: c.execute("mark_collected", task_id, now), quick=True, atomic=False)
+
+    async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]:
+        done, failed = TaskStatus.DONE.value, TaskStatus.FAILED.value
+        rows = await self.db.read(
+            lambda c: c.fetch("tasks_ready", account_id, finished_after, done, failed, limit)
+        )
+        return [ReadyTask(*r) for r in rows]
+
+    async def count_tasks(self, status: TaskStatus | None = None) -> int:
+        return await self.db.read(lambda c: _count(c, "count_tasks", status))
+
+    # -- webhooks (finishing a task with postback_url / pingback_url enqueues its deliveries) ------
+
+    async def claim_deliveries(
+        self, owner: str, limit: int, lease_until: float, now: float
+    ) -> list[ClaimedDelivery]:
+        """Due pending deliveries not leased by a live dispatcher, leased to ``owner``."""
+        pending = DeliveryStatus.PENDING.value
+        rows = await self.db.write(
+            lambda c: c.fetch("claim_deliveries", owner, lease_until, pending, now, limit),
+            durability=LOSSY,  # a lost lease only makes the delivery due again
+        )
+        return [ClaimedDelivery(r[0], r[1], r[2], DeliveryKind(r[3]), r[4], r[5] + 1) for r in rows]
+
+    async def record_delivery_attempt(
+        self, delivery_id: int, attempt: DeliveryAttempt, *, delivered: bool, retry_at: float | None
+    ) -> bool:
+        """Record one attempt: delivered; else retried at ``retry_at``; else failed for good. Once per attempt."""
+        return await self.db.write(
+            lambda c: deliveries.record_attempt(
+                c, delivery_id, attempt, delivered=delivered, retry_at=retry_at
+            )
+        )
+
+    async def resend_webhooks(self, account_id: int, task_ids: list[str], now: float) -> list[ResendResult]:
+        return await self.db.write(lambda c: deliveries.resend(c, account_id, task_ids, now))
+
+    async def deliveries_of(
+        self, account_id: int, task_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[DeliveryView] | None:
+        """A page of the task's deliveries (oldest first) with every attempt; None when the task is not the
+        account's."""
+        return await self.db.read(lambda c: deliveries.page(c, account_id, task_id, limit, offset))
+
+    async def webhook_secrets(self, account_id: int, candidate: str) -> WebhookSecrets:
+        """The account's signing secrets, storing ``candidate`` as the secret when it has none yet."""
+
+        async def tx(c: Connection) -> WebhookSecrets:
+            await c.execute("set_secret_if_missing", account_id, candidate)
+            return await deliveries.secrets(c, account_id)
+
+        return await self.db.write(tx)
+
+    async def rotate_webhook_secret(self, account_id: int, new_secret: str, now: float) -> WebhookSecrets:
+        async def tx(c: Connection) -> WebhookSecrets:
+            await c.execute("rotate_secret", account_id, new_secret, now)
+            return await deliveries.secrets(c, account_id)
+
+        return await self.db.write(tx, durability=PROMISED)
+
+    async def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
+        return await self.db.read(lambda c: _count(c, "count_deliveries", status))
+
+
+async def _count(c: Connection, query: str, status: TaskStatus | DeliveryStatus | None) -> int:
+    if status is None:
+        return int(await c.fetchval(query))
+    return int(await c.fetchval(f"{query}_with_status", status.value))

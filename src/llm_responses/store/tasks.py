@@ -1,0 +1,121 @@
+"""Transactions on the task queue: accepting tasks with their charges, claiming, leases, housekeeping.
+
+The database is the queue: a task is claimed under a lease and finished by a conditional update keyed by
+(task, attempt) (``settle.py``), so a task re-run after a crash can never settle its money twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llm_responses.billing.settlement import affordable
+from llm_responses.store.connection import Connection, Row
+from llm_responses.store.fair_claim import Rotation
+from llm_responses.store.records import LedgerKind, NewTask, Outcome, TaskStatus
+from llm_responses.store.settle import finish
+
+TASKS_CHANNEL = "llm_responses_tasks"  # NOTIFY'd when tasks become claimable (PostgreSQL)
+
+
+def task_row(
+    account_id: int, t: NewTask, status: TaskStatus, now: float, owner: str | None, lease: float | None
+) -> tuple[Any, ...]:
+    """Values for ``insert_task``, in its column order."""
+    attempts = 1 if status is TaskStatus.RUNNING else 0
+    return (
+        t.id, account_id, t.se, t.endpoint, status.value, t.request_json, t.data_json, t.tag, t.postback_url,
+        t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease, now, now,
+    )  # fmt: skip
+
+
+def _charges(account_id: int, tasks: Sequence[NewTask], now: float) -> list[tuple[Any, ...]]:
+    """The ledger rows of charging ``tasks``: base price and prepayment, each where not zero."""
+    return [
+        row
+        for t in tasks
+        for row in (
+            (account_id, t.id, LedgerKind.BASE.value, -t.base_price, now),
+            (account_id, t.id, LedgerKind.PREPAY.value, -t.prepayment, now),
+        )
+        if row[3] != 0
+    ]
+
+
+async def create_tasks(c: Connection, account_id: int, tasks: list[NewTask], now: float) -> list[bool]:
+    # The rows go in first and the account's row lock is taken last, so on PostgreSQL the lock that
+    # serializes every money movement of the account is held for three short statements and the commit, not
+    # for the whole batch's inserts: concurrent posts for one account overlap their inserts
+    # (docs/benchmarks.md, ingest). In the rare batch the balance cannot cover, the refused tasks' rows are
+    # deleted again before commit, so nobody ever sees them.
+    await c.bulk(
+        "insert_tasks_bulk", [task_row(account_id, t, TaskStatus.QUEUED, now, None, None) for t in tasks]
+    )
+    await c.bulk("insert_ledger_bulk", _charges(account_id, tasks, now))
+    balance = await c.fetchval("balance_for_update", account_id)
+    accepted, total = affordable(balance, [t.base_price + t.prepayment for t in tasks])
+    refused = [t.id for t, ok in zip(tasks, accepted, strict=True) if not ok]
+    if refused:
+        await c.execute("delete_ledger_of_tasks", refused)
+        await c.execute("delete_tasks", refused)
+    if total:
+        await c.execute("add_to_balance", account_id, -total)
+        await c.notify(TASKS_CHANNEL)
+    return accepted
+
+
+async def start_live(
+    c: Connection, account_id: int, task: NewTask, owner: str, lease_until: float, now: float
+) -> bool:
+    balance = await c.fetchval("balance_for_update", account_id)
+    hold = task.base_price + task.prepayment
+    if not affordable(balance, [hold])[0][0]:
+        return False
+    await c.execute("insert_task", *task_row(account_id, task, TaskStatus.RUNNING, now, owner, lease_until))
+    await c.bulk("insert_ledger_bulk", _charges(account_id, [task], now))
+    await c.execute("add_to_balance", account_id, -hold)
+    return True
+
+
+async def claim(
+    c: Connection, rotation: Rotation, owner: str, limit: int, lease_until: float, now: float
+) -> tuple[list[int], list[Row]]:
+    """Round-robin across accounts not in debt (``fair_claim``): (the accounts visited, the claimed rows)."""
+    queued = TaskStatus.QUEUED.value
+    after = [r[0] for r in await c.fetch("accounts_with_work", queued, rotation.after, limit)]
+    start = (
+        [r[0] for r in await c.fetch("accounts_with_work", queued, 0, limit)] if len(after) < limit else []
+    )
+    order = rotation.order(after, start)
+    if not order:
+        return order, []
+    rows = await c.fetch(
+        "claim_fair", order, queued, now, limit, TaskStatus.RUNNING.value, owner, lease_until
+    )
+    return order, rows
+
+
+async def retry_later(c: Connection, task_id: str, attempt: int, run_after: float, error: str) -> bool:
+    changed = await c.execute(
+        "retry_later", TaskStatus.QUEUED.value, run_after, error, task_id, TaskStatus.RUNNING.value, attempt
+    )
+    if changed:
+        await c.notify(TASKS_CHANNEL)
+    return changed == 1
+
+
+async def recover_expired_leases(c: Connection, now: float, abandoned: Outcome) -> tuple[int, int]:
+    """Requeue task_post tasks whose worker vanished; end abandoned live calls with ``abandoned``."""
+    requeued = await c.execute("requeue_expired", TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, now)
+    rows = await c.fetch("abandoned_live", TaskStatus.RUNNING.value, now)
+    failed = await finish(c, [(r[0], r[1], abandoned) for r in rows], now)
+    if requeued:
+        await c.notify(TASKS_CHANNEL)
+    return requeued, sum(failed)
+
+
+async def expire_overdue(c: Connection, created_before: float, now: float, outcome: Outcome) -> int:
+    """End task_post tasks created before ``created_before`` and still queued or running with ``outcome``."""
+    statuses = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+    rows = await c.fetch("overdue", *statuses, created_before)
+    return sum(await finish(c, [(r[0], r[1], outcome) for r in rows], now, from_statuses=statuses))
