@@ -7,7 +7,7 @@ import time
 import pytest
 import pytest_asyncio
 
-from llm_responses.store.connection import Durability
+from llm_responses.store.connection import LOSSY
 from llm_responses.store.postgres_database import PostgresDatabase
 from llm_responses.store.records import NewTask
 from llm_responses.store.store import Store
@@ -55,7 +55,7 @@ async def test_a_failed_transaction_is_rolled_back_before_the_connection_is_reus
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        await one_connection_db.write(fails, durability=Durability.LOSSY)
+        await one_connection_db.write(fails, LOSSY)
 
     async with one_connection_db.pool.acquire() as conn:
         in_transaction = conn.is_in_transaction()

@@ -10,6 +10,7 @@ it had been written as a plain function.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +24,23 @@ class Durability(Enum):
     PROMISED = "promised"  # a client was told (task accepted, money moved): survives a power cut
     CRASH_SAFE = "crash_safe"  # survives a crash of the process (SQLite synchronous=NORMAL under WAL)
     LOSSY = "lossy"  # losing it in a database crash is safe by construction (a lease, a claim)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """How a write transaction runs. ``quick``: small and bounded, so SQLite may run it on the event loop;
+    ``atomic=False``: a single statement, which PostgreSQL may run without BEGIN/COMMIT."""
+
+    durability: Durability = Durability.CRASH_SAFE
+    quick: bool = False
+    atomic: bool = True
+
+
+CRASH_SAFE = Write()  # the default
+PROMISED = Write(Durability.PROMISED)  # a client is told it happened: survives a power cut
+LOSSY = Write(Durability.LOSSY)  # a lease or claim: losing it in a database crash is safe by construction
+QUICK = Write(quick=True)  # small and bounded: SQLite may run it on the event loop
+QUICK_SINGLE = Write(quick=True, atomic=False)  # one statement, too
 
 
 class Connection(Protocol):
@@ -56,21 +74,28 @@ class Database(Protocol):
         """``fn`` on a read connection. ``quick``: a point read (SQLite may run it on the event loop)."""
         ...
 
-    async def write(
-        self,
-        fn: Transaction[T],
-        *,
-        durability: Durability = Durability.CRASH_SAFE,
-        quick: bool = False,
-        atomic: bool = True,
-    ) -> T:
-        """``fn`` in one transaction. ``quick``: small and bounded (SQLite may run it on the event loop);
-        ``atomic=False``: a single statement, which PostgreSQL may run without BEGIN/COMMIT."""
+    async def write(self, fn: Transaction[T], how: Write = CRASH_SAFE) -> T:
+        """``fn`` in one transaction, run and committed as ``how`` says."""
         ...
 
     async def listen(self, callbacks: dict[str, Callable[[], None]]) -> None:
         """Call ``callbacks[channel]()`` when another process notifies ``channel``."""
         ...
+
+
+class RowReads:
+    """``fetchrow`` and ``fetchval`` for a connection that has ``fetch``."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetchrow(self, query: str, *args: Any) -> Row | None:
+        rows = await self.fetch(query, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        row = await self.fetchrow(query, *args)
+        return None if row is None else row[0]
 
 
 def drive(coro: Coroutine[Any, Any, T]) -> T:

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 
 from llm_responses.errors import UniqueViolation
-from llm_responses.store.connection import Durability, Row, Transaction
+from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
 
@@ -44,7 +44,7 @@ def _count(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-class PostgresConnection:
+class PostgresConnection(RowReads):
     """``store.connection.Connection`` over an asyncpg connection."""
 
     __slots__ = ("_conn", "_queries")
@@ -70,14 +70,6 @@ class PostgresConnection:
             return await self._conn.fetch(query.sql, *args)
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
-
-    async def fetchrow(self, name: str, *args: Any) -> Row | None:
-        rows = await self.fetch(name, *args)
-        return rows[0] if rows else None
-
-    async def fetchval(self, name: str, *args: Any) -> Any:
-        row = await self.fetchrow(name, *args)
-        return None if row is None else row[0]
 
     async def bulk(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
         """A COPY statement copies the rows; any other is written over unnest() and takes one array per
@@ -145,23 +137,16 @@ class PostgresDatabase:
         async with self._acquire() as conn:
             return await fn(PostgresConnection(self._queries, conn))
 
-    async def write(
-        self,
-        fn: Transaction[T],
-        *,
-        durability: Durability = Durability.CRASH_SAFE,
-        quick: bool = False,
-        atomic: bool = True,
-    ) -> T:
+    async def write(self, fn: Transaction[T], how: Write = CRASH_SAFE) -> T:
         """One transaction (none for ``atomic=False``: a single statement commits by itself). ``LOSSY``
         commits without waiting for the WAL flush: measured, claims waiting on fsync were what held a worker
         at ~400 tasks/s with 1,000 tasks in flight."""
-        if not atomic:
+        if not how.atomic:
             return await self.read(fn)
         for attempt in range(DEADLOCK_RETRIES):
             try:
                 async with self._acquire() as conn, conn.transaction():
-                    if durability is Durability.LOSSY:
+                    if how.durability is Durability.LOSSY:
                         await conn.execute("SET LOCAL synchronous_commit TO OFF")
                     return await fn(PostgresConnection(self._queries, conn))
             except asyncpg.DeadlockDetectedError:

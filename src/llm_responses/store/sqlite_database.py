@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from llm_responses.errors import UniqueViolation
-from llm_responses.store.connection import Durability, Row, Transaction, drive
+from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write, drive
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
 from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
@@ -44,7 +44,7 @@ def _arg(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, list | tuple) else value
 
 
-class SqliteConnection:
+class SqliteConnection(RowReads):
     """``store.connection.Connection`` over a sqlite3 connection; its methods never suspend."""
 
     __slots__ = ("_conn", "_queries")
@@ -77,14 +77,6 @@ class SqliteConnection:
     async def fetch(self, name: str, *args: Any) -> list[Row]:
         out = self._run(name, args)
         return out if isinstance(out, list) else []
-
-    async def fetchrow(self, name: str, *args: Any) -> Row | None:
-        rows = await self.fetch(name, *args)
-        return rows[0] if rows else None
-
-    async def fetchval(self, name: str, *args: Any) -> Any:
-        row = await self.fetchrow(name, *args)
-        return None if row is None else row[0]
 
     async def bulk(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
         query = self._queries[name]
@@ -147,18 +139,11 @@ class SqliteDatabase:
 
         return await (self._reader.run_quick(run) if quick else self._reader.run(run))
 
-    async def write(
-        self,
-        fn: Transaction[T],
-        *,
-        durability: Durability = Durability.CRASH_SAFE,
-        quick: bool = False,
-        atomic: bool = True,
-    ) -> T:
+    async def write(self, fn: Transaction[T], how: Write = CRASH_SAFE) -> T:
         """``fn`` in one ``BEGIN IMMEDIATE`` transaction (``atomic`` changes nothing: every write is one).
         ``quick`` runs it on the event loop when the writer is idle (``Lane.run_quick``); a promised
         commit (an fsync) always goes to the thread."""
-        durable = durability is Durability.PROMISED
+        durable = how.durability is Durability.PROMISED
 
         def transaction(conn: sqlite3.Connection) -> T:
             if durable:
@@ -176,7 +161,7 @@ class SqliteDatabase:
                 if durable:
                     conn.execute("PRAGMA synchronous=NORMAL")
 
-        if quick and not durable:
+        if how.quick and not durable:
             out = await self._writer.run_quick(transaction)
         else:
             out = await self._writer.run(transaction)

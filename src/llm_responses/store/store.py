@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from llm_responses.store import accounts, deliveries, tasks
-from llm_responses.store.connection import Connection, Database, Durability
+from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
 from llm_responses.store.fair_claim import Rotation
 from llm_responses.store.records import (
     Account,
@@ -34,8 +34,6 @@ from llm_responses.store.records import (
     WebhookSecrets,
 )
 from llm_responses.store.settle import finish
-
-PROMISED, LOSSY = Durability.PROMISED, Durability.LOSSY
 
 
 class Store:
@@ -75,7 +73,7 @@ class Store:
         now = time.time()
         return await self.db.write(
             lambda c: accounts.create_account(c, login, password_hash, token_hash, balance, now),
-            durability=PROMISED,
+            PROMISED,
         )
 
     async def account_by_login(self, login: str) -> Account | None:
@@ -94,7 +92,7 @@ class Store:
 
     async def top_up(self, login: str, amount: int) -> Account:
         now = time.time()
-        return await self.db.write(lambda c: accounts.top_up(c, login, amount, now), durability=PROMISED)
+        return await self.db.write(lambda c: accounts.top_up(c, login, amount, now), PROMISED)
 
     async def reset_credentials(self, login: str, password_hash: str, token_hash: str) -> Account:
         return await self.db.write(lambda c: accounts.reset_credentials(c, login, password_hash, token_hash))
@@ -124,20 +122,20 @@ class Store:
 
     async def create_tasks(self, account_id: int, new: list[NewTask], now: float) -> list[bool]:
         """Insert and charge tasks in order while the balance covers them; returns which were accepted."""
-        return await self.db.write(lambda c: tasks.create_tasks(c, account_id, new, now), durability=PROMISED)
+        return await self.db.write(lambda c: tasks.create_tasks(c, account_id, new, now), PROMISED)
 
     async def start_live(
         self, account_id: int, task: NewTask, owner: str, lease_until: float, now: float
     ) -> bool:
         """Insert a live task already running under ``owner`` and hold its price; False when unfunded."""
         return await self.db.write(
-            lambda c: tasks.start_live(c, account_id, task, owner, lease_until, now), quick=True
+            lambda c: tasks.start_live(c, account_id, task, owner, lease_until, now), QUICK
         )
 
     async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]:
         # a lost claim only puts the task back in the queue, where its attempt can no longer settle
         order, rows = await self.db.write(
-            lambda c: tasks.claim(c, self._rotation, owner, limit, lease_until, now), durability=LOSSY
+            lambda c: tasks.claim(c, self._rotation, owner, limit, lease_until, now), LOSSY
         )
         self._rotation.advance(order, {r[1] for r in rows})
         return [ClaimedTask(*r) for r in rows]
@@ -146,12 +144,12 @@ class Store:
         if task_ids:
             running = TaskStatus.RUNNING.value
             await self.db.write(
-                lambda c: c.execute("extend_leases", lease_until, task_ids, owner, running), durability=LOSSY
+                lambda c: c.execute("extend_leases", lease_until, task_ids, owner, running), LOSSY
             )
 
     async def finish_task(self, task_id: str, attempt: int, outcome: Outcome, now: float) -> bool:
         """Settle an attempt exactly once; False when the attempt no longer owns the task."""
-        return (await self.db.write(lambda c: finish(c, [(task_id, attempt, outcome)], now), quick=True))[0]
+        return (await self.db.write(lambda c: finish(c, [(task_id, attempt, outcome)], now), QUICK))[0]
 
     async def finish_tasks(self, items: list[tuple[str, int, Outcome]], now: float) -> list[bool]:
         """``finish_task`` for many attempts in one transaction (one commit, one fsync): group settlement."""
@@ -181,7 +179,7 @@ class Store:
         return TaskRecord(*values)
 
     async def mark_collected(self, task_id: str, now: float) -> None:
-        await self.db.write(lambda c: c.execute("mark_collected", task_id, now), quick=True, atomic=False)
+        await self.db.write(lambda c: c.execute("mark_collected", task_id, now), QUICK_SINGLE)
 
     async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]:
         done, failed = TaskStatus.DONE.value, TaskStatus.FAILED.value
@@ -202,7 +200,7 @@ class Store:
         pending = DeliveryStatus.PENDING.value
         rows = await self.db.write(
             lambda c: c.fetch("claim_deliveries", owner, lease_until, pending, now, limit),
-            durability=LOSSY,  # a lost lease only makes the delivery due again
+            LOSSY,  # a lost lease only makes the delivery due again
         )
         return [ClaimedDelivery(r[0], r[1], r[2], DeliveryKind(r[3]), r[4], r[5] + 1) for r in rows]
 
@@ -240,7 +238,7 @@ class Store:
             await c.execute("rotate_secret", account_id, new_secret, now)
             return await deliveries.secrets(c, account_id)
 
-        return await self.db.write(tx, durability=PROMISED)
+        return await self.db.write(tx, PROMISED)
 
     async def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
         return await self.db.read(lambda c: _count(c, "count_deliveries", status))
