@@ -27,7 +27,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from llm_responses.config import Settings
-from llm_responses.errors import StatusCode
+from llm_responses.errors import ApiError, StatusCode
 from llm_responses.wire import envelope
 
 
@@ -39,9 +39,7 @@ class HttpLimits:
 
 
 def _refusal(http_status: int, reason: bytes, code: StatusCode, message: str, extra: bytes = b"") -> bytes:
-    body = orjson.dumps(
-        envelope.response([], started=time.perf_counter(), status_code=code, status_message=message)
-    )
+    body = orjson.dumps(envelope.response([], started=time.perf_counter(), error=ApiError(code, message)))
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n%s\r\n"
         % (http_status, reason, len(body), extra)

@@ -24,12 +24,7 @@ def ok(tasks: list[dict[str, Any]], started: float) -> Response:
 
 def error(exc: ApiError, started: float | None = None) -> Response:
     """A request-level error: the status at the top, no tasks."""
-    body = envelope.response(
-        [],
-        started=time.perf_counter() if started is None else started,
-        status_code=exc.status,
-        status_message=exc.message,
-    )
+    body = envelope.response([], started=time.perf_counter() if started is None else started, error=exc)
     status = exc.status.http_status
     headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
     return json_response(body, status, headers)

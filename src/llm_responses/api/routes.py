@@ -28,10 +28,10 @@ from llm_responses.catalog import Catalog
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.records import Account
 from llm_responses.store.store import Store
-from llm_responses.tasks.service import TaskService, new_task_id
+from llm_responses.tasks.service import TaskService
 from llm_responses.wire import ai_optimized, envelope
 
-LLM = "/v3/ai_optimization/{se}/llm_responses"
+LLM = f"{envelope.PREFIX}/{{se}}/{envelope.FUNCTION}"  # /v3/ai_optimization/{se}/llm_responses
 
 
 @dataclass
@@ -205,8 +205,7 @@ async def models(request: Request) -> Response:
     started = time.perf_counter()
     se = request.path_params["se"]
     ctx, _ = await _begin(request, se)
-    task = envelope.ok_task(
-        task_id=new_task_id(),
+    task = envelope.task(
         started=started,
         path=envelope.path_of(request.url.path),
         data=envelope.base_data(se),
@@ -215,7 +214,7 @@ async def models(request: Request) -> Response:
     return render.ok([task], started)
 
 
-@routes.add("/v3/appendix/errors", "GET")
+@routes.add(envelope.APPENDIX + "/errors", "GET")
 async def appendix_errors(request: Request) -> Response:
     started = time.perf_counter()
     await caller(request)
@@ -223,7 +222,7 @@ async def appendix_errors(request: Request) -> Response:
     return render.ok([_appendix_task("errors", request, started, result)], started)
 
 
-@routes.add("/v3/appendix/user_data", "GET")
+@routes.add(envelope.APPENDIX + "/user_data", "GET")
 async def appendix_user_data(request: Request) -> Response:
     started = time.perf_counter()
     ctx = context(request)
@@ -261,11 +260,10 @@ async def appendix_user_data(request: Request) -> Response:
 
 
 def _appendix_task(function: str, request: Request, started: float, result: list[Any]) -> dict[str, Any]:
-    return envelope.ok_task(
-        task_id=new_task_id(),
+    return envelope.task(
         started=started,
         path=envelope.path_of(request.url.path),
-        data={"api": "appendix", "function": function},
+        data=envelope.appendix_data(function),
         result=result,
     )
 

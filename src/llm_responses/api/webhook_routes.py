@@ -14,8 +14,6 @@ from llm_responses.api.routes import Routes, caller, context, json_array
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.deliveries import MAX_DELIVERIES_PER_TASK
 from llm_responses.store.records import DeliveryView, ResendResult, WebhookSecrets
-from llm_responses.tasks.render import format_datetime
-from llm_responses.tasks.service import new_task_id
 from llm_responses.webhooks import signing
 from llm_responses.wire import envelope
 
@@ -50,24 +48,18 @@ def _task(
     error: ApiError | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    code = (
-        error.status
-        if error
-        else (StatusCode.TASK_CREATED if function == "webhook_resend" else StatusCode.OK)
-    )
-    return envelope.task(
-        task_id=task_id or new_task_id(),
-        status_code=code,
-        status_message=error.message if error else code.message,
+    return envelope.task(  # cost 0: resending is free ("your account will not be double-charged")
+        task_id=task_id,
+        status=StatusCode.TASK_CREATED if function == "webhook_resend" else StatusCode.OK,
+        error=error,
         started=started,
-        cost=0.0,  # resending is free ("your account will not be double-charged")
         path=envelope.path_of(request.url.path),
-        data={"api": "appendix", "function": function, **(extra or {})},
+        data=envelope.appendix_data(function, **(extra or {})),
         result=result,
     )
 
 
-@routes.add("/v3/appendix/webhook_resend", "POST")
+@routes.add(envelope.APPENDIX + "/webhook_resend", "POST")
 async def webhook_resend(request: Request) -> Response:
     started = time.perf_counter()
     ctx = context(request)
@@ -101,7 +93,7 @@ async def webhook_resend(request: Request) -> Response:
     return render.ok([t for t in tasks if t is not None], started)
 
 
-@routes.add("/v3/appendix/webhook_deliveries/{task_id}", "GET")
+@routes.add(envelope.APPENDIX + "/webhook_deliveries/{task_id}", "GET")
 async def webhook_deliveries(request: Request) -> Response:
     task_id = request.path_params["task_id"]
     started = time.perf_counter()
@@ -136,7 +128,7 @@ def _query_int(request: Request, name: str, default: int, lowest: int, highest: 
 
 
 def _when(epoch: float | None) -> str | None:
-    return format_datetime(epoch) if epoch is not None else None
+    return envelope.format_datetime(epoch) if epoch is not None else None
 
 
 def _delivery(v: DeliveryView) -> dict[str, Any]:
@@ -179,7 +171,7 @@ def _secrets(s: WebhookSecrets) -> list[dict[str, Any]]:
     ]
 
 
-@routes.add("/v3/appendix/webhook_secret", "GET")
+@routes.add(envelope.APPENDIX + "/webhook_secret", "GET")
 async def webhook_secret(request: Request) -> Response:
     started = time.perf_counter()
     account = await caller(request)
@@ -187,7 +179,7 @@ async def webhook_secret(request: Request) -> Response:
     return render.ok([_task("webhook_secret", request, started, result=_secrets(secrets))], started)
 
 
-@routes.add("/v3/appendix/webhook_secret/rotate", "POST")
+@routes.add(envelope.APPENDIX + "/webhook_secret/rotate", "POST")
 async def webhook_secret_rotate(request: Request) -> Response:
     started = time.perf_counter()
     account = await caller(request)

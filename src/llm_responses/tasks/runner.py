@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import orjson
 
+from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff, money_spent
 from llm_responses.catalog import Catalog
 from llm_responses.core import LlmRequest, Provider
 from llm_responses.errors import ApiError, ErrorKind, ProviderError, StatusCode
 from llm_responses.store.records import Outcome
-from llm_responses.tasks.render import render_result
 from llm_responses.wire.request import TaskRequest
+from llm_responses.wire.result import render_result
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,10 @@ class Runner:
             )
         spent = money_spent(entry, result, self.tariff)
         rendered = render_result(
-            result, web_search_requested=request.web_search, money_spent=spent, finished_at=time.time()
+            result,
+            web_search_requested=request.web_search,
+            money_spent_usd=to_usd(spent),
+            finished_at=time.time(),
         )
         return Attempt(
             Outcome(

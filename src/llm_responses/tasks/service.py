@@ -14,7 +14,6 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-import uuid_utils
 
 from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_usd
@@ -24,18 +23,11 @@ from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.records import Account, NewTask, Outcome, TaskRecord, TaskStatus
 from llm_responses.store.store import Store
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots
-from llm_responses.tasks.render import format_datetime
 from llm_responses.tasks.runner import DEFAULT_REASONING_ALLOWANCE, Runner
 from llm_responses.wire import envelope
 from llm_responses.wire.request import LIVE_FIELDS, TASK_POST_FIELDS, TaskRequest, echo, validate_task
 
 log = logging.getLogger(__name__)
-PREFIX = "/v3/ai_optimization"
-
-
-def new_task_id() -> str:
-    """UUIDv7: DataForSEO's 8-4-4-4-12 shape, time-ordered so inserts stay local in the index."""
-    return str(uuid_utils.uuid7())
 
 
 class TaskService:
@@ -83,11 +75,11 @@ class TaskService:
     # -- task_post -------------------------------------------------------------------------------
 
     async def post(self, account: Account, se: str, body: list[Any], started: float) -> list[dict[str, Any]]:
-        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_post")
+        path = envelope.llm_path(se, "task_post")
         out: list[dict[str, Any] | None] = [None] * len(body)
         pending: list[tuple[int, NewTask, dict[str, Any]]] = []
         for i, raw in enumerate(body):
-            task_id = new_task_id()
+            task_id = envelope.new_task_id()
             data = _data(se, raw)
             try:
                 request = self._validate(raw, TASK_POST_FIELDS, for_task_post=True)
@@ -102,13 +94,11 @@ class TaskService:
                 if ok:
                     out[i] = envelope.task(
                         task_id=task.id,
-                        status_code=StatusCode.TASK_CREATED,
-                        status_message=StatusCode.TASK_CREATED.message,
+                        status=StatusCode.TASK_CREATED,
                         started=started,
                         cost=to_usd(task.base_price + task.prepayment),
                         path=path,
                         data=data,
-                        result=None,
                     )
                 else:
                     out[i] = _error_task(
@@ -189,8 +179,8 @@ class TaskService:
         upstream works (docs/benchmarks.md), and a call that loses the race for the last funds is
         cancelled (40210). On PostgreSQL, where many processes race for the same balance, the hold comes
         first: a burst on a short balance sent 7-12 upstream calls for the one that was paid."""
-        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/live")
-        task_id = new_task_id()
+        path = envelope.llm_path(se, "live")
+        task_id = envelope.new_task_id()
         data = _data(se, raw)
         try:
             request = self._validate(raw, LIVE_FIELDS, for_task_post=False)
@@ -214,7 +204,7 @@ class TaskService:
                 path,
                 data,
             )
-        return envelope.ok_task(
+        return envelope.task(
             task_id=task_id,
             started=started,
             cost=to_usd(self.tariff.live_base + outcome.money_spent),
@@ -279,7 +269,7 @@ class TaskService:
         *,
         collect: bool,
     ) -> dict[str, Any]:
-        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/task_get/{task_id}")
+        path = envelope.llm_path(se, "task_get", task_id)
         if record is None or record.endpoint != "task_post" or record.se != se:
             return _error_task(
                 task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se)
@@ -299,7 +289,7 @@ class TaskService:
         if record.status is TaskStatus.FAILED:
             code = StatusCode.of(record.status_code or StatusCode.INTERNAL_ERROR)
             return _error_task(task_id, ApiError(code, record.status_message), started, path, data)
-        return envelope.ok_task(  # cost 0: results are free to collect (seed 004)
+        return envelope.task(  # cost 0: results are free to collect (seed 004)
             task_id=task_id,
             started=started,
             path=path,
@@ -322,7 +312,7 @@ class TaskService:
     # -- tasks_ready -----------------------------------------------------------------------------
 
     async def ready(self, account: Account, se: str, started: float) -> dict[str, Any]:
-        path = envelope.path_of(f"{PREFIX}/{se}/llm_responses/tasks_ready")
+        path = envelope.llm_path(se, "tasks_ready")
         rows = await self.store.tasks_ready(
             account.id, time.time() - self.ready_window_seconds, self.ready_limit
         )
@@ -331,14 +321,13 @@ class TaskService:
                 "id": r.id,
                 "se": r.se,
                 "se_type": "llm_responses",
-                "date_posted": format_datetime(r.created_at),
+                "date_posted": envelope.format_datetime(r.created_at),
                 "tag": r.tag,
-                "endpoint": f"{PREFIX}/{r.se}/llm_responses/task_get/{r.id}",
+                "endpoint": envelope.llm_url(r.se, "task_get", r.id),
             }
             for r in rows
         ]
-        return envelope.ok_task(
-            task_id=new_task_id(),
+        return envelope.task(
             started=started,
             path=path,
             data=envelope.base_data(se, "tasks_ready"),
@@ -356,13 +345,4 @@ def _data(se: str, raw: Any) -> dict[str, Any]:
 def _error_task(
     task_id: str, exc: ApiError, started: float, path: list[str], data: dict[str, Any]
 ) -> dict[str, Any]:
-    return envelope.task(
-        task_id=task_id,
-        status_code=exc.status,
-        status_message=exc.message,
-        started=started,
-        cost=0.0,
-        path=path,
-        data=data,
-        result=None,
-    )
+    return envelope.task(task_id=task_id, error=exc, started=started, path=path, data=data)

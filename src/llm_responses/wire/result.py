@@ -6,20 +6,14 @@ possibly empty. Each annotation carries the cited span's offsets and its text.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from llm_responses.billing.money import to_usd
 from llm_responses.core import LlmResult
-
-
-def format_datetime(epoch: float) -> str:
-    """``"2025-12-11 12:24:51 +00:00"``: DataForSEO's UTC timestamp format."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S +00:00")
+from llm_responses.wire.envelope import format_datetime
 
 
 def render_result(
-    result: LlmResult, *, web_search_requested: bool, money_spent: int, finished_at: float
+    result: LlmResult, *, web_search_requested: bool, money_spent_usd: float, finished_at: float
 ) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     if result.reasoning_summaries:
@@ -57,7 +51,7 @@ def render_result(
         "output_tokens": result.output_tokens,
         "reasoning_tokens": result.reasoning_tokens,
         "web_search": searched,
-        "money_spent": to_usd(money_spent),
+        "money_spent": money_spent_usd,
         "datetime": format_datetime(finished_at),
         "items": items,
         "fan_out_queries": list(result.fan_out_queries) if web_search_requested else None,
