@@ -145,6 +145,16 @@ class Harness:
             assert time.monotonic() < deadline, f"task {task_id} still pending"
             await asyncio.sleep(0.02)
 
+    async def wait_finished(self, creds: Creds, task_id: str, within: float = 10.0) -> None:
+        """Wait until the worker has finished the task (read from the store, so task_get stays uncollected)."""
+        deadline = time.monotonic() + within
+        while (record := await self.store.get_task(creds.account_id, task_id)).status in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline, f"task {task_id} still {record.status}"
+            await asyncio.sleep(0.02)
+
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Harness]:
@@ -166,7 +176,7 @@ def running_with(settings: Settings):
     """``async with running_with(setting=value) as harness``: the app on the test settings with changes."""
 
     def start(**changes: Any):
-        return running(settings.model_copy(update=changes))
+        return running(settings.updated(changes))
 
     return start
 
@@ -174,5 +184,5 @@ def running_with(settings: Settings):
 @pytest_asyncio.fixture
 async def idle_harness(settings: Settings) -> AsyncIterator[Harness]:
     """The API without a worker: posted tasks stay queued."""
-    async with running(settings.model_copy(update={"worker_enabled": False})) as h:
+    async with running(settings.updated({"worker_enabled": False})) as h:
         yield h

@@ -15,6 +15,8 @@ from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
+from llm_responses.config_tables import ModelConfig
+
 
 @dataclass(frozen=True, slots=True)
 class TokenPrices:
@@ -89,7 +91,8 @@ class ModelSpec:
 
 def builtin_specs() -> list[ModelSpec]:
     raw = tomllib.loads(files("llm_responses").joinpath("catalog.toml").read_text("utf-8"))
-    return [ModelSpec.from_mapping(m) for m in raw["model"]]
+    # checked like a configured [[models]] table: a misspelt key in the built-in list fails at once
+    return [ModelSpec.from_mapping(ModelConfig.model_validate(m).spec()) for m in raw["model"]]
 
 
 class Catalog:

@@ -33,6 +33,7 @@ from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
 from llm_responses.config import Settings
+from llm_responses.config_tables import ProviderConfig, QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
 from llm_responses.providers.local_model import (
@@ -146,7 +147,9 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     setup = build_providers(settings)
     providers = setup.providers
     catalog = Catalog.build(
-        [*setup.models, *settings.models], providers=set(providers), searchless=setup.searchless
+        [*setup.models, *(m.spec() for m in settings.models)],
+        providers=set(providers),
+        searchless=setup.searchless,
     )
     if not providers:
         log.warning(
@@ -163,17 +166,9 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         runner=runner,
         tariff=tariff,
         owner=owner,
-        max_tasks_per_post=settings.max_tasks_per_post,
-        live_timeout=settings.live_timeout_seconds,
+        config=settings.service(),
         live_slots=live_slots,
-        lease_seconds=settings.worker_lease_seconds,
-        retention_seconds=settings.result_retention_days * 86400,
-        ready_window_seconds=settings.tasks_ready_days * 86400,
-        ready_limit=settings.tasks_ready_limit,
         check_webhook_url=guard.check_without_dns,
-        hold_policy=settings.hold_policy,
-        search_tool=settings.openai_search_tool,
-        reasoning_allowance=settings.reasoning_token_allowance,
     )
 
     async def postback_payload(account_id: int, task_id: str) -> Payload | None:
@@ -185,21 +180,13 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         guard=guard,
         render=postback_payload,
         owner=owner,
-        concurrency=settings.webhook_concurrency,
-        timeout=settings.webhook_timeout_seconds,
-        max_attempts=settings.webhook_max_attempts,
-        retry_horizon=settings.webhook_retry_horizon_seconds,
-        poll_seconds=settings.webhook_poll_seconds,
+        config=settings.webhooks(),
     )
     worker = Worker(
         store=store,
         runner=runner,
         owner=owner,
-        concurrency=settings.worker_concurrency,
-        lease_seconds=settings.worker_lease_seconds,
-        poll_seconds=settings.worker_poll_seconds,
-        max_attempts=settings.task_max_attempts,
-        retry_delay=settings.task_retry_delay_seconds,
+        config=settings.worker(),
         on_finished=dispatcher.notify,  # a finished task may have a webhook due
     )
     service.on_tasks_created = worker.notify
@@ -250,7 +237,6 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
 # -- providers and search ------------------------------------------------------------------------
 
 LOCAL_PROVIDER = "local"
-APIS = ("responses", "chat_completions")
 
 
 @dataclass
@@ -269,7 +255,7 @@ class Setup:
 
 
 def make_search(settings: Settings) -> SearchBackend | None:
-    backend = settings.search_backend.lower()
+    backend = settings.search_backend
     if backend == "none":
         return None
     if backend == "local":
@@ -282,13 +268,13 @@ def make_search(settings: Settings) -> SearchBackend | None:
         from llm_responses.search.searxng import SearxngBackend
 
         return SearxngBackend(settings.searxng_url, timeout=settings.search_timeout_seconds)
-    raise ConfigError(f"unknown search_backend {settings.search_backend!r}: use local, searxng or none")
+    raise ConfigError(f"unknown search_backend {backend!r}: use local, searxng or none")
 
 
 def build_providers(settings: Settings) -> Setup:
     setup = Setup(search=make_search(settings))
     raw: dict[str, Provider] = {}
-    planners: dict[str, str] = {}
+    planners: dict[str, QueryPlanner] = {}
     if settings.openai_api_key or settings.openai_base_url:
         raw["openai"] = OpenAIResponsesProvider(
             api_key=settings.openai_api_key,
@@ -324,38 +310,27 @@ def build_providers(settings: Settings) -> Setup:
     return setup
 
 
-def configured_provider(entry: dict[str, Any]) -> tuple[str, Provider, str]:
+def configured_provider(entry: ProviderConfig) -> tuple[str, Provider, QueryPlanner]:
     """One ``[[providers]]`` table → (name, provider, query planner)."""
-    name = entry.get("name")
-    base_url = entry.get("base_url")
-    if not name or not base_url:
-        raise ConfigError(f"a [[providers]] entry needs a name and a base_url: {entry!r}")
-    api = entry.get("api", "responses")
-    if api not in APIS:
-        raise ConfigError(f"provider {name!r}: api must be one of {APIS}, not {api!r}")
-    api_key = entry.get("api_key") or (
-        os.environ.get(entry["api_key_env"]) if entry.get("api_key_env") else None
-    )
+    api_key = entry.api_key or (os.environ.get(entry.api_key_env) if entry.api_key_env else None)
     common: dict[str, Any] = {
         "api_key": api_key,
-        "base_url": base_url,
-        "timeout": float(entry.get("timeout", 110.0)),
-        "max_retries": int(entry.get("max_retries", 2)),
-        "name": name,
-        "trust_reply_model": bool(entry.get("trust_reply_model", True)),
+        "base_url": entry.base_url,
+        "timeout": entry.timeout,
+        "max_retries": entry.max_retries,
+        "name": entry.name,
+        "trust_reply_model": entry.trust_reply_model,
     }
     provider: Provider
-    if api == "responses":
-        provider = OpenAIResponsesProvider(hosted_search=bool(entry.get("hosted_search", False)), **common)
+    if entry.api == "responses":
+        provider = OpenAIResponsesProvider(hosted_search=entry.hosted_search, **common)
     else:
         provider = OpenAIChatProvider(**common)
-    return name, provider, str(entry.get("query_planner", "model"))
+    return entry.name, provider, entry.query_planner
 
 
 def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str, Any]] | None:
-    mode = settings.local_model.lower()
-    if mode not in ("auto", "on", "off"):
-        raise ConfigError(f"local_model must be auto, on or off, not {settings.local_model!r}")
+    mode = settings.local_model
     if mode == "off" or (mode == "auto" and others):
         return None
     path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()

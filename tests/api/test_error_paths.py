@@ -100,15 +100,13 @@ async def test_wrong_method_on_a_known_path_is_40402(harness):
         assert_top_error(r.json(), 40402, "Invalid Path.")
 
 
-async def test_rate_limit_is_40202(harness):
-    alice = await harness.account()
-    from llm_responses.api.ratelimit import RateLimiter
-
-    harness.api.limiter = RateLimiter(3)
-    codes = [(await harness.get(f"{LLM}/models", alice))["status_code"] for _ in range(5)]
-    assert codes == [20000, 20000, 20000, 40202, 40202]
-    body = await harness.get(f"{LLM}/models", alice)
-    assert_top_error(body, 40202, "The rate-limit per minute has been exceeded.")
+async def test_rate_limit_is_40202(running_with):
+    async with running_with(rate_limit_per_minute=3) as harness:
+        alice = await harness.account()
+        codes = [(await harness.get(f"{LLM}/models", alice))["status_code"] for _ in range(5)]
+        assert codes == [20000, 20000, 20000, 40202, 40202]
+        body = await harness.get(f"{LLM}/models", alice)
+        assert_top_error(body, 40202, "The rate-limit per minute has been exceeded.")
 
 
 async def test_internal_errors_are_500_with_50000(harness, settings):

@@ -98,20 +98,20 @@ async def test_timeout_is_50401_and_free_and_logged(running_with, fake_openai, c
     assert f"live task {body['tasks'][0]['id']}: no answer from upstream within 0.3s (50401)" in caplog.text
 
 
-async def test_concurrent_live_calls_are_capped_per_account(harness, fake_openai):
-    alice = await harness.account()
-    bob = await harness.account("bob")
-    harness.api.service.live_slots.limit = 2
-    fake_openai.latency = 0.3
-    bodies = await asyncio.gather(
-        *(harness.post(f"{LLM}/live", alice, [SEED_TASK]) for _ in range(4)),
-        harness.post(f"{LLM}/live", bob, [SEED_TASK]),
-    )
-    codes = sorted(b["tasks"][0]["status_code"] for b in bodies[:4])
-    assert codes == [20000, 20000, 40209, 40209]
-    assert bodies[4]["tasks"][0]["status_code"] == 20000  # another account has its own slots
-    refused = next(b for b in bodies if b["tasks"][0]["status_code"] == 40209)
-    assert refused["tasks"][0]["status_message"] == "Too many simultaneous queries."
+async def test_concurrent_live_calls_are_capped_per_account(running_with, fake_openai):
+    async with running_with(live_max_concurrent=2) as harness:
+        alice = await harness.account()
+        bob = await harness.account("bob")
+        fake_openai.latency = 0.3
+        bodies = await asyncio.gather(
+            *(harness.post(f"{LLM}/live", alice, [SEED_TASK]) for _ in range(4)),
+            harness.post(f"{LLM}/live", bob, [SEED_TASK]),
+        )
+        codes = sorted(b["tasks"][0]["status_code"] for b in bodies[:4])
+        assert codes == [20000, 20000, 40209, 40209]
+        assert bodies[4]["tasks"][0]["status_code"] == 20000  # another account has its own slots
+        refused = next(b for b in bodies if b["tasks"][0]["status_code"] == 40209)
+        assert refused["tasks"][0]["status_message"] == "Too many simultaneous queries."
 
 
 async def test_live_needs_funds_for_the_hold(harness, fake_openai):

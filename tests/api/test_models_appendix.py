@@ -52,7 +52,7 @@ async def test_configured_models_extend_the_catalog(settings):
     from tests.conftest import running
 
     extra = [{"name": "my-finetune", "versions": ["my-finetune-2026-01-01"], "web_search": False}]
-    async with running(settings.model_copy(update={"models": extra})) as h:
+    async with running(settings.updated({"models": extra})) as h:
         alice = await h.account()
         names = [m["model_name"] for m in (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"]]
         assert {"my-finetune", "my-finetune-2026-01-01"} <= set(names)
@@ -63,7 +63,7 @@ async def test_configured_models_extend_the_catalog(settings):
 async def test_without_openai_the_embedded_model_is_served_under_its_own_name(settings):
     from tests.conftest import running
 
-    async with running(settings.model_copy(update={"openai_api_key": None, "openai_base_url": None})) as h:
+    async with running(settings.updated({"openai_api_key": None, "openai_base_url": None})) as h:
         alice = await h.account()
         listing = (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"]
         assert listing == [
@@ -84,7 +84,7 @@ async def test_without_any_provider_no_model_is_served(settings):
     from tests.conftest import running
 
     update = {"openai_api_key": None, "openai_base_url": None, "local_model": "off"}
-    async with running(settings.model_copy(update=update)) as h:
+    async with running(settings.updated(update)) as h:
         alice = await h.account()
         assert (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"] == []
         body = await h.post(f"{LLM}/task_post", alice, [SEED_TASK])

@@ -46,7 +46,7 @@ PRICEY = [
 
 async def test_llm_cost_above_the_prepayment_is_charged(settings):
     # the flat $0.01 prepayment (DataForSEO's rule): the overage is charged when the task settles
-    async with running(settings.model_copy(update={"models": PRICEY, "hold_policy": "flat"})) as h:
+    async with running(settings.updated({"models": PRICEY, "hold_policy": "flat"})) as h:
         alice = await h.account()
         task_id = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]["id"]
         result = (await h.wait_done(alice, task_id))["tasks"][0]["result"][0]
@@ -58,7 +58,7 @@ async def test_llm_cost_above_the_prepayment_is_charged(settings):
 
 
 async def test_the_worst_case_hold_covers_an_expensive_model_and_refunds_the_rest(settings):
-    async with running(settings.model_copy(update={"models": PRICEY})) as h:
+    async with running(settings.updated({"models": PRICEY})) as h:
         alice = await h.account()
         posted = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]
         assert posted["cost"] > 2  # 2048 output tokens at $1000/M
@@ -70,7 +70,7 @@ async def test_the_worst_case_hold_covers_an_expensive_model_and_refunds_the_res
 
 
 async def test_failed_task_refunds_the_prepayment_and_keeps_the_base(settings, fake_openai):
-    async with running(settings.model_copy(update={"task_max_attempts": 1})) as h:
+    async with running(settings.updated({"task_max_attempts": 1})) as h:
         alice = await h.account()
         fake_openai.enqueue(error_reply(500, "boom", type_="server_error"))
         task_id = (await h.post(f"{LLM}/task_post", alice, [SEED_TASK]))["tasks"][0]["id"]

@@ -129,15 +129,15 @@ async def test_tasks_ready_lists_until_collected(harness):
     assert sorted(i["id"] for i in left) == sorted(ids[1:])
 
 
-async def test_results_expire_after_retention(harness):
-    alice = await harness.account()
-    task_id = await post_one(harness, alice)
-    await harness.wait_done(alice, task_id)
-    harness.api.service.retention_seconds = 0
-    assert_task_error(await harness.get(f"{LLM}/task_get/{task_id}", alice), 40403, "Results Expired.")
-    # after the purge the row is a tombstone, still answering 40403 rather than 40401
-    assert await harness.store.purge_results(time.time() + 1) == 1
-    assert_task_error(await harness.get(f"{LLM}/task_get/{task_id}", alice), 40403)
+async def test_results_expire_after_retention(running_with):
+    async with running_with(result_retention_days=0) as harness:
+        alice = await harness.account()
+        task_id = await post_one(harness, alice)
+        await harness.wait_finished(alice, task_id)
+        assert_task_error(await harness.get(f"{LLM}/task_get/{task_id}", alice), 40403, "Results Expired.")
+        # after the purge the row is a tombstone, still answering 40403 rather than 40401
+        assert await harness.store.purge_results(time.time() + 1) == 1
+        assert_task_error(await harness.get(f"{LLM}/task_get/{task_id}", alice), 40403)
 
 
 async def test_result_is_withheld_while_balance_is_negative(harness):

@@ -19,9 +19,7 @@ MODEL = "smollm2-135m-instruct"
 
 @pytest.fixture
 def local_settings(settings):
-    return settings.model_copy(
-        update={"openai_api_key": None, "openai_base_url": None, "live_timeout_seconds": 120}
-    )
+    return settings.updated({"openai_api_key": None, "openai_base_url": None, "live_timeout_seconds": 120})
 
 
 async def live(h, creds, **task):
@@ -91,9 +89,7 @@ async def test_task_post_and_task_get_round_trip(local_settings):
 
 
 async def test_a_prompt_beyond_the_context_is_a_task_error_not_a_crash(local_settings):
-    async with running(
-        local_settings.model_copy(update={"local_model_context": 256, "local_model_parallel": 1})
-    ) as h:
+    async with running(local_settings.updated({"local_model_context": 256, "local_model_parallel": 1})) as h:
         alice = await h.account()
         turn = "Tell me everything about the long history of Rome, " * 9  # ~460 characters, ~100 tokens
         chain = [{"role": role, "message": turn} for role in ("user", "ai") * 5]
@@ -106,7 +102,7 @@ async def test_a_prompt_beyond_the_context_is_a_task_error_not_a_crash(local_set
 async def test_a_swapped_in_model_path_and_name_are_used(local_settings, tmp_path):
     gguf = tmp_path / "My-Model.Q8_0.gguf"
     gguf.symlink_to(default_model_path())
-    async with running(local_settings.model_copy(update={"local_model_path": str(gguf)})) as h:
+    async with running(local_settings.updated({"local_model_path": str(gguf)})) as h:
         alice = await h.account()
         names = [m["model_name"] for m in (await h.get(f"{LLM}/models", alice))["tasks"][0]["result"]]
         assert names == ["my-model"]
@@ -117,7 +113,7 @@ async def test_a_swapped_in_model_path_and_name_are_used(local_settings, tmp_pat
 
 
 async def test_the_embedded_model_is_capped_however_many_tokens_are_asked(local_settings):
-    async with running(local_settings.model_copy(update={"local_model_max_output_tokens": 24})) as h:
+    async with running(local_settings.updated({"local_model_max_output_tokens": 24})) as h:
         alice = await h.account()
         task = await live(
             h,

@@ -33,7 +33,7 @@ def gpu_settings(settings, fake, **extra):
         "input_price": 1,
         "output_price": 2,
     }
-    return settings.model_copy(update={"providers": [provider], "models": [model], **extra})
+    return settings.updated({"providers": [provider], "models": [model], **extra})
 
 
 @pytest.fixture
@@ -245,7 +245,7 @@ async def test_an_alias_routes_a_gpt_name_to_another_backend_and_says_who_answer
         "input_price": 0,
         "output_price": 0,
     }
-    async with running(config.model_copy(update={"models": [*config.models, alias]})) as h:
+    async with running(config.updated({"models": [*config.models, alias]})) as h:
         alice = await h.account()
         body = await h.post(f"{LLM}/live", alice, [{"model_name": "gpt-4.1-mini", "user_prompt": "Hi"}])
         assert "messages" in fake_openai.requests[-1]  # went to the Chat Completions server

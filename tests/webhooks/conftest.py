@@ -13,8 +13,8 @@ def receiver():
 @pytest.fixture
 def hook_settings(settings):
     """Loopback allowlisted explicitly (the guard refuses it by default); fast retries for tests."""
-    return settings.model_copy(
-        update={
+    return settings.updated(
+        {
             "webhook_allowlist": "127.0.0.1/32",
             "webhook_poll_seconds": 0.05,
             "webhook_timeout_seconds": 2.0,

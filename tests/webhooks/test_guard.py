@@ -144,7 +144,7 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery_and_not_retri
     name = own_hostname_is_loopback()
     if name is None:
         pytest.skip("this machine's hostname does not resolve to loopback")
-    config = settings.model_copy(update={"webhook_poll_seconds": 0.05})
+    config = settings.updated({"webhook_poll_seconds": 0.05})
     async with running(config) as h:
         alice = await h.account()
         body = await h.post(

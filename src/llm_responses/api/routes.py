@@ -159,7 +159,7 @@ async def json_array(request: Request, max_items: int | None = None) -> list[Any
         raise ApiError(StatusCode.POST_DATA_INVALID)
     if not body:
         raise ApiError(StatusCode.POST_DATA_EMPTY)
-    if len(body) > (ctx.service.max_tasks_per_post if max_items is None else max_items):
+    if len(body) > (ctx.service.config.max_tasks_per_post if max_items is None else max_items):
         raise ApiError(StatusCode.TOO_MANY_TASKS)
     return body
 

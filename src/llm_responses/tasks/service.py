@@ -19,11 +19,12 @@ from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
+from llm_responses.config import ServiceConfig
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.records import Account, NewTask, Outcome, TaskRecord, TaskStatus
 from llm_responses.store.store import Store
-from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots
-from llm_responses.tasks.runner import DEFAULT_REASONING_ALLOWANCE, Runner
+from llm_responses.tasks.live_slots import LiveSlots
+from llm_responses.tasks.runner import Runner
 from llm_responses.wire import envelope
 from llm_responses.wire.request import LIVE_FIELDS, TASK_POST_FIELDS, TaskRequest, echo, validate_task
 
@@ -39,38 +40,22 @@ class TaskService:
         runner: Runner,
         tariff: Tariff,
         owner: str,
-        max_tasks_per_post: int = 100,
-        live_timeout: float = 120.0,
-        live_slots: LiveSlots | None = None,
-        lease_seconds: float = 60.0,
-        retention_seconds: float = 30 * 86400,
-        ready_window_seconds: float = 3 * 86400,
-        ready_limit: int = 1000,
+        config: ServiceConfig,
+        live_slots: LiveSlots,
         on_tasks_created: Callable[[], None] = lambda: None,
         check_webhook_url: Callable[[str], None] = lambda url: None,
-        hold_policy: str = "worst_case",
-        search_tool: str = "web_search",
-        reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.runner = runner
         self.tariff = tariff
         self.owner = owner
-        self.max_tasks_per_post = max_tasks_per_post
-        self.live_timeout = live_timeout
-        self.live_slots = live_slots or InProcessLiveSlots(30)
-        self.lease_seconds = lease_seconds
-        self.retention_seconds = retention_seconds
-        self.ready_window_seconds = ready_window_seconds
-        self.ready_limit = ready_limit
+        self.config = config
+        self.live_slots = live_slots
         self.on_tasks_created = on_tasks_created
         # raises ValueError with a reason for a webhook URL that may never be called (the address guard)
         self.check_webhook_url = check_webhook_url
-        self.hold_policy = hold_policy
-        self.search_tool = search_tool  # the hosted search tool OpenAI gets: its fee is in the hold
         self._warned_unserved: set[str] = set()
-        self.reasoning_allowance = reasoning_allowance
 
     # -- task_post -------------------------------------------------------------------------------
 
@@ -166,9 +151,9 @@ class TaskService:
             max_output_tokens=request.max_output_tokens,
             web_search=request.web_search,
             tariff=self.tariff,
-            reasoning_allowance=self.reasoning_allowance,
-            policy=self.hold_policy,
-            search_tool=self.search_tool,
+            reasoning_allowance=self.config.reasoning_allowance,
+            policy=self.config.hold_policy,
+            search_tool=self.config.search_tool,
         )
 
     # -- live ------------------------------------------------------------------------------------
@@ -216,7 +201,11 @@ class TaskService:
     async def _hold_or_refuse(self, account: Account, task: NewTask) -> None:
         now = time.time()
         if not await self.store.start_live(
-            account.id, task, self.owner, now + self.live_timeout + self.lease_seconds, now
+            account.id,
+            task,
+            self.owner,
+            now + self.config.live_timeout_seconds + self.config.lease_seconds,
+            now,
         ):
             raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
 
@@ -236,17 +225,19 @@ class TaskService:
     async def _call(self, task_id: str, request: TaskRequest) -> Outcome:
         """The live call's outcome within the live timeout; a failed live call costs nothing."""
         try:
-            async with asyncio.timeout(self.live_timeout):
+            async with asyncio.timeout(self.config.live_timeout_seconds):
                 outcome = (await self.runner.run(task_id, request)).outcome
         except TimeoutError:
             log.warning(
-                "live task %s: no answer from upstream within %gs (50401)", task_id, self.live_timeout
+                "live task %s: no answer from upstream within %gs (50401)",
+                task_id,
+                self.config.live_timeout_seconds,
             )
             outcome = Outcome(
                 success=False,
                 status_code=StatusCode.TIMEOUT,
                 status_message=StatusCode.TIMEOUT.message,
-                error_detail=f"live call exceeded {self.live_timeout}s",
+                error_detail=f"live call exceeded {self.config.live_timeout_seconds}s",
             )
         return outcome if outcome.success else replace(outcome, refund_base=True)
 
@@ -275,7 +266,10 @@ class TaskService:
                 task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se)
             )
         data = orjson.loads(record.data_json) if record.data_json else envelope.base_data(se)
-        if record.status is TaskStatus.PURGED or record.created_at < time.time() - self.retention_seconds:
+        if (
+            record.status is TaskStatus.PURGED
+            or record.created_at < time.time() - self.config.retention_seconds
+        ):
             return _error_task(task_id, ApiError(StatusCode.RESULTS_EXPIRED), started, path, data)
         if record.status is TaskStatus.QUEUED:
             return _error_task(task_id, ApiError(StatusCode.TASK_IN_QUEUE), started, path, data)
@@ -314,7 +308,7 @@ class TaskService:
     async def ready(self, account: Account, se: str, started: float) -> dict[str, Any]:
         path = envelope.llm_path(se, "tasks_ready")
         rows = await self.store.tasks_ready(
-            account.id, time.time() - self.ready_window_seconds, self.ready_limit
+            account.id, time.time() - self.config.ready_window_seconds, self.config.ready_limit
         )
         items = [
             {

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import orjson
 
+from llm_responses.config import WorkerConfig
 from llm_responses.errors import StatusCode
 from llm_responses.store.records import ClaimedTask, Outcome
 from llm_responses.store.store import Store
@@ -35,21 +36,13 @@ class Worker:
         store: Store,
         runner: Runner,
         owner: str,
-        concurrency: int = 16,
-        lease_seconds: float = 60.0,
-        poll_seconds: float = 1.0,
-        max_attempts: int = 3,
-        retry_delay: float = 30.0,
+        config: WorkerConfig,
         on_finished: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.owner = owner
-        self.concurrency = concurrency
-        self.lease_seconds = lease_seconds
-        self.poll_seconds = poll_seconds
-        self.max_attempts = max_attempts
-        self.retry_delay = retry_delay
+        self.config = config
         self.on_finished = on_finished  # e.g. wake the webhook dispatcher
         self.settler = Settler(store)
         self._wake = asyncio.Event()
@@ -71,18 +64,18 @@ class Worker:
             await self._drain(shutdown_grace)
 
     async def _claim(self) -> int:
-        free = self.concurrency - len(self._in_flight)
+        free = self.config.concurrency - len(self._in_flight)
         if free <= 0:
             return 0
-        if free < self.concurrency // 8:
+        if free < self.config.concurrency // 8:
             # a busy worker frees slots one by one; claiming each alone costs a transaction per task
             # (measured: capped a worker at ~400 tasks/s with 1,000 in flight). Let a few more free up first.
             await asyncio.sleep(CLAIM_GATHER_SECONDS)
-            free = self.concurrency - len(self._in_flight)
+            free = self.config.concurrency - len(self._in_flight)
         self._wake.clear()
         now = time.time()
         try:
-            tasks = await self.store.claim_tasks(self.owner, free, now + self.lease_seconds, now)
+            tasks = await self.store.claim_tasks(self.owner, free, now + self.config.lease_seconds, now)
         except Exception:
             log.exception("claiming tasks failed; retrying after the poll interval")
             return 0
@@ -102,7 +95,7 @@ class Worker:
         self._wake.set()  # a slot is free: look for more work
 
     async def _sleep(self, stop: asyncio.Event) -> None:
-        await first_of(self._wake, stop, within=self.poll_seconds)
+        await first_of(self._wake, stop, within=self.config.poll_seconds)
 
     async def _execute(self, claimed: ClaimedTask) -> None:
         request: TaskRequest | None = None
@@ -122,8 +115,8 @@ class Worker:
             )
             retryable = True
         now = time.time()
-        if not outcome.success and retryable and claimed.attempt < self.max_attempts:
-            delay = self.retry_delay * 2 ** (claimed.attempt - 1)
+        if not outcome.success and retryable and claimed.attempt < self.config.max_attempts:
+            delay = self.config.retry_delay_seconds * 2 ** (claimed.attempt - 1)
             await self.store.retry_later(claimed.id, claimed.attempt, now + delay, outcome.error_detail or "")
             return
         if await self.settler.finish(claimed.id, claimed.attempt, outcome, now):
@@ -135,12 +128,12 @@ class Worker:
             log.warning("task %s attempt %d was taken over before it finished", claimed.id, claimed.attempt)
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
-        interval = max(self.lease_seconds / 3, 0.05)
+        interval = max(self.config.lease_seconds / 3, 0.05)
         while not stop.is_set():
             await asyncio.sleep(interval)
             try:
                 await self.store.extend_leases(
-                    self.owner, list(self._in_flight), time.time() + self.lease_seconds
+                    self.owner, list(self._in_flight), time.time() + self.config.lease_seconds
                 )
             except Exception:
                 log.exception("lease heartbeat failed")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from llm_responses.config import WebhookConfig
 from llm_responses.store.records import ClaimedDelivery, DeliveryAttempt, DeliveryKind
 from llm_responses.store.store import Store
 from llm_responses.waiting import first_of
@@ -59,27 +60,20 @@ class Dispatcher:
         guard: AddressGuard,
         render: Render,
         owner: str,
-        concurrency: int = 256,
-        timeout: float = 10.0,
-        max_attempts: int = 6,
-        retry_horizon: float = 3600.0,
-        poll_seconds: float = 1.0,
-        secret_ttl: float = 60.0,
+        config: WebhookConfig,
     ) -> None:
         self.store = store
         self.guard = guard
         self.render = render
         self.owner = owner
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.delays = retry_delays(max_attempts, retry_horizon)
-        self.poll_seconds = poll_seconds
-        self.secret_ttl = secret_ttl
+        self.config = config
+        self.delays = retry_delays(config.max_attempts, config.retry_horizon_seconds)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._secrets: dict[int, tuple[float, list[str]]] = {}
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=min(concurrency, 64))
+        limits = httpx.Limits(
+            max_connections=config.concurrency, max_keepalive_connections=min(config.concurrency, 64)
+        )
         self._client = httpx.AsyncClient(limits=limits, headers={"User-Agent": USER_AGENT})
 
     def notify(self) -> None:
@@ -97,17 +91,19 @@ class Dispatcher:
             await self._client.aclose()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
-        await first_of(self._wake, stop, within=self.poll_seconds)
+        await first_of(self._wake, stop, within=self.config.poll_seconds)
 
     async def _claim(self) -> int:
-        free = self.concurrency - len(self._in_flight)
+        free = self.config.concurrency - len(self._in_flight)
         if free <= 0:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
         self._wake.clear()
         now = time.time()
         try:
-            claimed = await self.store.claim_deliveries(self.owner, free, now + self.timeout + 30, now)
+            claimed = await self.store.claim_deliveries(
+                self.owner, free, now + self.config.timeout_seconds + 30, now
+            )
         except Exception:
             log.exception("claiming deliveries failed; retrying after the poll interval")
             return 0
@@ -140,7 +136,7 @@ class Dispatcher:
                 url,
                 body=body,
                 headers=headers,
-                timeout_seconds=self.timeout,
+                timeout_seconds=self.config.timeout_seconds,
             )
             await self._record(
                 d,
@@ -171,7 +167,7 @@ class Dispatcher:
     ) -> None:
         now = time.time()
         retry_at = None
-        if not delivered and retryable and d.attempt < self.max_attempts:
+        if not delivered and retryable and d.attempt < self.config.max_attempts:
             retry_at = now + self.delays[d.attempt - 1] * random.uniform(0.8, 1.2)
         if not delivered:
             log.info(
@@ -195,5 +191,5 @@ class Dispatcher:
         keys = [s.current]
         if s.previous and s.rotated_at and time.time() - s.rotated_at < signing.ROTATION_GRACE_SECONDS:
             keys.append(s.previous)
-        self._secrets[account_id] = (time.monotonic() + self.secret_ttl, keys)
+        self._secrets[account_id] = (time.monotonic() + self.config.secret_cache_seconds, keys)
         return keys

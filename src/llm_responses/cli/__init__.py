@@ -1,0 +1,9 @@
+"""The ``llm-responses`` command. Thin: parses arguments and calls into the packages.
+
+One module per command family; importing them registers their commands on ``main``.
+"""
+
+from llm_responses.cli import accounts, index, serve  # noqa: F401  (registers the commands)
+from llm_responses.cli.group import main
+
+__all__ = ["main"]

@@ -1,0 +1,102 @@
+"""``serve``, ``worker`` and ``migrate``: the processes, and the logging they share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+from collections.abc import Callable
+
+import click
+
+from llm_responses.app import create_app
+from llm_responses.cli.demo import demo_account, print_demo
+from llm_responses.cli.group import database_option, main, settings_from, with_store
+from llm_responses.heap import freeze_startup_heap
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+@database_option
+@click.option("--no-worker", is_flag=True, help="Serve the API only; run workers elsewhere.")
+@click.option(
+    "--demo", is_flag=True, help="Create a 'demo' account (kept across starts) and print a curl to try."
+)
+def serve(host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool) -> None:
+    """Run the API server and, unless --no-worker, the task worker in the same process."""
+    import uvicorn
+
+    from llm_responses.api.http_server import server_config
+
+    settings = settings_from(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
+    _configure_logging(settings.log_level)
+    # the port first: a busy one fails here, before the database (or the demo account) is touched
+    try:
+        sock = _listen(settings.host, settings.port)
+    except OSError as exc:
+        click.echo(
+            f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", err=True
+        )
+        sys.exit(1)
+    if demo:
+        login, password, token = with_store(settings, lambda store: demo_account(store, settings))
+        print_demo(settings, login, password, token)
+    app = create_app(settings)
+    freeze_startup_heap()
+    uvicorn.Server(server_config(app, settings)).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+@main.command()
+@click.option("--concurrency", default=None, type=int, help="Tasks run at once by this process (default 16).")
+@database_option
+def worker(concurrency: int | None, database_url: str | None) -> None:
+    """Run a worker process: tasks and webhook deliveries, no HTTP. SIGTERM stops it gracefully."""
+    from llm_responses.app import run_worker
+
+    settings = settings_from(database_url, worker_concurrency=concurrency)
+    _configure_logging(settings.log_level)
+    freeze_startup_heap()
+    # uvloop, as uvicorn uses for `serve`: the worker's event loop is a fifth of its CPU on the default loop
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run_worker(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it everywhere it has wheels; the default loop works too
+        return None
+    return uvloop.new_event_loop
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    """Our own lines at ``level``; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
+    logging.basicConfig(
+        level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.command()
+@database_option
+def migrate(database_url: str | None) -> None:
+    """Bring the database schema up to date (serve does this too)."""
+    settings = settings_from(database_url)
+    with_store(settings, lambda store: asyncio.sleep(0))
+    click.echo("database is up to date")

@@ -1,0 +1,53 @@
+"""The ``[[providers]]`` and ``[[models]]`` tables of the configuration, checked when the process starts.
+
+``extra="forbid"``: a misspelt key (``base_ur``, ``input_prise``) stops the start with the key's name
+instead of being ignored until a task fails.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProviderApi = Literal["responses", "chat_completions"]
+QueryPlanner = Literal["model", "rule"]
+
+
+class ProviderConfig(BaseModel):
+    """An OpenAI-compatible server (vLLM, Ollama, llama.cpp, a gateway)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)  # referenced by [[models]].provider
+    base_url: str = Field(min_length=1)  # everything before /chat/completions or /responses
+    api: ProviderApi = "responses"
+    api_key: str | None = None
+    api_key_env: str | None = None  # the environment variable holding the key
+    timeout: float = Field(default=110.0, gt=0)  # seconds per attempt
+    max_retries: int = Field(default=2, ge=0)
+    hosted_search: bool = False  # true only for a gateway to OpenAI itself
+    query_planner: QueryPlanner = "model"  # who writes the search queries for grounded answers
+    trust_reply_model: bool = True  # false: report our model id instead of the server's `model` field
+
+
+class ModelConfig(BaseModel):
+    """A catalog entry added or overridden (``catalog.toml`` has the same keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)  # the base name clients send
+    versions: tuple[str, ...] = ()  # dated versions, newest last
+    provider: str = "openai"
+    reasoning: bool = False
+    web_search: bool = False
+    task_post: bool = True
+    location: bool = True
+    input_price: Decimal | None = None  # USD per million tokens; unset: the genai-prices database
+    output_price: Decimal | None = None
+    cached_input_price: Decimal | None = None
+
+    def spec(self) -> dict[str, Any]:
+        """The mapping ``Catalog.build`` reads (the same shape as a ``catalog.toml`` entry)."""
+        return self.model_dump(exclude_none=True)
