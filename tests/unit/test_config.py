@@ -56,4 +56,3 @@ def test_the_views_carry_the_flat_settings():
     assert settings.worker().concurrency == 3
     assert settings.service().retention_seconds == 2 * 86400
     assert settings.webhooks().secret_cache_seconds == 0
-
