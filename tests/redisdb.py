@@ -1,4 +1,5 @@
-"""The real Redis at 127.0.0.1:6379 for tests, database 14 (flushed before use).
+"""The real Redis at 127.0.0.1:6379 for tests: database 14, or one database per pytest-xdist worker
+(14, 13, ... for gw0, gw1, ...), flushed before use.
 
 Where none answers the Redis tests skip with the reason, except under CI (``CI=true``), where a missing
 server is a failure.
@@ -11,7 +12,8 @@ import os
 import pytest
 import redis.asyncio as redis
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # set in each worker process by pytest-xdist
+REDIS_URL = f"redis://127.0.0.1:6379/{14 - int(_WORKER.removeprefix('gw'))}"
 
 
 async def flushed_or_skip() -> None:

@@ -208,7 +208,13 @@ def test_accepted_tasks_survive_kill_9_and_are_charged_once(tmp_path, fake_opena
     )
     ids = [t["id"] for t in r.json()["tasks"]]
     assert len(ids) == 20
-    time.sleep(0.7)  # some tasks finished, some are in flight at the upstream
+    with sqlite3.connect(tmp_path / "crash.db") as db:  # kill it with some tasks done, some in flight
+        deadline = time.time() + 30
+        while db.execute(
+            "SELECT SUM(status = 'done') > 0 AND SUM(status = 'running') > 0 FROM tasks"
+        ).fetchone() != (1,):
+            assert time.time() < deadline, "the worker never got going"
+            time.sleep(0.05)
     srv.kill(signal.SIGKILL)
     srv.start()
     deadline = time.time() + 60

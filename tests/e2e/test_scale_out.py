@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import signal
 import time
 from collections import Counter
@@ -24,12 +23,13 @@ POST = "/v3/ai_optimization/chat_gpt/llm_responses/task_post"
 
 
 @pytest.fixture
-async def cluster(pg_databases, fake_openai):
+async def cluster(pg_databases, fake_openai, tmp_path):
     await pg.require()
     await flushed_or_skip()
     dsn = await pg_databases.new()
     env = base_env(
         LLM_RESPONSES_DATABASE_URL=dsn,
+        LLM_RESPONSES_SECRET_KEY_FILE=str(tmp_path / "cluster.key"),
         LLM_RESPONSES_REDIS_URL=REDIS_URL,
         OPENAI_API_KEY="sk-test",
         OPENAI_BASE_URL=fake_openai.base_url,
@@ -51,7 +51,7 @@ async def cluster(pg_databases, fake_openai):
         p.stop()
 
 
-async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, fake_openai):
+async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, fake_openai, rng):
     dsn, env, apis, workers = cluster
     creds = json.loads(cli(env, "accounts", "create", "load", "--balance", "1000", "--json"))
     receiver = WebhookReceiver().start()
@@ -68,8 +68,8 @@ async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, f
             posts = [http.post(apis[i % 2].url + POST, json=[task] * 100) for i in range(20)]
 
             async def chaos() -> None:
-                for victim in random.sample(workers, 2):
-                    await asyncio.sleep(random.uniform(0.2, 1.5))
+                for victim in rng.sample(workers, 2):
+                    await asyncio.sleep(rng.uniform(0.2, 1.5))
                     victim.kill(signal.SIGKILL)
                     await asyncio.sleep(0.3)
                     await asyncio.to_thread(victim.start)

@@ -47,14 +47,15 @@ async def test_a_quick_call_runs_on_the_loop_when_the_thread_is_idle(lane):
 
 
 async def test_a_quick_call_queues_behind_work_already_on_the_thread(lane):
-    gate = threading.Event()
+    gate, holding = threading.Event(), threading.Event()
 
     def slow(conn: sqlite3.Connection) -> int:
+        holding.set()
         gate.wait(5)
         return insert(1)(conn)
 
     first = asyncio.create_task(lane.run(slow))
-    await asyncio.sleep(0.05)  # the slow call holds the thread
+    assert await asyncio.to_thread(holding.wait, 5)  # the slow call holds the thread
     second = asyncio.create_task(lane.run_quick(insert(2)))
     await asyncio.sleep(0.05)
     assert not second.done()  # not run beside the thread's call on the same connection
