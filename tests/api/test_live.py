@@ -6,7 +6,7 @@ from llm_responses.billing.money import to_nanos
 from tests.api.seed import SEED_LIVE, SEED_TASK
 from tests.api.wire_check import assert_task_error, assert_top_error, assert_wire
 from tests.conftest import LLM
-from tests.fakes.openai_server import Reply, error_reply
+from tests.fakes.openai_replies import Reply, error_reply
 
 
 async def test_seed_live_example(harness, fake_openai):

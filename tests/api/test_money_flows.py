@@ -7,7 +7,7 @@ from llm_responses.tasks.maintenance import OVERDUE
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import assert_task_error
 from tests.conftest import LLM, running
-from tests.fakes.openai_server import error_reply
+from tests.fakes.openai_replies import error_reply
 
 
 async def ledger(h, creds) -> list[tuple[str, int]]:

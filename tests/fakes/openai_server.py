@@ -8,22 +8,19 @@ below 16 refused, web search items before the message, citations as inline ``([d
 code-point offsets, ``utm_source=openai``). Tests script replies with ``enqueue``; otherwise a deterministic
 answer is generated from the request. Every request body is recorded in ``requests``.
 
-The ugly cases real upstreams produce (§4.5 and the threads cited there) are built here too, so tests
-script them by name: an unverified organization refusing ``reasoning.summary``; ``model_not_found`` as
-HTTP 400; ``insufficient_quota`` and rate-limit 429s with ``Retry-After``; HTTP 200 with ``status: failed``
-or no output; ``status: incomplete``; reasoning models spending ``max_output_tokens`` on reasoning first
-(``reasoning_cost``), so a small budget yields an incomplete answer or none; vLLM/gpt-oss bodies with raw
-``reasoning_text`` content and an empty summary.
+The ugly cases real upstreams produce (§4.5 and the threads cited there) are built here too: HTTP 200 with
+``status: failed`` or no output; ``status: incomplete``; reasoning models spending ``max_output_tokens`` on
+reasoning first (``reasoning_cost``), so a small budget yields an incomplete answer or none; vLLM/gpt-oss
+bodies with raw ``reasoning_text`` content and an empty summary. The error replies tests script by name are
+in ``openai_replies``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -32,110 +29,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.fakes.chat_completions import chat_completion
 from tests.fakes.loopback import LoopbackServer
-
-SNAPSHOTS = {
-    "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
-    "gpt-4.1": "gpt-4.1-2025-04-14",
-    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
-    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-    "gpt-4o": "gpt-4o-2024-08-06",
-    "o4-mini": "o4-mini-2025-04-16",
-    "o3-mini": "o3-mini-2025-01-31",
-    "gpt-5": "gpt-5-2025-08-07",
-}
-
-# Non-ASCII on purpose: byte and code-point offsets differ, so offset mix-ups show.
-SOURCES = [
-    ("Parc Astérix – Wikipédia", "https://fr.wikipedia.org/wiki/Parc_Ast%C3%A9rix"),
-    (
-        "France Amusement Parks Market Size & Outlook, 2030",
-        "https://www.grandviewresearch.com/horizon/outlook/amusement-parks-market/france",
-    ),
-]
-
-
-def is_reasoning_model(model: str) -> bool:
-    return model.startswith(("o1", "o3", "o4", "gpt-5"))
-
-
-def _hex(chars: int) -> str:
-    """Random hex like OpenAI's ids; not secret, so no system call per id (the benchmarks share the fake's cores)."""
-    return f"{random.getrandbits(chars * 4):0{chars}x}"
-
-
-def _id(prefix: str) -> str:
-    return f"{prefix}_{_hex(50)}"
-
-
-def _tokens(text: str) -> int:
-    return max(1, len(text.split()))
-
-
-@dataclass
-class Reply:
-    """One scripted answer: a body with a status, optional headers and a delay before answering."""
-
-    body: dict[str, Any] | str | None = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-def error_reply(
-    status: int,
-    message: str,
-    *,
-    type_: str = "invalid_request_error",
-    param: str | None = None,
-    code: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Reply:
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return Reply(body=body, status=status, headers=headers or {})
-
-
-UNVERIFIED_SUMMARY = (
-    "Your organization must be verified to generate reasoning summaries. Please go to: "
-    "https://platform.openai.com/settings/organization/general and click on Verify Organization. "
-    "If you just verified, it can take up to 15 minutes for access to propagate."
+from tests.fakes.openai_replies import (
+    SNAPSHOTS,
+    SOURCES,
+    Reply,
+    error_reply,
+    is_reasoning_model,
+    object_id,
+    random_hex,
+    summary_refused,
+    word_tokens,
 )
-
-
-def summary_refused() -> Reply:
-    return error_reply(400, UNVERIFIED_SUMMARY, param="reasoning.summary", code="unsupported_value")
-
-
-def model_not_found(model: str, *, status: int = 400) -> Reply:
-    """OpenAI answers an unknown or inaccessible model with ``model_not_found``, as a 400 on /responses."""
-    return error_reply(
-        status, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
-    )
-
-
-def insufficient_quota() -> Reply:
-    return error_reply(
-        429,
-        "You exceeded your current quota, please check your plan and billing details. For more "
-        "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-        type_="insufficient_quota",
-        code="insufficient_quota",
-    )
-
-
-def rate_limited(*, retry_after: str | None = None, retry_after_ms: str | None = None) -> Reply:
-    headers = {
-        k: v for k, v in (("retry-after", retry_after), ("retry-after-ms", retry_after_ms)) if v is not None
-    }
-    return error_reply(
-        429,
-        "Rate limit reached for gpt-4.1-mini in organization org-FAKE0000000000000000000 on "
-        "tokens per min (TPM): Limit 200000, Used 199310, Requested 1420. Please try again in 219ms. "
-        "Visit https://platform.openai.com/account/rate-limits to learn more.",
-        type_="tokens",
-        code="rate_limit_exceeded",
-        headers=headers,
-    )
 
 
 class FakeOpenAI:
@@ -183,7 +89,7 @@ class FakeOpenAI:
         delay = reply.delay or self.latency
         if delay:
             await asyncio.sleep(delay)
-        headers = {"x-request-id": f"req_{_hex(32)}", **reply.headers}
+        headers = {"x-request-id": f"req_{random_hex(32)}", **reply.headers}
         content = reply.body if isinstance(reply.body, str) else orjson.dumps(reply.body)
         media = "text/html" if isinstance(reply.body, str) else "application/json"
         return Response(content, status_code=reply.status, media_type=media, headers=headers)
@@ -242,7 +148,7 @@ class FakeOpenAI:
         if reasoning_text is not None:
             output.append(
                 {
-                    "id": _id("rs"),
+                    "id": object_id("rs"),
                     "type": "reasoning",
                     "summary": [],
                     "content": [{"type": "reasoning_text", "text": reasoning_text}],
@@ -260,7 +166,12 @@ class FakeOpenAI:
                 else []
             )
             output.append(
-                {"id": _id("rs"), "type": "reasoning", "summary": summary, "encrypted_content": _hex(40)}
+                {
+                    "id": object_id("rs"),
+                    "type": "reasoning",
+                    "summary": summary,
+                    "encrypted_content": random_hex(40),
+                }
             )
         annotations: list[dict[str, Any]] = []
         body_text = text if text is not None else f"Here is an answer about {prompt}."
@@ -268,7 +179,7 @@ class FakeOpenAI:
             query = prompt[:80]
             output.append(
                 {
-                    "id": _id("ws"),
+                    "id": object_id("ws"),
                     "type": "web_search_call",
                     "status": "completed",
                     "action": {
@@ -304,7 +215,7 @@ class FakeOpenAI:
         reasoning_tokens = self.reasoning_cost if thinks else 0
         limit = req.get("max_output_tokens")
         incomplete = None
-        if limit is not None and reasoning_tokens + _tokens(body_text) > limit:
+        if limit is not None and reasoning_tokens + word_tokens(body_text) > limit:
             incomplete = {"reason": "max_output_tokens"}
             reasoning_tokens = min(reasoning_tokens, limit)
             words = body_text.split()[: max(0, limit - reasoning_tokens)]
@@ -313,7 +224,7 @@ class FakeOpenAI:
         if body_text or incomplete is None:
             output.append(
                 {
-                    "id": _id("msg"),
+                    "id": object_id("msg"),
                     "type": "message",
                     "status": "incomplete" if incomplete else "completed",
                     "role": "assistant",
@@ -322,11 +233,11 @@ class FakeOpenAI:
                     ],
                 }
             )
-        input_tokens = _tokens(prompt) + _tokens(req.get("instructions") or "") + 10
-        output_tokens = (_tokens(body_text) if body_text else 0) + reasoning_tokens
+        input_tokens = word_tokens(prompt) + word_tokens(req.get("instructions") or "") + 10
+        output_tokens = (word_tokens(body_text) if body_text else 0) + reasoning_tokens
         now = int(time.time())
         body = {
-            "id": _id("resp"),
+            "id": object_id("resp"),
             "object": "response",
             "created_at": now,
             "status": "incomplete" if incomplete else "completed",
@@ -442,35 +353,7 @@ class FakeOpenAI:
             return error_reply(400, "'messages' is a required property", param="messages")
         return Reply(body=self.build_chat_response(req))
 
-    def build_chat_response(
-        self,
-        req: dict[str, Any],
-        *,
-        text: str | None = None,
-        finish_reason: str = "stop",
-        reasoning: str | None = None,
-    ) -> dict[str, Any]:
-        prompt = str(req["messages"][-1]["content"])
-        answer = text if text is not None else f"Here is an answer about {prompt}."
-        prompt_tokens = sum(_tokens(str(m.get("content", ""))) for m in req["messages"]) + 5
-        message: dict[str, Any] = {"role": "assistant", "content": answer, "refusal": None, "annotations": []}
-        if reasoning is not None:
-            message["reasoning_content"] = reasoning
-        return {
-            "id": f"chatcmpl-{_hex(24)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": str(req.get("model", "")),
-            "system_fingerprint": "fp_fake",
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": _tokens(answer),
-                "total_tokens": prompt_tokens + _tokens(answer),
-                "prompt_tokens_details": {"cached_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0},
-            },
-        }
+    build_chat_response = staticmethod(chat_completion)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

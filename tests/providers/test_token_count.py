@@ -7,7 +7,7 @@ import tiktoken
 
 from llm_responses.providers import token_count
 from tests.conftest import LLM, running
-from tests.fakes.openai_server import Reply
+from tests.fakes.openai_replies import Reply
 
 
 def test_the_bundled_vocabularies_install_into_tiktokens_cache_and_tokenize(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from llm_responses.billing.money import to_nanos
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import assert_task_error
 from tests.conftest import LLM
-from tests.fakes.openai_server import (
+from tests.fakes.openai_replies import (
     Reply,
     error_reply,
     insufficient_quota,

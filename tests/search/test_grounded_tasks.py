@@ -8,7 +8,7 @@ import pytest
 from llm_responses.search.documents import Document
 from llm_responses.search.local_index import LocalIndex
 from tests.conftest import LLM, running
-from tests.fakes.openai_server import Reply, error_reply
+from tests.fakes.openai_replies import Reply, error_reply
 from tests.fakes.searxng_server import FakeSearxng
 
 MODEL = "llama-3.1-8b"
