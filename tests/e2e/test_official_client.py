@@ -245,6 +245,8 @@ def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path
         LLM_RESPONSES_DATABASE_URL=f"sqlite:///{tmp_path}/demo.db",
         LLM_RESPONSES_SEARCH_INDEX_PATH=str(index),
         LLM_RESPONSES_WORKER_POLL_SECONDS="0.1",
+        # the seed's curl asks for no limit: 512 tokens on two cores is ~10 s of the suite for no more proof
+        LLM_RESPONSES_LOCAL_MODEL_MAX_OUTPUT_TOKENS="96",
     )
     (tmp_path / "kb.md").write_text(
         "# Parks\n\nDisneyland Paris receives about 10 million visitors a year.\n", "utf-8"
