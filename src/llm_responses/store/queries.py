@@ -23,6 +23,7 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 class Query:
     name: str
     sql: str  # empty: a no-op in this dialect
+    reads_json: bool = False  # SQLite: a list argument arrives as a JSON array read with json_each()
 
     @property
     def noop(self) -> bool:
@@ -72,4 +73,4 @@ def load(dialect: Dialect) -> Queries:
         statements |= overrides
     else:
         statements = {name: _PLACEHOLDER.sub(r"?\1", sql) for name, sql in statements.items()}
-    return Queries({name: Query(name, sql) for name, sql in statements.items()})
+    return Queries({name: Query(name, sql, "json_each(" in sql) for name, sql in statements.items()})

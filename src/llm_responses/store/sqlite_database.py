@@ -60,7 +60,7 @@ class SqliteConnection(RowReads):
         if query.noop:
             return None
         try:
-            cursor = self._conn.execute(query.sql, [_arg(a) for a in args])
+            cursor = self._conn.execute(query.sql, [_arg(a) for a in args] if query.reads_json else args)
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorcode in (
                 sqlite3.SQLITE_CONSTRAINT_UNIQUE,

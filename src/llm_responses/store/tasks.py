@@ -51,7 +51,7 @@ async def create_tasks(c: Connection, account_id: int, tasks: list[NewTask], now
     await c.bulk(
         "insert_tasks_bulk", [task_row(account_id, t, TaskStatus.QUEUED, now, None, None) for t in tasks]
     )
-    await c.bulk("insert_ledger_bulk", _charges(account_id, tasks, now))
+    await c.bulk("copy_ledger_bulk", _charges(account_id, tasks, now))
     balance = await c.fetchval("balance_for_update", account_id)
     accepted, total = affordable(balance, [t.base_price + t.prepayment for t in tasks])
     refused = [t.id for t, ok in zip(tasks, accepted, strict=True) if not ok]

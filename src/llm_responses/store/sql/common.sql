@@ -67,6 +67,10 @@ INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $
 -- name: insert_ledger_bulk
 INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
 
+-- name: copy_ledger_bulk
+-- a batch's charges: the same rows as insert_ledger_bulk, many at a time
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
+
 -- name: ledger_sum
 SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1
 
