@@ -32,6 +32,7 @@ class ModelEntry:
     name: str  # the name as listed (a base name or a dated version)
     model_id: str  # the dated version it resolves to
     provider: str
+    se: str
     reasoning: bool
     web_search_supported: bool
     task_post_supported: bool
@@ -44,6 +45,7 @@ class ModelSpec:
     name: str
     versions: tuple[str, ...]
     provider: str = "openai"
+    se: str = "chat_gpt"  # the engine path it is listed under
     reasoning: bool = False
     web_search: bool = False
     task_post: bool = True
@@ -64,6 +66,7 @@ class ModelSpec:
             name=raw["name"],
             versions=tuple(raw.get("versions", ())),
             provider=raw.get("provider", "openai"),
+            se=raw.get("se", "chat_gpt"),
             reasoning=bool(raw.get("reasoning", False)),
             web_search=bool(raw.get("web_search", False)),
             task_post=bool(raw.get("task_post", True)),
@@ -79,6 +82,7 @@ class ModelSpec:
                 name=name,
                 model_id=model_id,
                 provider=self.provider,
+                se=self.se,
                 reasoning=self.reasoning,
                 web_search_supported=self.web_search,
                 task_post_supported=self.task_post,
@@ -97,14 +101,15 @@ def builtin_specs() -> list[ModelSpec]:
 
 class Catalog:
     def __init__(self, specs: Iterable[ModelSpec]) -> None:
-        by_base: dict[str, ModelSpec] = {}
-        for spec in specs:  # later specs (configuration) replace earlier ones of the same name
-            by_base[spec.name] = spec
-        self._entries: dict[str, ModelEntry] = {}
-        self.unserved: dict[str, str] = {}  # known names whose provider is not configured → that provider
+        by_base: dict[tuple[str, str], ModelSpec] = {}
+        for spec in specs:  # later specs (configuration) replace earlier ones of the same engine and name
+            by_base[spec.se, spec.name] = spec
+        self._entries: dict[tuple[str, str], ModelEntry] = {}
+        # known (engine, name) pairs whose provider is not configured → that provider
+        self.unserved: dict[tuple[str, str], str] = {}
         for spec in by_base.values():
             for entry in spec.entries():
-                self._entries[entry.name] = entry
+                self._entries[entry.se, entry.name] = entry
 
     @classmethod
     def build(
@@ -117,19 +122,19 @@ class Catalog:
         """Built-in models plus configured ones, keeping only those a configured provider serves; models of
         ``searchless`` providers (no hosted search, no search backend) do not offer web_search."""
         specs = builtin_specs() + [ModelSpec.from_mapping(m) for m in extra]
-        unserved: dict[str, str] = {}
+        unserved: dict[tuple[str, str], str] = {}
         if providers is not None:
             for s in specs:
                 if s.provider not in providers:
-                    unserved.update({e.name: s.provider for e in s.entries()})
+                    unserved.update({(e.se, e.name): s.provider for e in s.entries()})
             specs = [s for s in specs if s.provider in providers]
         catalog = cls(replace(s, web_search=False) if s.provider in searchless else s for s in specs)
-        catalog.unserved = {name: p for name, p in unserved.items() if catalog.resolve(name) is None}
+        catalog.unserved = {k: p for k, p in unserved.items() if catalog.resolve(k[1], k[0]) is None}
         return catalog
 
-    def why_not_served(self, name: str) -> str | None:
+    def why_not_served(self, name: str, se: str = "chat_gpt") -> str | None:
         """For a known model no configured provider serves: what the operator must configure."""
-        provider = self.unserved.get(name)
+        provider = self.unserved.get((se, name))
         if provider is None:
             return None
         if provider == "openai":
@@ -137,15 +142,24 @@ class Catalog:
                 f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
                 f"name from another model with a [[models]] entry (docs/configuration.md)"
             )
+        if provider == "anthropic":
+            return (
+                f"{name} is an Anthropic model and this server has no Anthropic key (ANTHROPIC_API_KEY); or "
+                f"serve the name from another model with a [[models]] entry (docs/configuration.md)"
+            )
         return f"{name} is served by provider {provider!r}, which is not configured"
 
-    def resolve(self, name: str) -> ModelEntry | None:
-        return self._entries.get(name)
+    def resolve(self, name: str, se: str = "chat_gpt") -> ModelEntry | None:
+        return self._entries.get((se, name))
+
+    def engines(self) -> set[str]:
+        """The engines with at least one model served."""
+        return {se for se, _ in self._entries}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def listing(self) -> list[dict[str, Any]]:
+    def listing(self, se: str = "chat_gpt") -> list[dict[str, Any]]:
         return [
             {
                 "model_name": e.name,
@@ -154,4 +168,5 @@ class Catalog:
                 "reasoning": e.reasoning,
             }
             for e in self._entries.values()
+            if e.se == se
         ]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ProviderApi = Literal["responses", "chat_completions"]
 QueryPlanner = Literal["model", "rule"]
+Engine = Literal["chat_gpt", "claude", "gemini", "perplexity"]
 
 
 class ProviderConfig(BaseModel):
@@ -40,6 +41,7 @@ class ModelConfig(BaseModel):
     name: str = Field(min_length=1)  # the base name clients send
     versions: tuple[str, ...] = ()  # dated versions, newest last
     provider: str = "openai"
+    se: Engine = "chat_gpt"  # the engine path it is listed under: any provider can serve any engine
     reasoning: bool = False
     web_search: bool = False
     task_post: bool = True

@@ -8,10 +8,9 @@ import pytest
 
 from llm_responses.catalog import Catalog
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.wire.engines import CHAT_GPT
 from llm_responses.wire.request import (
     DEFAULT_OUTPUT_TOKENS,
-    DEFAULT_TEMPERATURE,
-    DEFAULT_TOP_P,
     LIVE_FIELDS,
     TASK_POST_FIELDS,
     TaskRequest,
@@ -42,8 +41,8 @@ def test_minimal_task_gets_documented_defaults():
     r = check(OK)
     assert r.model_id == "gpt-4.1-mini-2025-04-14"
     assert r.max_output_tokens == DEFAULT_OUTPUT_TOKENS == 2048
-    assert r.temperature == DEFAULT_TEMPERATURE == 0.94
-    assert r.top_p == DEFAULT_TOP_P == 0.92
+    assert r.temperature == CHAT_GPT.default_temperature == 0.94
+    assert r.top_p == CHAT_GPT.default_top_p == 0.92
     assert (r.web_search, r.force_web_search, r.message_chain) == (False, False, ())
 
 

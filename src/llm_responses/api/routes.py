@@ -30,6 +30,7 @@ from llm_responses.store.records import Account
 from llm_responses.store.store import Store
 from llm_responses.tasks.service import TaskService
 from llm_responses.wire import ai_optimized, envelope
+from llm_responses.wire.engines import ENGINES
 
 LLM = f"{envelope.PREFIX}/{{se}}/{envelope.FUNCTION}"  # /v3/ai_optimization/{se}/llm_responses
 
@@ -41,7 +42,6 @@ class ApiContext:
     limiter: RateLimiter
     catalog: Catalog
     store: Store
-    supported_se: frozenset[str] = frozenset({"chat_gpt"})
     max_body_bytes: int = 1 << 20
     body_timeout: float = 30.0
 
@@ -105,10 +105,12 @@ async def caller(request: Request) -> Account:
     return account
 
 
-async def _begin(request: Request, se: str) -> tuple[ApiContext, Account]:
-    """Common to every llm_responses endpoint: a known ``se``, then the caller (auth + rate limit)."""
+async def _begin(request: Request, se: str, function: str) -> tuple[ApiContext, Account]:
+    """Common to every llm_responses endpoint: an engine that has this endpoint (Perplexity has no
+    task_post family), then the caller (auth + rate limit)."""
     ctx = context(request)
-    if se not in ctx.supported_se:
+    engine = ENGINES.get(se)
+    if engine is None or function not in engine.functions:
         raise ApiError(StatusCode.NOT_FOUND)
     return ctx, await caller(request)
 
@@ -168,7 +170,7 @@ async def json_array(request: Request, max_items: int | None = None) -> list[Any
 async def task_post(request: Request) -> Response:
     started = time.perf_counter()
     se = request.path_params["se"]
-    ctx, account = await _begin(request, se)
+    ctx, account = await _begin(request, se, "task_post")
     body = await json_array(request)
     return render.ok(await ctx.service.post(account, se, body, started), started)
 
@@ -177,7 +179,7 @@ async def task_post(request: Request) -> Response:
 async def live(request: Request) -> Response:
     started = time.perf_counter()
     se = request.path_params["se"]
-    ctx, account = await _begin(request, se)
+    ctx, account = await _begin(request, se, "live")
     body = await json_array(request)
     if len(body) > 1:
         raise ApiError(StatusCode.ONE_TASK_ONLY)
@@ -188,7 +190,7 @@ async def live(request: Request) -> Response:
 async def task_get(request: Request) -> Response:
     started = time.perf_counter()
     se, task_id = request.path_params["se"], request.path_params["task_id"]
-    ctx, account = await _begin(request, se)
+    ctx, account = await _begin(request, se, "task_get")
     return render.ok([await ctx.service.get(account, se, task_id, started)], started)
 
 
@@ -196,7 +198,7 @@ async def task_get(request: Request) -> Response:
 async def tasks_ready(request: Request) -> Response:
     started = time.perf_counter()
     se = request.path_params["se"]
-    ctx, account = await _begin(request, se)
+    ctx, account = await _begin(request, se, "tasks_ready")
     return render.ok([await ctx.service.ready(account, se, started)], started)
 
 
@@ -204,12 +206,12 @@ async def tasks_ready(request: Request) -> Response:
 async def models(request: Request) -> Response:
     started = time.perf_counter()
     se = request.path_params["se"]
-    ctx, _ = await _begin(request, se)
+    ctx, _ = await _begin(request, se, "models")
     task = envelope.task(
         started=started,
         path=envelope.path_of(request.url.path),
         data=envelope.base_data(se),
-        result=ctx.catalog.listing(),
+        result=ctx.catalog.listing(se),
     )
     return render.ok([task], started)
 

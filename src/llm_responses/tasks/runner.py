@@ -69,7 +69,7 @@ class Runner:
         self.reasoning_allowance = reasoning_allowance
 
     async def run(self, task_id: str, request: TaskRequest) -> Attempt:
-        entry = self.catalog.resolve(request.model_id)
+        entry = self.catalog.resolve(request.model_id, request.se)
         provider = self.providers.get(entry.provider) if entry else None
         if entry is None or provider is None:
             err = ApiError.invalid_field("model_name")

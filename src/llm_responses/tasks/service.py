@@ -26,7 +26,8 @@ from llm_responses.store.store import Store
 from llm_responses.tasks.live_slots import LiveSlots
 from llm_responses.tasks.runner import Runner
 from llm_responses.wire import envelope
-from llm_responses.wire.request import LIVE_FIELDS, TASK_POST_FIELDS, TaskRequest, echo, validate_task
+from llm_responses.wire.engines import ENGINES
+from llm_responses.wire.request import TaskRequest, echo, live_fields, task_post_fields, validate_task
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class TaskService:
             task_id = envelope.new_task_id()
             data = _data(se, raw)
             try:
-                request = self._validate(raw, TASK_POST_FIELDS, for_task_post=True)
+                request = self._validate(raw, se, for_task_post=True)
                 self._check_webhooks(request)
             except ApiError as exc:
                 out[i] = _error_task(task_id, exc, started, path, data)
@@ -93,16 +94,21 @@ class TaskService:
                 self.on_tasks_created()
         return [t for t in out if t is not None]
 
-    def _validate(self, raw: Any, allowed: frozenset[str], *, for_task_post: bool) -> TaskRequest:
+    def _validate(self, raw: Any, se: str, *, for_task_post: bool) -> TaskRequest:
+        engine = ENGINES[se]
         try:
             return validate_task(
-                raw, allowed=allowed, resolve_model=self.catalog.resolve, for_task_post=for_task_post
+                raw,
+                allowed=task_post_fields(engine) if for_task_post else live_fields(engine),
+                resolve_model=lambda name: self.catalog.resolve(name, se),
+                for_task_post=for_task_post,
+                engine=engine,
             )
         except ApiError as exc:
             name = raw.get("model_name") if isinstance(raw, dict) else None
             if not isinstance(name, str) or exc.message != "Invalid Field: 'model_name'.":
                 raise
-            why = self.catalog.why_not_served(name)
+            why = self.catalog.why_not_served(name, se)
             if why is None:
                 raise
             if name not in self._warned_unserved:
@@ -137,7 +143,7 @@ class TaskService:
         )
 
     def _hold(self, request: TaskRequest) -> int:
-        entry = self.catalog.resolve(request.model_id)
+        entry = self.catalog.resolve(request.model_id, request.se)
         if entry is None:
             return self.tariff.task_post_prepayment
         chars = (
@@ -168,7 +174,7 @@ class TaskService:
         task_id = envelope.new_task_id()
         data = _data(se, raw)
         try:
-            request = self._validate(raw, LIVE_FIELDS, for_task_post=False)
+            request = self._validate(raw, se, for_task_post=False)
             async with self.live_slots.take(account.id):
                 task = self._new_task(task_id, se, "live", request, data)
                 if account.balance < task.base_price + task.prepayment:
@@ -332,7 +338,7 @@ class TaskService:
 def _data(se: str, raw: Any) -> dict[str, Any]:
     data = envelope.base_data(se)
     if isinstance(raw, dict):
-        data.update(echo(raw, TASK_POST_FIELDS))
+        data.update(echo(raw, task_post_fields(ENGINES[se])))
     return data
 
 

@@ -3,7 +3,8 @@
 DataForSEO reports problems per task (``40501 Invalid Field: '<name>'.``) inside HTTP 200, so a task is a
 plain JSON object checked here by hand rather than by a pydantic model whose errors would have to be
 translated back. ``null`` means "not provided" (the official client sends every unset field as null).
-The rules come from seed 001/003 (task_post and live field tables).
+The rules come from seed 001/003 (task_post and live field tables); what differs between engines
+(``chat_gpt``, ``claude``, ``gemini``, ``perplexity``) is in ``wire.engines``.
 """
 
 from __future__ import annotations
@@ -17,35 +18,29 @@ import orjson
 from iso3166 import countries_by_alpha2
 
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.wire.engines import CHAT_GPT, ENGINES, Engine
 
 MAX_PROMPT_CHARS = 500
 MAX_CHAIN_ITEMS = 10
 MAX_TAG_CHARS = 255
 MAX_CITY_CHARS = 100
 MAX_URL_CHARS = 2048
-MIN_OUTPUT_TOKENS = 16
-MIN_OUTPUT_TOKENS_REASONING = 1024
 MAX_OUTPUT_TOKENS = 4096
 DEFAULT_OUTPUT_TOKENS = 2048
-DEFAULT_TEMPERATURE = 0.94
-DEFAULT_TOP_P = 0.92
+WEBHOOK_FIELDS = frozenset({"postback_url", "pingback_url"})
 
-COMMON_FIELDS = (
-    "user_prompt",
-    "model_name",
-    "max_output_tokens",
-    "temperature",
-    "top_p",
-    "web_search",
-    "force_web_search",
-    "web_search_country_iso_code",
-    "web_search_city",
-    "system_message",
-    "message_chain",
-    "tag",
-)
-TASK_POST_FIELDS = frozenset(COMMON_FIELDS + ("postback_url", "pingback_url"))
-LIVE_FIELDS = frozenset(COMMON_FIELDS)
+
+def task_post_fields(engine: Engine = CHAT_GPT) -> frozenset[str]:
+    return engine.request_fields | WEBHOOK_FIELDS
+
+
+def live_fields(engine: Engine = CHAT_GPT) -> frozenset[str]:
+    return engine.request_fields
+
+
+TASK_POST_FIELDS = task_post_fields()  # chat_gpt's
+LIVE_FIELDS = live_fields()
+ALL_TASK_FIELDS: frozenset[str] = frozenset().union(*(task_post_fields(e) for e in ENGINES.values()))
 
 
 class ModelInfo(Protocol):
@@ -76,9 +71,9 @@ class TaskRequest:
     user_prompt: str
     model_name: str  # as posted (echoed in data)
     model_id: str  # resolved dated version
-    reasoning: bool
+    reasoning: bool  # the model reasons by itself (chat_gpt's o-series, Gemini Pro) or use_reasoning asked
     max_output_tokens: int
-    temperature: float | None  # None for reasoning models
+    temperature: float | None  # None: not sent (reasoning models, Claude with top_p or use_reasoning)
     top_p: float | None
     web_search: bool = False
     force_web_search: bool = False
@@ -89,6 +84,8 @@ class TaskRequest:
     tag: str | None = None
     postback_url: str | None = None
     pingback_url: str | None = None
+    se: str = "chat_gpt"
+    use_reasoning: bool = False  # as posted (Claude, Gemini)
 
     def to_json(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -134,8 +131,9 @@ def validate_task(
     allowed: frozenset[str],
     resolve_model: Callable[[str], ModelInfo | None],
     for_task_post: bool,
+    engine: Engine = CHAT_GPT,
 ) -> TaskRequest:
-    """Check one task; raise ``ApiError`` naming the first offending field."""
+    """Check one task against ``engine``'s rules; raise ``ApiError`` naming the first offending field."""
     if not isinstance(task, dict):
         raise ApiError(StatusCode.POST_DATA_INVALID)
     unknown = [k for k in task if k not in allowed]
@@ -151,35 +149,34 @@ def validate_task(
     model = resolve_model(model_name)
     if model is None or (for_task_post and not model.task_post_supported):
         raise ApiError.invalid_field("model_name")
+    use_reasoning = _flag(get("use_reasoning"), "use_reasoning")
+    reasoning = model.reasoning or use_reasoning
 
     max_tokens = get("max_output_tokens")
     if max_tokens is None:
         max_tokens = DEFAULT_OUTPUT_TOKENS
     else:
-        floor = MIN_OUTPUT_TOKENS_REASONING if model.reasoning else MIN_OUTPUT_TOKENS
+        floor = engine.min_output_tokens_reasoning if reasoning else engine.min_output_tokens
         if not _is_int(max_tokens) or not floor <= max_tokens <= MAX_OUTPUT_TOKENS:
             raise ApiError.invalid_field("max_output_tokens")
 
-    temperature = _unit_number(get("temperature"), "temperature", 2.0, model.reasoning)
-    top_p = _unit_number(get("top_p"), "top_p", 1.0, model.reasoning)
-    if not model.reasoning:
-        temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
-        top_p = DEFAULT_TOP_P if top_p is None else top_p
+    temperature, top_p = _sampling(get("temperature"), get("top_p"), engine, reasoning)
 
-    web_search = _flag(get("web_search"), "web_search")
-    if web_search and not model.web_search_supported:
+    web_search = _flag(get("web_search"), "web_search") if engine.web_search_switch else True
+    if web_search and not model.web_search_supported and engine.web_search_switch:
         raise ApiError.invalid_field("web_search")
     force = _flag(get("force_web_search"), "force_web_search")
-    if force and (not web_search or model.reasoning):
+    if force and (not web_search or reasoning):
         raise ApiError.invalid_field("force_web_search")
 
     country = get("web_search_country_iso_code")
     if country is not None:
+        known = engine.countries if engine.countries is not None else countries_by_alpha2
         if (
             not isinstance(country, str)
             or not web_search
             or not model.location_supported
-            or country.upper() not in countries_by_alpha2
+            or country.upper() not in known
         ):
             raise ApiError.invalid_field("web_search_country_iso_code")
         country = country.upper()
@@ -190,7 +187,7 @@ def validate_task(
             raise ApiError.invalid_field("web_search_city")
 
     system_message = _text(get("system_message"), "system_message", MAX_PROMPT_CHARS)
-    chain = _message_chain(get("message_chain"))
+    chain = _message_chain(get("message_chain"), alternating=engine.alternating_chain)
     tag = _text(get("tag"), "tag", MAX_TAG_CHARS, allow_empty=True)
     postback = _url(get("postback_url"), "postback_url") if for_task_post else None
     pingback = _url(get("pingback_url"), "pingback_url") if for_task_post else None
@@ -199,7 +196,7 @@ def validate_task(
         user_prompt=user_prompt,
         model_name=model_name,
         model_id=model.model_id,
-        reasoning=model.reasoning,
+        reasoning=reasoning,
         max_output_tokens=max_tokens,
         temperature=temperature,
         top_p=top_p,
@@ -212,6 +209,29 @@ def validate_task(
         tag=tag,
         postback_url=postback,
         pingback_url=pingback,
+        se=engine.se,
+        use_reasoning=use_reasoning,
+    )
+
+
+def _sampling(
+    temperature: Any, top_p: Any, engine: Engine, reasoning: bool
+) -> tuple[float | None, float | None]:
+    """temperature and top_p as sent upstream: refused when the model reasons, defaults otherwise; where
+    the engine takes only one of them (Claude), both is an error on ``top_p`` and either one alone wins."""
+    t = _unit_number(temperature, "temperature", engine.temperature_max, reasoning)
+    p = _unit_number(top_p, "top_p", 1.0, reasoning)
+    if reasoning:
+        return None, None
+    if engine.sampling_exclusive:
+        if t is not None and p is not None:
+            raise ApiError.invalid_field("top_p")
+        if p is not None:
+            return None, p
+        return (engine.default_temperature if t is None else t), None
+    return (
+        engine.default_temperature if t is None else t,
+        engine.default_top_p if p is None else p,
     )
 
 
@@ -247,7 +267,7 @@ def _flag(value: Any, name: str) -> bool:
     return value
 
 
-def _message_chain(value: Any) -> tuple[ChatTurn, ...]:
+def _message_chain(value: Any, *, alternating: bool = False) -> tuple[ChatTurn, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or len(value) > MAX_CHAIN_ITEMS:
@@ -262,6 +282,10 @@ def _message_chain(value: Any) -> tuple[ChatTurn, ...]:
         if not message.strip() or len(message) > MAX_PROMPT_CHARS:
             raise ApiError.invalid_field("message_chain")
         turns.append(ChatTurn(role, message))
+    if alternating:  # user, ai, user, ai ...: and then user_prompt, a user turn again
+        expected = ["user" if i % 2 == 0 else "ai" for i in range(len(turns))]
+        if [t.role for t in turns] != expected or len(turns) % 2:
+            raise ApiError.invalid_field("message_chain")
     return tuple(turns)
 
 
