@@ -36,6 +36,7 @@ from llm_responses.config import Settings
 from llm_responses.config_tables import ProviderConfig, QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
+from llm_responses.providers.anthropic_messages import AnthropicProvider
 from llm_responses.providers.local_model import (
     EmbeddedLlamaServer,
     LocalModelProvider,
@@ -56,6 +57,7 @@ from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
 from llm_responses.webhooks.dispatcher import Dispatcher, Payload
 from llm_responses.webhooks.guard import AddressGuard
+from llm_responses.wire.engines import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +285,13 @@ def build_providers(settings: Settings) -> Setup:
             max_retries=settings.openai_max_retries,
             search_tool=settings.openai_search_tool,
         )
+    if settings.anthropic_api_key or settings.anthropic_base_url:
+        raw["anthropic"] = AnthropicProvider(
+            api_key=settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url,
+            timeout=settings.anthropic_timeout,
+            max_retries=settings.anthropic_max_retries,
+        )
     for entry in settings.providers:
         name, provider, planner = configured_provider(entry)
         if name in raw:
@@ -291,10 +300,10 @@ def build_providers(settings: Settings) -> Setup:
         planners[name] = planner
     local = local_model(settings, others=bool(raw))
     if local is not None:
-        provider, spec = local
+        provider, specs = local
         raw[LOCAL_PROVIDER] = provider
         planners[LOCAL_PROVIDER] = settings.local_model_planner
-        setup.models.append(spec)
+        setup.models.extend(specs)
     for name, provider in raw.items():
         if not provider.hosted_search and setup.search is None:
             setup.searchless.add(name)
@@ -329,7 +338,7 @@ def configured_provider(entry: ProviderConfig) -> tuple[str, Provider, QueryPlan
     return entry.name, provider, entry.query_planner
 
 
-def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str, Any]] | None:
+def local_model(settings: Settings, *, others: bool) -> tuple[Provider, list[dict[str, Any]]] | None:
     mode = settings.local_model
     if mode == "off" or (mode == "auto" and others):
         return None
@@ -352,14 +361,18 @@ def local_model(settings: Settings, *, others: bool) -> tuple[Provider, dict[str
         repeat_penalty=settings.local_model_repeat_penalty,
     )
     name = settings.local_model_name or model_name_for(path)
-    spec = {
-        "name": name,
-        "provider": LOCAL_PROVIDER,
-        "web_search": True,  # through search/; dropped again when no backend is configured
-        "reasoning": False,
-        "input_price": 0,
-        "output_price": 0,
-    }
+    specs = [  # listed on every engine, so the whole family answers offline on a fresh machine
+        {
+            "name": name,
+            "provider": LOCAL_PROVIDER,
+            "se": se,
+            "web_search": True,  # through search/; dropped again when no backend is configured
+            "reasoning": False,
+            "input_price": 0,
+            "output_price": 0,
+        }
+        for se in ENGINES
+    ]
     return LocalModelProvider(
         server, name=LOCAL_PROVIDER, max_output_tokens=settings.local_model_max_output_tokens
-    ), spec
+    ), specs

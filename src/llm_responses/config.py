@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     openai_timeout: float = 110.0
     openai_max_retries: int = 2
 
+    # Anthropic (the claude engine's models; docs/configuration.md)
+    anthropic_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY", "anthropic_api_key"
+        ),
+    )
+    anthropic_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL", "anthropic_base_url"
+        ),
+    )
+    anthropic_timeout: float = 110.0
+    anthropic_max_retries: int = 2
+
     # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
     models: list[ModelConfig] = Field(default_factory=list)
     # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)

@@ -69,3 +69,20 @@ def assert_task_error(
     assert task["result"] is None and task["result_count"] == 0
     assert body["tasks_error"] >= 1
     return task
+
+
+def assert_engine_wire(body: dict[str, Any], se: str, kind: str) -> Any:
+    """``assert_wire`` with the official client's model for engine ``se`` (claude, gemini, perplexity...)."""
+    import importlib
+
+    module = importlib.import_module(
+        f"dataforseo_client.models.ai_optimization_{se}_llm_responses_{kind}_response_info"
+    )
+    camel = "".join(part.capitalize() for part in f"{se}_llm_responses_{kind}".split("_"))
+    model = getattr(module, f"AiOptimization{camel}ResponseInfo")
+    assert list(body) == TOP_KEYS
+    for task in body["tasks"]:
+        assert list(task) == TASK_KEYS
+    parsed = model.from_dict(body)
+    assert parsed is not None
+    return parsed
