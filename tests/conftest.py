@@ -26,6 +26,7 @@ from llm_responses.config import Settings
 from llm_responses.store.migrate import upgrade
 from tests import pg
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
 from tests.pg import Databases
 
@@ -86,6 +87,20 @@ def fake_anthropic(fake_anthropic_server: FakeAnthropic) -> Iterator[FakeAnthrop
     fake_anthropic_server.reset()
     yield fake_anthropic_server
     fake_anthropic_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_gemini_server() -> Iterator[FakeGemini]:
+    fake = FakeGemini().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_gemini(fake_gemini_server: FakeGemini) -> Iterator[FakeGemini]:
+    fake_gemini_server.reset()
+    yield fake_gemini_server
+    fake_gemini_server.reset()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -142,6 +142,11 @@ class Catalog:
                 f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
                 f"name from another model with a [[models]] entry (docs/configuration.md)"
             )
+        if provider == "google":
+            return (
+                f"{name} is a Google model and this server has no Gemini key (GEMINI_API_KEY); or serve the "
+                f"name from another model with a [[models]] entry (docs/configuration.md)"
+            )
         if provider == "anthropic":
             return (
                 f"{name} is an Anthropic model and this server has no Anthropic key (ANTHROPIC_API_KEY); or "

@@ -37,6 +37,7 @@ from llm_responses.config_tables import ProviderConfig, QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
 from llm_responses.providers.anthropic_messages import AnthropicProvider
+from llm_responses.providers.gemini_generate import GeminiProvider
 from llm_responses.providers.local_model import (
     EmbeddedLlamaServer,
     LocalModelProvider,
@@ -291,6 +292,13 @@ def build_providers(settings: Settings) -> Setup:
             base_url=settings.anthropic_base_url,
             timeout=settings.anthropic_timeout,
             max_retries=settings.anthropic_max_retries,
+        )
+    if settings.gemini_api_key or settings.gemini_base_url:
+        raw["google"] = GeminiProvider(
+            api_key=settings.gemini_api_key,
+            base_url=settings.gemini_base_url,
+            timeout=settings.gemini_timeout,
+            max_retries=settings.gemini_max_retries,
         )
     for entry in settings.providers:
         name, provider, planner = configured_provider(entry)

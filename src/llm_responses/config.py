@@ -83,6 +83,22 @@ class Settings(BaseSettings):
     anthropic_timeout: float = 110.0
     anthropic_max_retries: int = 2
 
+    # Google's Gemini API (the gemini engine's models)
+    gemini_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "gemini_api_key"
+        ),
+    )
+    gemini_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "gemini_base_url"
+        ),
+    )
+    gemini_timeout: float = 110.0
+    gemini_max_retries: int = 2
+
     # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
     models: list[ModelConfig] = Field(default_factory=list)
     # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)

@@ -1,0 +1,203 @@
+"""Gemini through the Gemini API's ``generateContent`` with Google's official ``google-genai`` SDK.
+
+Translation (``shared/reference/other_vendors.md`` §2.5–2.6): ``use_reasoning`` becomes a thinking budget
+with thought summaries (a thinking level on Gemini 3; Pro models always think, and 2.5 Flash is told
+not to when reasoning is off), ``web_search`` the ``google_search`` grounding tool (Gemini has no
+location and no forcing). The answer is the joined non-thought parts; each grounding support becomes
+one citation per chunk it names, its UTF-8 **byte** offsets converted to code points and checked against
+the segment's own text. ``webSearchQueries`` are the fan-out queries. Search is billed per grounded
+prompt on Gemini 2.x and per query on Gemini 3 (Google's price list; genai-prices carries both fees).
+
+The SDK is pinned to ``v1beta`` (google-genai 3.x defaults to ``v1``, where the REST docs' fields are
+not all served) and makes no retries of its own; ours follow ``post_json``'s rules. It is imported
+when the provider is built, so processes that serve no Gemini model do not pay its import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
+from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.openai_client import MAX_RETRY_AFTER, backoff
+
+API_VERSION = "v1beta"
+THINKING_BUDGET = 1024
+INCOMPLETE = {"MAX_TOKENS": "max_output_tokens", "SAFETY": "content_filter", "RECITATION": "content_filter"}
+
+
+class GeminiProvider:
+    hosted_search = True
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: float = 110.0,
+        max_retries: int = 2,
+        name: str = "google",
+    ) -> None:
+        from google import genai
+        from google.genai import types
+
+        self.name = name
+        self._retries = max_retries
+        self._types = types
+        self._client = genai.Client(
+            api_key=api_key or "not-needed",
+            http_options=types.HttpOptions(
+                base_url=base_url or "https://generativelanguage.googleapis.com",
+                api_version=API_VERSION,
+                timeout=int(timeout * 1000),
+            ),
+        )
+
+    async def generate(self, request: LlmRequest) -> LlmResult:
+        attempt = 0
+        while True:
+            try:
+                raw = await self._call(request)
+                break
+            except ProviderError as exc:
+                delay = exc.retry_after if exc.retry_after is not None else backoff(attempt)
+                if not exc.retryable or attempt >= self._retries or delay > MAX_RETRY_AFTER:
+                    raise
+            attempt += 1
+            await asyncio.sleep(delay)
+        result = parse_response(raw, web_search=request.web_search, fallback_model=request.model)
+        if not any(part.text.strip() for part in result.parts):
+            why = f"incomplete ({result.incomplete_reason})" if result.incomplete_reason else "no output text"
+            raise ProviderError(ErrorKind.NO_OUTPUT, f"{self.name}: {why}")
+        return result
+
+    async def _call(self, request: LlmRequest) -> dict[str, Any]:
+        from google.genai import errors
+
+        try:
+            response = await self._client.aio.models.generate_content(
+                model=request.model, contents=contents(request), config=self._config(request)
+            )
+        except errors.APIError as exc:
+            raise map_api_error(exc, self.name) from exc
+        except TimeoutError as exc:
+            raise ProviderError(ErrorKind.TIMEOUT, f"{self.name}: request timed out") from exc
+        except (OSError, ValueError) as exc:  # aiohttp's and httpx's connection errors; a non-JSON body
+            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        dumped: dict[str, Any] = response.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return dumped
+
+    def _config(self, r: LlmRequest) -> Any:
+        types = self._types
+        return types.GenerateContentConfig(
+            system_instruction=r.system_message or None,
+            temperature=r.temperature,
+            top_p=r.top_p,
+            max_output_tokens=r.max_output_tokens,
+            thinking_config=types.ThinkingConfig(**thinking(r)) if thinking(r) else None,
+            tools=[types.Tool(google_search=types.GoogleSearch())] if r.web_search else None,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+
+
+def contents(r: LlmRequest) -> list[dict[str, Any]]:
+    turns = [
+        {"role": "model" if role == "assistant" else "user", "parts": [{"text": text}]}
+        for role, text in r.history
+    ]
+    turns.append({"role": "user", "parts": [{"text": r.user_prompt}]})
+    return turns
+
+
+def thinking(r: LlmRequest) -> dict[str, Any]:
+    """Thought summaries when reasoning; Flash told not to think otherwise (Pro cannot stop)."""
+    gemini3 = r.model.startswith("gemini-3")
+    if r.reasoning:
+        if gemini3:
+            return {"include_thoughts": True, "thinking_level": "LOW"}
+        return {"include_thoughts": True, "thinking_budget": THINKING_BUDGET}
+    if r.model.startswith("gemini-2.5-flash"):
+        return {"thinking_budget": 0}
+    return {}
+
+
+def byte_to_char(text_bytes: bytes, index: int) -> int:
+    """A UTF-8 byte offset as a code-point offset (clamped; an offset inside a character rounds down)."""
+    return len(text_bytes[: max(index, 0)].decode("utf-8", errors="ignore"))
+
+
+def parse_response(raw: dict[str, Any], *, web_search: bool, fallback_model: str) -> LlmResult:
+    candidate = (raw.get("candidates") or [{}])[0]
+    parts = (candidate.get("content") or {}).get("parts") or []
+    summaries = [str(p["text"]) for p in parts if p.get("thought") and p.get("text")]
+    text = "".join(str(p["text"]) for p in parts if p.get("text") and not p.get("thought"))
+    encoded = text.encode("utf-8")
+    grounding = candidate.get("groundingMetadata") or {}
+    chunks = grounding.get("groundingChunks") or []
+    citations: list[Citation] = []
+    for support in grounding.get("groundingSupports") or []:
+        segment = support.get("segment") or {}
+        start = byte_to_char(encoded, int(segment.get("startIndex") or 0))
+        end = byte_to_char(encoded, int(segment.get("endIndex") or 0))
+        start, end = _checked_span(text, start, end, segment.get("text"))
+        for i in support.get("groundingChunkIndices") or ():
+            web = (chunks[i] if isinstance(i, int) and 0 <= i < len(chunks) else {}).get("web") or {}
+            if web.get("uri") and end > start:
+                citations.append(Citation(str(web["uri"]), str(web.get("title") or web["uri"]), start, end))
+    queries = list(
+        dict.fromkeys(q for q in grounding.get("webSearchQueries") or () if isinstance(q, str) and q)
+    )
+    usage = raw.get("usageMetadata") or {}
+    thoughts = _int(usage.get("thoughtsTokenCount"))
+    model = str(raw.get("modelVersion") or fallback_model)
+    # one fee per grounded prompt on Gemini 2.x, one per query on Gemini 3
+    searches = (len(queries) if model.startswith("gemini-3") else 1) if queries else 0
+    return LlmResult(
+        model=model,
+        input_tokens=_int(usage.get("promptTokenCount")) + _int(usage.get("toolUsePromptTokenCount")),
+        output_tokens=_int(usage.get("candidatesTokenCount")) + thoughts,
+        reasoning_tokens=thoughts,
+        cached_input_tokens=_int(usage.get("cachedContentTokenCount")),
+        web_search_calls=searches,
+        reasoning_summaries=tuple(summaries),
+        parts=(TextPart(text, tuple(citations) if web_search else ()),) if text else (),
+        fan_out_queries=tuple(queries),
+        incomplete_reason=INCOMPLETE.get(str(candidate.get("finishReason"))),
+        search_tool="web_search" if searches else "",
+    )
+
+
+def _checked_span(text: str, start: int, end: int, quoted: Any) -> tuple[int, int]:
+    """The converted span, or where the segment's own text really is when the offsets disagree with it."""
+    if not isinstance(quoted, str) or not quoted or text[start:end] == quoted:
+        return start, end
+    found = text.find(quoted, max(start - len(quoted), 0))
+    if found < 0:
+        found = text.find(quoted)
+    return (found, found + len(quoted)) if found >= 0 else (start, end)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def map_api_error(exc: Any, name: str) -> ProviderError:
+    code = int(getattr(exc, "code", 0) or 0)
+    status = getattr(exc, "status", None)
+    message = f"HTTP {code}: {getattr(exc, 'message', None) or exc}"
+    if code in (401, 403, 404) or status in ("PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND"):
+        return ProviderError(ErrorKind.FATAL, message, code=status)
+    if code in (408, 409, 429) or code >= 500:  # RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL
+        return ProviderError(ErrorKind.UNAVAILABLE, message, code=status)
+    text = str(getattr(exc, "message", "") or "")
+    param = next(
+        (p for p in ("temperature", "top_p", "thinking_budget", "max_output_tokens") if p in text), None
+    )
+    if param is None and "topP" in text:
+        param = "top_p"
+    if param == "thinking_budget":
+        param = "max_output_tokens"
+    return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=status)
