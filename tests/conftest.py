@@ -28,6 +28,7 @@ from tests import pg
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.perplexity_server import FakePerplexity
 from tests.pg import Databases
 
 # Randomness in tests is seeded: a failure repeats with the seed the header prints.
@@ -101,6 +102,20 @@ def fake_gemini(fake_gemini_server: FakeGemini) -> Iterator[FakeGemini]:
     fake_gemini_server.reset()
     yield fake_gemini_server
     fake_gemini_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_perplexity_server() -> Iterator[FakePerplexity]:
+    fake = FakePerplexity().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_perplexity(fake_perplexity_server: FakePerplexity) -> Iterator[FakePerplexity]:
+    fake_perplexity_server.reset()
+    yield fake_perplexity_server
+    fake_perplexity_server.reset()
 
 
 @pytest_asyncio.fixture(scope="session")

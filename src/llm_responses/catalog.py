@@ -142,6 +142,11 @@ class Catalog:
                 f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
                 f"name from another model with a [[models]] entry (docs/configuration.md)"
             )
+        if provider == "perplexity":
+            return (
+                f"{name} is a Perplexity model and this server has no Perplexity key (PERPLEXITY_API_KEY); or "
+                f"serve the name from another model with a [[models]] entry (docs/configuration.md)"
+            )
         if provider == "google":
             return (
                 f"{name} is a Google model and this server has no Gemini key (GEMINI_API_KEY); or serve the "

@@ -47,6 +47,7 @@ from llm_responses.providers.local_model import (
 )
 from llm_responses.providers.openai_chat import OpenAIChatProvider
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
+from llm_responses.providers.perplexity_sonar import PerplexityProvider
 from llm_responses.search.grounded import SearchGroundedProvider
 from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
 from llm_responses.store.sqlite_database import SqliteDatabase
@@ -299,6 +300,13 @@ def build_providers(settings: Settings) -> Setup:
             base_url=settings.gemini_base_url,
             timeout=settings.gemini_timeout,
             max_retries=settings.gemini_max_retries,
+        )
+    if settings.perplexity_api_key or settings.perplexity_base_url:
+        raw["perplexity"] = PerplexityProvider(
+            api_key=settings.perplexity_api_key,
+            base_url=settings.perplexity_base_url or "https://api.perplexity.ai",
+            timeout=settings.perplexity_timeout,
+            max_retries=settings.perplexity_max_retries,
         )
     for entry in settings.providers:
         name, provider, planner = configured_provider(entry)

@@ -99,6 +99,22 @@ class Settings(BaseSettings):
     gemini_timeout: float = 110.0
     gemini_max_retries: int = 2
 
+    # Perplexity (the perplexity engine's Sonar models, OpenAI-compatible Chat Completions)
+    perplexity_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_PERPLEXITY_API_KEY", "PERPLEXITY_API_KEY", "perplexity_api_key"
+        ),
+    )
+    perplexity_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_PERPLEXITY_BASE_URL", "PERPLEXITY_BASE_URL", "perplexity_base_url"
+        ),
+    )
+    perplexity_timeout: float = 110.0
+    perplexity_max_retries: int = 2
+
     # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
     models: list[ModelConfig] = Field(default_factory=list)
     # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)

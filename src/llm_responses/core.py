@@ -11,6 +11,7 @@ wire format and never touch the store. ``SearchBackend``: a query in, ranked ``S
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 
@@ -58,6 +59,7 @@ class LlmResult:
     fan_out_queries: tuple[str, ...] = ()
     incomplete_reason: str | None = None  # why the answer stopped early (max_output_tokens, content_filter)
     search_tool: str = ""  # the upstream's hosted search tool that ran (prices differ by tool), if any
+    reported_cost: Decimal | None = None  # USD the upstream says the call cost (Perplexity), if it says
 
 
 class Provider(Protocol):

@@ -44,7 +44,10 @@ class Tariff:
 
 
 def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
-    """The LLM's charge for one result, in nano-dollars; reproducible from stored usage."""
+    """The LLM's charge for one result, in nano-dollars; reproducible from stored usage. An operator's
+    prices for the model win; then what the upstream itself reported; then the price database."""
+    if result.reported_cost is not None and entry.prices is None:
+        return to_nanos(result.reported_cost)
     tokens = _token_cost(entry, result)
     if not result.web_search_calls:
         return to_nanos(tokens)
