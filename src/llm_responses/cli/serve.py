@@ -89,7 +89,8 @@ def _configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+    # google_genai logs "AFC is enabled" at INFO on every call
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic", "google_genai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -77,7 +77,7 @@ def cited_spans(text: str, sources: list[tuple[str, str]]) -> tuple[Citation, ..
         end = group.start()
         while end > start and text[end - 1].isspace():
             end -= 1
-        while start < end and text[start] in " \t.,;:":
+        while start < end and (text[start].isspace() or text[start] in ".,;:"):
             start += 1
         after_previous = group.end()
         if end <= start:

@@ -1,0 +1,30 @@
+"""Run one vendor's fake on its own (for the benchmarks and manual runs): prints its base URL, then serves.
+
+``python -m tests.fakes.serve anthropic|gemini|perplexity|openai``
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.gemini_server import FakeGemini
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.perplexity_server import FakePerplexity
+
+FAKES = {"anthropic": FakeAnthropic, "gemini": FakeGemini, "perplexity": FakePerplexity, "openai": FakeOpenAI}
+
+
+def main() -> None:  # pragma: no cover - a command, not a test
+    fake = FAKES[sys.argv[1]]().start()
+    print(fake.base_url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
