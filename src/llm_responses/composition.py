@@ -48,6 +48,7 @@ from llm_responses.providers.local_model import (
 from llm_responses.providers.openai_chat import OpenAIChatProvider
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
 from llm_responses.providers.perplexity_sonar import PerplexityProvider
+from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.search.grounded import SearchGroundedProvider
 from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
 from llm_responses.store.sqlite_database import SqliteDatabase
@@ -300,6 +301,9 @@ def build_providers(settings: Settings) -> Setup:
             base_url=settings.gemini_base_url,
             timeout=settings.gemini_timeout,
             max_retries=settings.gemini_max_retries,
+            redirects=RedirectResolver(settings.gemini_redirect_hosts.split(","))
+            if settings.gemini_redirect_hosts.strip()
+            else None,
         )
     if settings.perplexity_api_key or settings.perplexity_base_url:
         raw["perplexity"] = PerplexityProvider(

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     )
     gemini_timeout: float = 110.0
     gemini_max_retries: int = 2
+    # direct_url: one HEAD per cited Vertex redirect link (cached) to learn the page behind it; "" turns it off
+    gemini_redirect_hosts: str = "vertexaisearch.cloud.google.com"
 
     # Perplexity (the perplexity engine's Sonar models, OpenAI-compatible Chat Completions)
     perplexity_api_key: str | None = Field(

@@ -38,6 +38,7 @@ class Citation:
     title: str
     start_index: int  # code-point offsets into the part's text, end exclusive
     end_index: int
+    direct_url: str | None = None  # the page behind a redirect link (Gemini's Vertex links), when known
 
 
 @dataclass(frozen=True, slots=True)

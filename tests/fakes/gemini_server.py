@@ -35,9 +35,14 @@ MODELS = (
 )
 THINKING_ONLY = ("gemini-2.5-pro", "gemini-3-pro")
 SIGNATURE = "Cixtb2NrLXRob3VnaHQtc2lnbmF0dXJlLWZvci10ZXN0cy1vbmx5"  # valid base64, as the SDK demands
-CHUNKS = [  # the redirect URIs Google answers with, and the bare domain as the title
-    ("https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQHnRslbELPz0Kvy", "lesechos.fr"),
-    ("https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQEml06nC_SbjGaE", "parisinfo.com"),
+VERTEX = "https://vertexaisearch.cloud.google.com"
+CHUNKS = [  # redirect tokens as Google issues them, the bare domain as the title, and the page behind each
+    ("AUZIYQHnRslbELPz0Kvy", "lesechos.fr", "https://www.lesechos.fr/industrie-services/tourisme/parcs-2026"),
+    (
+        "AUZIYQEml06nC_SbjGaE",
+        "parisinfo.com",
+        "https://www.parisinfo.com/visiter-a-paris/parcs-d-attractions",
+    ),
 ]
 
 
@@ -54,6 +59,8 @@ class FakeGemini:
         self._script: deque[Reply] = deque()
         self._server: LoopbackServer | None = None
         self.port = 0
+        # where the grounding redirect links point: Google's host, or this fake (which then answers them)
+        self.redirect_base = VERTEX
 
     def enqueue(self, *replies: Reply) -> None:
         self._script.extend(replies)
@@ -64,6 +71,7 @@ class FakeGemini:
         self.paths.clear()
         self.headers.clear()
         self.latency = 0.0
+        self.redirect_base = VERTEX
 
     @property
     def base_url(self) -> str:
@@ -164,7 +172,10 @@ class FakeGemini:
                 "searchEntryPoint": {
                     "renderedContent": '<style>.container{}</style><div class="container">…</div>'
                 },
-                "groundingChunks": [{"web": {"uri": uri, "title": title}} for uri, title in CHUNKS],
+                "groundingChunks": [
+                    {"web": {"uri": f"{self.redirect_base}/grounding-api-redirect/{token}", "title": title}}
+                    for token, title, _ in CHUNKS
+                ],
                 "groundingSupports": [
                     {"segment": first_segment, "groundingChunkIndices": [0]},
                     {
@@ -197,9 +208,18 @@ class FakeGemini:
             "responseId": random_hex(20),
         }
 
+    async def _redirect(self, request: Request) -> Response:
+        """Vertex's redirect links: a 302 to the cited page (HEAD too)."""
+        pages = {token: page for token, _, page in CHUNKS}
+        page = pages.get(request.path_params["token"])
+        return Response(status_code=302, headers={"location": page}) if page else Response(status_code=404)
+
     def start(self) -> FakeGemini:
         app = Starlette(
-            routes=[Route("/v1beta/models/{model}:generateContent", self._generate, methods=["POST"])]
+            routes=[
+                Route("/v1beta/models/{model}:generateContent", self._generate, methods=["POST"]),
+                Route("/grounding-api-redirect/{token}", self._redirect, methods=["GET", "HEAD"]),
+            ]
         )
         self._server = LoopbackServer(app)
         self.port = self._server.port

@@ -48,6 +48,7 @@ async def test_grounded_answers_convert_byte_offsets_to_characters_and_bill_the_
             assert text[a["start_index"] : a["end_index"]] == a["text"]
             assert a["url"].startswith("https://vertexaisearch.cloud.google.com/grounding-api-redirect/")
         assert section["annotations"][0]["title"] == "lesechos.fr"
+        assert "direct_url" not in section["annotations"][0]  # Google's host is not reachable from here
         assert result["fan_out_queries"] == [
             "parcs d'attractions en France",
             "parcs d'attractions France fréquentation",
@@ -126,3 +127,19 @@ async def test_quota_errors_are_retried_and_a_missing_key_is_the_operators(gemin
         before = await h.balance(alice)
         assert_task_error(await live(h, alice, model_name="gemini-2.0-flash"), 50301)
         assert await h.balance(alice) == before
+
+
+async def test_direct_url_is_the_page_behind_each_redirect_link(gemini_settings, fake_gemini):
+    fake_gemini.redirect_base = fake_gemini.base_url  # the fake answers its own redirect links
+    async with running(gemini_settings.updated({"gemini_redirect_hosts": "127.0.0.1"})) as h:
+        alice = await h.account()
+        body = await live(h, alice, model_name="gemini-2.5-flash", web_search=True)
+        annotations = body["tasks"][0]["result"][0]["items"][0]["sections"][0]["annotations"]
+        assert [a["direct_url"] for a in annotations] == [
+            "https://www.lesechos.fr/industrie-services/tourisme/parcs-2026",
+            "https://www.parisinfo.com/visiter-a-paris/parcs-d-attractions",
+            "https://www.lesechos.fr/industrie-services/tourisme/parcs-2026",
+        ]
+        assert all(
+            a["url"].startswith(fake_gemini.base_url + "/grounding-api-redirect/") for a in annotations
+        )

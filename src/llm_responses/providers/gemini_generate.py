@@ -17,6 +17,7 @@ when the provider is built, so processes that serve no Gemini model do not pay i
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ import orjson
 from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.openai_client import MAX_RETRY_AFTER, backoff
+from llm_responses.providers.redirects import RedirectResolver
 
 API_VERSION = "v1beta"
 THINKING_BUDGET = 1024
@@ -41,12 +43,14 @@ class GeminiProvider:
         timeout: float = 110.0,
         max_retries: int = 2,
         name: str = "google",
+        redirects: RedirectResolver | None = None,
     ) -> None:
         from google import genai
         from google.genai import types
 
         self.name = name
         self._retries = max_retries
+        self._redirects = redirects  # fills direct_url behind the Vertex redirect links
         self._client = genai.Client(
             api_key=api_key or "not-needed",
             http_options=types.HttpOptions(
@@ -72,7 +76,18 @@ class GeminiProvider:
         if not any(part.text.strip() for part in result.parts):
             why = f"incomplete ({result.incomplete_reason})" if result.incomplete_reason else "no output text"
             raise ProviderError(ErrorKind.NO_OUTPUT, f"{self.name}: {why}")
-        return result
+        return await self._with_direct_urls(result)
+
+    async def _with_direct_urls(self, result: LlmResult) -> LlmResult:
+        cited = [c.url for part in result.parts for c in part.citations]
+        if self._redirects is None or not cited:
+            return result
+        targets = await self._redirects.resolve(cited)
+        parts = tuple(
+            replace(part, citations=tuple(replace(c, direct_url=targets.get(c.url)) for c in part.citations))
+            for part in result.parts
+        )
+        return replace(result, parts=parts)
 
     async def _call(self, request: LlmRequest) -> dict[str, Any]:
         """One ``generateContent`` through the SDK's own request path (auth, base URL, API version,
@@ -99,6 +114,8 @@ class GeminiProvider:
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()
+        if self._redirects is not None:
+            await self._redirects.aclose()
 
 
 def build_request(r: LlmRequest) -> dict[str, Any]:

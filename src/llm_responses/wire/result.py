@@ -34,6 +34,7 @@ def render_result(
                     "start_index": c.start_index,
                     "end_index": c.end_index,
                     "text": part.text[c.start_index : c.end_index],
+                    **({"direct_url": c.direct_url} if c.direct_url else {}),
                 }
                 for c in part.citations
             ]
