@@ -200,3 +200,56 @@ def test_task_post_refuses_models_without_task_post_support():
 @pytest.mark.parametrize("task", [None, 3, "text", ["a"]])
 def test_non_object_task_is_invalid_post_data(task):
     assert invalid(task).status is StatusCode.POST_DATA_INVALID
+
+
+# -- the other engines' rules (wire/engines.py) -----------------------------------------------------
+
+
+def check_engine(se: str, task: dict, *, live: bool = True) -> TaskRequest:
+    from llm_responses.wire.engines import ENGINES
+    from llm_responses.wire.request import live_fields, task_post_fields
+
+    engine = ENGINES[se]
+    models = {"claude": "claude-haiku-4-5", "gemini": "gemini-2.5-flash", "perplexity": "sonar"}
+    return validate_task(
+        {"user_prompt": "hello", "model_name": models[se], **task},
+        allowed=live_fields(engine) if live else task_post_fields(engine),
+        resolve_model=lambda name: CATALOG.resolve(name, se),
+        for_task_post=not live,
+        engine=engine,
+    )
+
+
+def test_each_engine_applies_its_own_sampling_defaults():
+    claude, gemini, pplx = (check_engine(se, {}) for se in ("claude", "gemini", "perplexity"))
+    assert (claude.temperature, claude.top_p) == (0.7, None)
+    assert (gemini.temperature, gemini.top_p) == (1.3, 0.9)
+    assert (pplx.temperature, pplx.top_p) == (0.77, 0.9)
+    assert check_engine("claude", {"top_p": 0.3}).temperature is None  # one or the other
+    assert pplx.web_search is True and claude.web_search is False  # Sonar always searches
+
+
+def test_use_reasoning_is_a_request_field_only_where_the_engine_has_it():
+    assert check_engine("claude", {"use_reasoning": True, "max_output_tokens": 1025}).reasoning is True
+    with pytest.raises(ApiError, match="use_reasoning"):
+        check_engine("perplexity", {"use_reasoning": True})
+    with pytest.raises(ApiError, match="use_reasoning"):
+        check({**OK, "use_reasoning": True})  # chat_gpt: reasoning is the model's
+
+
+def test_claude_takes_only_its_36_countries_and_a_city_with_one():
+    assert check_engine("claude", {"web_search": True, "web_search_country_iso_code": "jp"}).country == "JP"
+    for country in ("UA", "EG", "VN"):
+        with pytest.raises(ApiError, match="web_search_country_iso_code"):
+            check_engine("claude", {"web_search": True, "web_search_country_iso_code": country})
+    with pytest.raises(ApiError, match="web_search_city"):
+        check_engine("claude", {"web_search": True, "web_search_city": "Lyon"})
+
+
+def test_perplexitys_chain_alternates_and_ends_with_the_ai():
+    ok = [{"role": "user", "message": "a"}, {"role": "ai", "message": "b"}]
+    assert len(check_engine("perplexity", {"message_chain": ok}).message_chain) == 2
+    for chain in (ok[:1], ok[::-1], ok + ok[:1]):
+        with pytest.raises(ApiError, match="message_chain"):
+            check_engine("perplexity", {"message_chain": chain})
+    assert len(check_engine("claude", {"message_chain": ok[::-1]}).message_chain) == 2  # others need not
