@@ -18,7 +18,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from llm_responses.api.routes import ApiContext
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
-from llm_responses.config import Settings
+from llm_responses.config import Settings, VendorConfig
 from llm_responses.config_tables import ProviderConfig, QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
@@ -276,42 +276,29 @@ def make_search(settings: Settings) -> SearchBackend | None:
     raise ConfigError(f"unknown search_backend {backend!r}: use local, searxng or none")
 
 
+PERPLEXITY_URL = "https://api.perplexity.ai"
+
+
+def _redirects(settings: Settings) -> RedirectResolver | None:
+    hosts = settings.gemini_redirect_hosts
+    return RedirectResolver(hosts.split(",")) if hosts.strip() else None
+
+
+# each hosted vendor's provider, built from its connection (Settings.vendors) and its own extra settings
+VENDORS: dict[str, Callable[[VendorConfig, Settings], Provider]] = {
+    "openai": lambda v, s: OpenAIResponsesProvider(**v.client(), search_tool=s.openai_search_tool),
+    "anthropic": lambda v, s: AnthropicProvider(**v.client()),
+    "google": lambda v, s: GeminiProvider(**v.client(), redirects=_redirects(s)),
+    "perplexity": lambda v, s: PerplexityProvider(**{**v.client(), "base_url": v.base_url or PERPLEXITY_URL}),
+}
+
+
 def build_providers(settings: Settings) -> Setup:
     setup = Setup(search=make_search(settings))
-    raw: dict[str, Provider] = {}
     planners: dict[str, QueryPlanner] = {}
-    if settings.openai_api_key or settings.openai_base_url:
-        raw["openai"] = OpenAIResponsesProvider(
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url,
-            timeout=settings.openai_timeout,
-            max_retries=settings.openai_max_retries,
-            search_tool=settings.openai_search_tool,
-        )
-    if settings.anthropic_api_key or settings.anthropic_base_url:
-        raw["anthropic"] = AnthropicProvider(
-            api_key=settings.anthropic_api_key,
-            base_url=settings.anthropic_base_url,
-            timeout=settings.anthropic_timeout,
-            max_retries=settings.anthropic_max_retries,
-        )
-    if settings.gemini_api_key or settings.gemini_base_url:
-        raw["google"] = GeminiProvider(
-            api_key=settings.gemini_api_key,
-            base_url=settings.gemini_base_url,
-            timeout=settings.gemini_timeout,
-            max_retries=settings.gemini_max_retries,
-            redirects=RedirectResolver(settings.gemini_redirect_hosts.split(","))
-            if settings.gemini_redirect_hosts.strip()
-            else None,
-        )
-    if settings.perplexity_api_key or settings.perplexity_base_url:
-        raw["perplexity"] = PerplexityProvider(
-            api_key=settings.perplexity_api_key,
-            base_url=settings.perplexity_base_url or "https://api.perplexity.ai",
-            timeout=settings.perplexity_timeout,
-            max_retries=settings.perplexity_max_retries,
-        )
+    raw: dict[str, Provider] = {
+        name: VENDORS[name](vendor, settings) for name, vendor in settings.vendors().items()
+    }
     for entry in settings.providers:
         name, provider, planner = configured_provider(entry)
         if name in raw:

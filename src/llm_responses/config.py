@@ -208,6 +208,30 @@ class Settings(BaseSettings):
             reasoning_allowance=self.reasoning_token_allowance,
         )
 
+    def vendors(self) -> dict[str, VendorConfig]:
+        """The hosted vendors configured (a key or a base URL), by the provider name their models use."""
+        every = {
+            "openai": VendorConfig(
+                self.openai_api_key, self.openai_base_url, self.openai_timeout, self.openai_max_retries
+            ),
+            "anthropic": VendorConfig(
+                self.anthropic_api_key,
+                self.anthropic_base_url,
+                self.anthropic_timeout,
+                self.anthropic_max_retries,
+            ),
+            "google": VendorConfig(
+                self.gemini_api_key, self.gemini_base_url, self.gemini_timeout, self.gemini_max_retries
+            ),
+            "perplexity": VendorConfig(
+                self.perplexity_api_key,
+                self.perplexity_base_url,
+                self.perplexity_timeout,
+                self.perplexity_max_retries,
+            ),
+        }
+        return {name: v for name, v in every.items() if v.api_key or v.base_url}
+
     def worker(self) -> WorkerConfig:
         return WorkerConfig(
             concurrency=self.worker_concurrency,
@@ -281,3 +305,21 @@ class WebhookConfig:
     retry_horizon_seconds: float
     poll_seconds: float
     secret_cache_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class VendorConfig:
+    """One hosted vendor's connection: what its provider's client is built from."""
+
+    api_key: str | None
+    base_url: str | None
+    timeout: float
+    max_retries: int
+
+    def client(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+        }

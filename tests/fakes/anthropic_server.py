@@ -13,18 +13,14 @@ is built from the request. Every request body and its headers are recorded.
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from typing import Any
 
-import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_replies import Reply, random_hex, word_tokens
+from tests.fakes.scripted import ScriptedFake
 
 DATED = {  # aliases that have a dated snapshot answer with it in ``model``; 4.6+ models have none
     "claude-haiku-4-5": "claude-haiku-4-5-20251001",
@@ -68,42 +64,14 @@ def invalid(message: str) -> Reply:
     return anthropic_error(400, "invalid_request_error", message)
 
 
-class FakeAnthropic:
-    def __init__(self, *, latency: float = 0.0) -> None:
-        self.latency = latency
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self._script: deque[Reply] = deque()
-        self._server: LoopbackServer | None = None
-        self.port = 0
-
-    def enqueue(self, *replies: Reply) -> None:
-        self._script.extend(replies)
-
-    def reset(self) -> None:
-        self._script.clear()
-        self.requests.clear()
-        self.headers.clear()
-        self.latency = 0.0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class FakeAnthropic(ScriptedFake):
+    def routes(self) -> list[Route]:
+        return [Route("/v1/messages", self._messages, methods=["POST"])]
 
     async def _messages(self, request: Request) -> Response:
-        headers = dict(request.headers.items())
-        body = orjson.loads(await request.body())
-        self.requests.append(body)
-        self.headers.append(headers)
-        reply = self._script.popleft() if self._script else self.default_reply(body, headers)
-        if reply.delay or self.latency:
-            await asyncio.sleep(reply.delay or self.latency)
-        return Response(
-            orjson.dumps(reply.body),
-            status_code=reply.status,
-            media_type="application/json",
-            headers={"request-id": f"req_{random_hex(24)}", **reply.headers},
-        )
+        response = await self.answer(request, self.default_reply)
+        response.headers["request-id"] = f"req_{random_hex(24)}"
+        return response
 
     def default_reply(self, req: dict[str, Any], headers: dict[str, str]) -> Reply:
         """Anthropic's checks, in the order the API applies them, then an answer."""
@@ -255,13 +223,3 @@ class FakeAnthropic:
             "stop_sequence": None,
             "usage": usage,
         }
-
-    def start(self) -> FakeAnthropic:
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
-        self._server = LoopbackServer(app)
-        self.port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()

@@ -13,18 +13,14 @@ cannot stop thinking. Tests script replies with ``enqueue``.
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from typing import Any
 
-import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_replies import Reply, random_hex, word_tokens
+from tests.fakes.scripted import ScriptedFake
 
 MODELS = (
     "gemini-2.5-pro",
@@ -50,44 +46,34 @@ def google_error(code: int, status: str, message: str) -> Reply:
     return Reply(body={"error": {"code": code, "message": message, "status": status}}, status=code)
 
 
-class FakeGemini:
-    def __init__(self, *, latency: float = 0.0) -> None:
-        self.latency = latency
-        self.requests: list[dict[str, Any]] = []
+class FakeGemini(ScriptedFake):
+    def __init__(self) -> None:
+        super().__init__()
         self.paths: list[str] = []
-        self.headers: list[dict[str, str]] = []
-        self._script: deque[Reply] = deque()
-        self._server: LoopbackServer | None = None
-        self.port = 0
         # where the grounding redirect links point: Google's host, or this fake (which then answers them)
         self.redirect_base = VERTEX
 
-    def enqueue(self, *replies: Reply) -> None:
-        self._script.extend(replies)
-
     def reset(self) -> None:
-        self._script.clear()
-        self.requests.clear()
+        super().reset()
         self.paths.clear()
-        self.headers.clear()
-        self.latency = 0.0
         self.redirect_base = VERTEX
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1beta/models/{model}:generateContent", self._generate, methods=["POST"]),
+            Route("/grounding-api-redirect/{token}", self._redirect, methods=["GET", "HEAD"]),
+        ]
 
     async def _generate(self, request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        headers = dict(request.headers.items())
-        self.requests.append(body)
         self.paths.append(request.url.path)
-        self.headers.append(headers)
         model = request.path_params["model"]
-        reply = self._script.popleft() if self._script else self.default_reply(model, body, headers)
-        if reply.delay or self.latency:
-            await asyncio.sleep(reply.delay or self.latency)
-        return Response(orjson.dumps(reply.body), status_code=reply.status, media_type="application/json")
+        return await self.answer(request, lambda body, headers: self.default_reply(model, body, headers))
+
+    async def _redirect(self, request: Request) -> Response:
+        """Vertex's redirect links: a 302 to the cited page (HEAD too)."""
+        pages = {token: page for token, _, page in CHUNKS}
+        page = pages.get(request.path_params["token"])
+        return Response(status_code=302, headers={"location": page}) if page else Response(status_code=404)
 
     def default_reply(self, model: str, req: dict[str, Any], headers: dict[str, str]) -> Reply:
         if not headers.get("x-goog-api-key"):
@@ -207,24 +193,3 @@ class FakeGemini:
             "modelVersion": model,
             "responseId": random_hex(20),
         }
-
-    async def _redirect(self, request: Request) -> Response:
-        """Vertex's redirect links: a 302 to the cited page (HEAD too)."""
-        pages = {token: page for token, _, page in CHUNKS}
-        page = pages.get(request.path_params["token"])
-        return Response(status_code=302, headers={"location": page}) if page else Response(status_code=404)
-
-    def start(self) -> FakeGemini:
-        app = Starlette(
-            routes=[
-                Route("/v1beta/models/{model}:generateContent", self._generate, methods=["POST"]),
-                Route("/grounding-api-redirect/{token}", self._redirect, methods=["GET", "HEAD"]),
-            ]
-        )
-        self._server = LoopbackServer(app)
-        self.port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()

@@ -10,21 +10,17 @@ start of the reasoning models' content; ``delta`` sent even without streaming.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections import deque
 from decimal import Decimal
 from typing import Any
 
-import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_replies import Reply, word_tokens
+from tests.fakes.scripted import ScriptedFake
 
 # USD per million tokens in/out, and per 1,000 requests at low/medium/high context (Perplexity's pricing page)
 RATES = {
@@ -43,37 +39,12 @@ def perplexity_error(status: int, message: str, type_: str = "invalid_message") 
     return Reply(body={"error": {"message": message, "type": type_, "code": status}}, status=status)
 
 
-class FakePerplexity:
-    def __init__(self) -> None:
-        self.latency = 0.0
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self._script: deque[Reply] = deque()
-        self._server: LoopbackServer | None = None
-        self.port = 0
-
-    def enqueue(self, *replies: Reply) -> None:
-        self._script.extend(replies)
-
-    def reset(self) -> None:
-        self._script.clear()
-        self.requests.clear()
-        self.headers.clear()
-        self.latency = 0.0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class FakePerplexity(ScriptedFake):
+    def routes(self) -> list[Route]:
+        return [Route("/chat/completions", self._chat, methods=["POST"])]
 
     async def _chat(self, request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        headers = dict(request.headers.items())
-        self.requests.append(body)
-        self.headers.append(headers)
-        reply = self._script.popleft() if self._script else self.default_reply(body, headers)
-        if reply.delay or self.latency:
-            await asyncio.sleep(reply.delay or self.latency)
-        return Response(orjson.dumps(reply.body), status_code=reply.status, media_type="application/json")
+        return await self.answer(request, self.default_reply)
 
     def default_reply(self, req: dict[str, Any], headers: dict[str, str]) -> Reply:
         if not headers.get("authorization", "").startswith("Bearer "):
@@ -153,13 +124,3 @@ class FakePerplexity:
                 }
             ],
         }
-
-    def start(self) -> FakePerplexity:
-        app = Starlette(routes=[Route("/chat/completions", self._chat, methods=["POST"])])
-        self._server = LoopbackServer(app)
-        self.port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()

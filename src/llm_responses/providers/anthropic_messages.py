@@ -16,7 +16,6 @@ deprecated sampling (Opus 4.7+, Sonnet 5, ...) are sent none. Retries are ours (
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import anthropic
@@ -25,7 +24,8 @@ import orjson
 
 from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
-from llm_responses.providers.openai_client import MAX_RETRY_AFTER, backoff, retry_after
+from llm_responses.providers.openai_client import retry_after
+from llm_responses.providers.retrying import retrying
 
 API_VERSION = "2023-06-01"
 THINKING_BUDGET = 1024  # DataForSEO's rule "use_reasoning needs max_output_tokens >= 1025" is this budget
@@ -79,16 +79,7 @@ class AnthropicProvider:
         return result
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            try:
-                return await self._post_once(body)
-            except ProviderError as exc:
-                delay = exc.retry_after if exc.retry_after is not None else backoff(attempt)
-                if not exc.retryable or attempt >= self._retries or delay > MAX_RETRY_AFTER:
-                    raise
-            attempt += 1
-            await asyncio.sleep(delay)
+        return await retrying(lambda: self._post_once(body), self._retries)
 
     async def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -16,7 +16,6 @@ when the provider is built, so processes that serve no Gemini model do not pay i
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -24,8 +23,8 @@ import orjson
 
 from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
-from llm_responses.providers.openai_client import MAX_RETRY_AFTER, backoff
 from llm_responses.providers.redirects import RedirectResolver
+from llm_responses.providers.retrying import retrying
 
 API_VERSION = "v1beta"
 THINKING_BUDGET = 1024
@@ -61,17 +60,7 @@ class GeminiProvider:
         )
 
     async def generate(self, request: LlmRequest) -> LlmResult:
-        attempt = 0
-        while True:
-            try:
-                raw = await self._call(request)
-                break
-            except ProviderError as exc:
-                delay = exc.retry_after if exc.retry_after is not None else backoff(attempt)
-                if not exc.retryable or attempt >= self._retries or delay > MAX_RETRY_AFTER:
-                    raise
-            attempt += 1
-            await asyncio.sleep(delay)
+        raw = await retrying(lambda: self._call(request), self._retries)
         result = parse_response(raw, web_search=request.web_search, fallback_model=request.model)
         if not any(part.text.strip() for part in result.parts):
             why = f"incomplete ({result.incomplete_reason})" if result.incomplete_reason else "no output text"

@@ -12,9 +12,7 @@ the SDK would) or an exponential backoff.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
-import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +27,7 @@ import orjson
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.retrying import retrying
 
 PER_CLIENT = 16  # requests in flight per SDK client before another client is opened
 MAX_CLIENTS = 256
@@ -37,7 +36,6 @@ MAX_CLIENTS = 256
 # (measured: 4 workers x 1,000 in flight without SDK retries: tasks requeued, ~190 tasks/s). aiohttp sweeps
 # idle connections once per this period, so one may idle up to twice as long: 4 s was not enough, 2 s is.
 KEEPALIVE_SECONDS = 2.0
-MAX_RETRY_AFTER = 120.0  # a longer Retry-After is not waited for (the SDK's own rule): the error stands
 
 
 @cache
@@ -104,22 +102,12 @@ async def post_json(
     pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int = 2
 ) -> dict[str, Any]:
     """One POST with up to ``retries`` more attempts for failures worth another try right now."""
-    attempt = 0
-    while True:
-        try:
-            async with pool.client() as client:
-                return await _post_json(client, path, body, name=name)
-        except ProviderError as exc:
-            delay = exc.retry_after if exc.retry_after is not None else backoff(attempt)
-            if not exc.retryable or attempt >= retries or delay > MAX_RETRY_AFTER:
-                raise
-        attempt += 1
-        await asyncio.sleep(delay)
 
+    async def once() -> dict[str, Any]:
+        async with pool.client() as client:
+            return await _post_json(client, path, body, name=name)
 
-def backoff(attempt: int) -> float:
-    """The SDK's own schedule: 0.5 s doubling to 8 s, less up to a quarter at random."""
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+    return await retrying(once, retries)
 
 
 async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, name: str) -> dict[str, Any]:
