@@ -51,7 +51,10 @@ class FakeUpstream:
 
     def __init__(self, latency: float = 0.0) -> None:
         self.proc = subprocess.Popen(
-            [PY, "-m", "tests.fakes.openai_server", str(latency)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            [PY, "-m", "tests.fakes.serve", "openai", str(latency)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.base_url = self.proc.stdout.readline().strip()
 

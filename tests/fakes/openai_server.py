@@ -17,20 +17,14 @@ in ``openai_replies``.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import time
-from collections import deque
 from typing import Any
 
-import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fakes.chat_completions import chat_completion
-from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_replies import (
     SNAPSHOTS,
     SOURCES,
@@ -42,30 +36,18 @@ from tests.fakes.openai_replies import (
     summary_refused,
     word_tokens,
 )
+from tests.fakes.scripted import ScriptedFake
 
 
-class FakeOpenAI:
+class FakeOpenAI(ScriptedFake):
     def __init__(self, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.latency = latency
         self.verified_org = True  # False: reasoning.summary is refused, as for an unverified organization
         self.reasoning_cost = 64  # output tokens a reasoning model spends thinking before it writes
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self._script: deque[Reply] = deque()
-        self._counter = itertools.count()
-        self._server: LoopbackServer | None = None
-        self.port = 0
-
-    # -- scripting -------------------------------------------------------------------------------
-
-    def enqueue(self, *replies: Reply) -> None:
-        self._script.extend(replies)
 
     def reset(self) -> None:
-        self._script.clear()
-        self.requests.clear()
-        self.headers.clear()
-        self.latency = 0.0
+        super().reset()
         self.verified_org = True
         self.reasoning_cost = 64
 
@@ -73,26 +55,24 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    # -- HTTP ------------------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/responses", self._responses, methods=["POST"]),
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+        ]
 
     async def _responses(self, request: Request) -> Response:
-        return await self._answer(request, self.default_reply)
+        return self._with_request_id(await self.answer(request, lambda body, _: self.default_reply(body)))
 
     async def _chat(self, request: Request) -> Response:
-        return await self._answer(request, self.default_chat_reply)
+        return self._with_request_id(
+            await self.answer(request, lambda body, _: self.default_chat_reply(body))
+        )
 
-    async def _answer(self, request: Request, default) -> Response:
-        body = orjson.loads(await request.body())
-        self.requests.append(body)
-        self.headers.append(dict(request.headers.items()))  # dict(headers) looks each key up again: quadratic
-        reply = self._script.popleft() if self._script else default(body)
-        delay = reply.delay or self.latency
-        if delay:
-            await asyncio.sleep(delay)
-        headers = {"x-request-id": f"req_{random_hex(32)}", **reply.headers}
-        content = reply.body if isinstance(reply.body, str) else orjson.dumps(reply.body)
-        media = "text/html" if isinstance(reply.body, str) else "application/json"
-        return Response(content, status_code=reply.status, media_type=media, headers=headers)
+    @staticmethod
+    def _with_request_id(response: Response) -> Response:
+        response.headers.setdefault("x-request-id", f"req_{random_hex(32)}")
+        return response
 
     def default_reply(self, req: dict[str, Any]) -> Reply:
         """OpenAI's behaviour for a request nobody scripted (§8.3)."""
@@ -354,36 +334,3 @@ class FakeOpenAI:
         return Reply(body=self.build_chat_response(req))
 
     build_chat_response = staticmethod(chat_completion)
-
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> FakeOpenAI:
-        app = Starlette(
-            routes=[
-                Route("/v1/responses", self._responses, methods=["POST"]),
-                Route("/v1/chat/completions", self._chat, methods=["POST"]),
-            ]
-        )
-        self._server = LoopbackServer(app)
-        self.port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-
-def main() -> None:  # pragma: no cover - for benchmarks and manual runs: python -m tests.fakes.openai_server
-    import sys
-
-    fake = FakeOpenAI(latency=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0).start()
-    print(fake.base_url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        fake.stop()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,6 +1,6 @@
 """Run one vendor's fake on its own (for the benchmarks and manual runs): prints its base URL, then serves.
 
-``python -m tests.fakes.serve anthropic|gemini|perplexity|openai``
+``python -m tests.fakes.serve anthropic|gemini|perplexity|openai [latency seconds]``
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ FAKES = {"anthropic": FakeAnthropic, "gemini": FakeGemini, "perplexity": FakePer
 
 
 def main() -> None:  # pragma: no cover - a command, not a test
-    fake = FAKES[sys.argv[1]]().start()
+    fake = FAKES[sys.argv[1]]()
+    fake.latency = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    fake.start()
     print(fake.base_url, flush=True)
     try:
         while True:
