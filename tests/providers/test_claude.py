@@ -202,3 +202,35 @@ async def test_models_are_listed_per_engine(claude_settings):
         assert not any(n.startswith("gpt-") for n in names)
         chat_gpt = await h.get("/v3/ai_optimization/chat_gpt/llm_responses/models", alice)
         assert not any(m["model_name"].startswith("claude") for m in chat_gpt["tasks"][0]["result"])
+
+
+async def test_any_configured_backend_can_serve_a_name_on_the_claude_path(running_with, fake_openai):
+    """A [[providers]] server listed under se = "claude": DataForSEO's Claude request, answered by a GPU box
+    speaking Chat Completions (grounded by our own search when web_search is asked)."""
+    provider = {"name": "gpu", "base_url": fake_openai.base_url, "api": "chat_completions", "max_retries": 0}
+    model = {
+        "name": "house-claude",
+        "versions": ["llama-3.1-8b"],
+        "provider": "gpu",
+        "se": "claude",
+        "input_price": 1,
+        "output_price": 2,
+    }
+    async with running_with(providers=[provider], models=[model]) as h:
+        alice = await h.account()
+        body = await live(h, alice, model_name="house-claude", temperature=0.4)
+        result = body["tasks"][0]["result"][0]
+        assert body["tasks"][0]["status_code"] == 20000 and result["model_name"] == "llama-3.1-8b"
+        assert (
+            fake_openai.requests[-1]["model"] == "llama-3.1-8b"
+            and fake_openai.requests[-1]["temperature"] == 0.4
+        )
+        assert_task_error(
+            await live(h, alice, model_name="house-claude", temperature=1.5), 40501
+        )  # Claude's range
+        other = await h.post(
+            "/v3/ai_optimization/chat_gpt/llm_responses/live",
+            alice,
+            [{"user_prompt": "x", "model_name": "house-claude"}],
+        )
+        assert_task_error(other, 40501, "Invalid Field: 'model_name'.")  # listed on claude only
