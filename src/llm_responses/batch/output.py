@@ -1,0 +1,103 @@
+"""A run's output directory: the plan, the tasks posted, the results, and the results as CSV.
+
+Append-only JSONL, one line per event, flushed as it happens: a run killed at any moment resumes from
+what it had written (``--resume`` skips finished jobs and collects posted ones instead of posting again).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from llm_responses.batch.plan import Job
+
+CSV_COLUMNS = (
+    "key", "engine", "model", "country", "repeat", "prompt_line", "user_prompt", "tag", "task_id",
+    "status_code", "status_message", "cost", "model_name", "money_spent", "web_search", "text",
+    "citations", "cited_urls", "fan_out_queries",
+)  # fmt: skip
+
+
+class OutputDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.plan_file = path / "plan.jsonl"
+        self.posted_file = path / "posted.jsonl"
+        self.results_file = path / "results.jsonl"
+
+    def exists(self) -> bool:
+        return self.plan_file.exists()
+
+    def write_plan(self, jobs: list[Job]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.plan_file.write_text(
+            "".join(json.dumps(j.to_json(), ensure_ascii=False) + "\n" for j in jobs), "utf-8"
+        )
+
+    def read_plan(self) -> list[Job]:
+        return [Job.from_json(row) for row in _lines(self.plan_file)]
+
+    def posted(self) -> dict[str, str]:
+        """job key → task id."""
+        return {row["key"]: row["task_id"] for row in _lines(self.posted_file)}
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        return {row["key"]: row for row in _lines(self.results_file)}
+
+    def record_posted(self, key: str, task_id: str) -> None:
+        _append(self.posted_file, {"key": key, "task_id": task_id})
+
+    def record_result(self, job: Job, task: dict[str, Any]) -> None:
+        """One finished job: the task object as the server answered it."""
+        _append(self.results_file, {"key": job.key, "task": task})
+
+    def write_csv(self, jobs: list[Job]) -> Path:
+        results = self.results()
+        target = self.path / "results.csv"
+        with target.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, CSV_COLUMNS)
+            writer.writeheader()
+            for job in jobs:
+                if job.key in results:
+                    writer.writerow(row(job, results[job.key]["task"]))
+        return target
+
+
+def row(job: Job, task: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: the job, the task's status, and the answer flattened."""
+    result = (task.get("result") or [None])[0] or {}
+    texts, urls = [], []
+    for item in result.get("items") or []:
+        if item.get("type") == "message":
+            for section in item.get("sections") or []:
+                texts.append(section.get("text") or "")
+                urls += [a.get("url") for a in section.get("annotations") or [] if a.get("url")]
+    return {
+        "key": job.key, "engine": job.engine, "model": job.model, "country": job.country or "",
+        "repeat": job.repeat, "prompt_line": job.prompt_line, "user_prompt": job.task["user_prompt"],
+        "tag": job.task.get("tag", ""), "task_id": task.get("id", ""), "status_code": task.get("status_code"),
+        "status_message": task.get("status_message", ""), "cost": task.get("cost", 0),
+        "model_name": result.get("model_name", ""), "money_spent": result.get("money_spent", ""),
+        "web_search": result.get("web_search", ""), "text": "\n\n".join(texts), "citations": len(urls),
+        "cited_urls": " ".join(dict.fromkeys(urls)), "fan_out_queries": " | ".join(result.get("fan_out_queries") or []),
+    }  # fmt: skip
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:  # a line cut off when the run was killed mid-write: that event did not happen
+            continue
+    return out
+
+
+def _append(path: Path, value: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(value, ensure_ascii=False) + "\n")
+        f.flush()
