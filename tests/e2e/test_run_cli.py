@@ -88,6 +88,25 @@ def test_a_prompt_set_runs_on_two_engines_and_resumes_without_posting_again(
     refused = run(srv, creds, *args)  # the same --out without --resume
     assert refused.returncode == 2 and "--resume" in refused.stderr
 
+    # the same answers, exported from the server's database: every finished task, oldest first
+    exported = subprocess.run(
+        CLI + ["export", creds["login"]], env=srv.env, capture_output=True, text=True, check=True
+    )
+    tasks = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert len(tasks) == 8 and "8 tasks exported" in exported.stderr
+    assert {t["se"] for t in tasks} == {"chat_gpt", "perplexity"} and all(t["result"]["items"] for t in tasks)
+    assert [t["finished_at"] for t in tasks] == sorted(t["finished_at"] for t in tasks)
+    target = tmp_path / "parks.csv"
+    subprocess.run(
+        CLI + ["export", creds["login"], "--tag", "parks", "--engine", "chat_gpt", "--format", "csv", "--out", str(target)],
+        env=srv.env, check=True, capture_output=True,
+    )  # fmt: skip
+    with target.open(encoding="utf-8") as f:
+        parks = list(csv.DictReader(f))
+    assert len(parks) == 2 and all(
+        r["se"] == "chat_gpt" and r["tag"] == "parks" and r["cited_urls"] for r in parks
+    )
+
 
 def test_failures_declines_and_bad_credentials_have_their_exit_codes(served, tmp_path):
     srv, creds = served

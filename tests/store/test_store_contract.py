@@ -305,3 +305,27 @@ async def test_tasks_of_an_account_in_debt_are_not_claimed(store):
     assert [c.account_id for c in claimed] == [other.id]
     await store.top_up("debtor", 10**9)
     assert len(await store.claim_tasks("w1", 10, now + 60, now)) == 2
+
+
+async def test_finished_tasks_page_in_finishing_order_with_filters(store):
+    acc = await store.create_account("exporter", "ph", "th", 10**12)
+    other = await store.create_account("other", "ph2", "th2", 10**12)
+    now = time.time()
+    tasks = [
+        replace(new_task(500 + i), tag="a" if i % 2 else "b", se="claude" if i < 3 else "chat_gpt")
+        for i in range(6)
+    ]
+    assert all(await store.create_tasks(acc.id, tasks, now))
+    assert all(await store.create_tasks(other.id, [new_task(600)], now))
+    claimed = await store.claim_tasks("w", 10, now + 60, now)
+    for n, c in enumerate(sorted((c for c in claimed if c.id != new_task(600).id), key=lambda c: c.id)[:5]):
+        assert await store.finish_task(c.id, c.attempt, success(1), now + 10 - n)  # finished newest-id first
+    pages, after = [], (0.0, "")
+    while page := await store.finished_tasks(acc.id, after=after, limit=2):
+        pages.append([t.id for t in page])
+        after = (page[-1].finished_at, page[-1].id)
+    ids = [i for p in pages for i in p]
+    assert [len(p) for p in pages] == [2, 2, 1]  # five finished, the sixth still running, others' not listed
+    assert ids == [f"00000000-0000-0000-0000-{500 + i:012d}" for i in (4, 3, 2, 1, 0)]
+    claude_a = await store.finished_tasks(acc.id, se="claude", tag="a")
+    assert [t.id for t in claude_a] == [new_task(501).id] and claude_a[0].status is TaskStatus.DONE

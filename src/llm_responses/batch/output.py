@@ -65,9 +65,20 @@ class OutputDir:
         return target
 
 
-def row(job: Job, task: dict[str, Any]) -> dict[str, Any]:
-    """One CSV row: the job, the task's status, and the answer flattened."""
-    result = (task.get("result") or [None])[0] or {}
+RESULT_COLUMNS = (
+    "model_name",
+    "money_spent",
+    "web_search",
+    "text",
+    "citations",
+    "cited_urls",
+    "fan_out_queries",
+)
+
+
+def flatten_result(result: dict[str, Any] | None) -> dict[str, Any]:
+    """A DataForSEO result object as flat columns: the answer's text, its cited URLs, the fan-out."""
+    result = result or {}
     texts, urls = [], []
     for item in result.get("items") or []:
         if item.get("type") == "message":
@@ -75,13 +86,20 @@ def row(job: Job, task: dict[str, Any]) -> dict[str, Any]:
                 texts.append(section.get("text") or "")
                 urls += [a.get("url") for a in section.get("annotations") or [] if a.get("url")]
     return {
+        "model_name": result.get("model_name", ""), "money_spent": result.get("money_spent", ""),
+        "web_search": result.get("web_search", ""), "text": "\n\n".join(texts), "citations": len(urls),
+        "cited_urls": " ".join(dict.fromkeys(urls)), "fan_out_queries": " | ".join(result.get("fan_out_queries") or []),
+    }  # fmt: skip
+
+
+def row(job: Job, task: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: the job, the task's status, and the answer flattened."""
+    return {
         "key": job.key, "engine": job.engine, "model": job.model, "country": job.country or "",
         "repeat": job.repeat, "prompt_line": job.prompt_line, "user_prompt": job.task["user_prompt"],
         "tag": job.task.get("tag", ""), "task_id": task.get("id", ""), "status_code": task.get("status_code"),
         "status_message": task.get("status_message", ""), "cost": task.get("cost", 0),
-        "model_name": result.get("model_name", ""), "money_spent": result.get("money_spent", ""),
-        "web_search": result.get("web_search", ""), "text": "\n\n".join(texts), "citations": len(urls),
-        "cited_urls": " ".join(dict.fromkeys(urls)), "fan_out_queries": " | ".join(result.get("fan_out_queries") or []),
+        **flatten_result((task.get("result") or [None])[0]),
     }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from llm_responses.store import accounts, deliveries, tasks
 from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
@@ -172,11 +173,22 @@ class Store:
 
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
         row = await self.db.read(lambda c: c.fetchrow("get_task", task_id, account_id), quick=True)
-        if row is None:
-            return None
-        values = list(row)
-        values[4] = TaskStatus(values[4])
-        return TaskRecord(*values)
+        return None if row is None else _task_record(row)
+
+    async def finished_tasks(
+        self,
+        account_id: int,
+        *,
+        after: tuple[float, str] = (0.0, ""),
+        se: str | None = None,
+        tag: str | None = None,
+        limit: int = 500,
+    ) -> list[TaskRecord]:
+        """A page of the account's finished tasks in the order they finished, after ``(finished_at, id)``."""
+        rows = await self.db.read(
+            lambda c: c.fetch("finished_tasks_page", account_id, after[0], after[1], se, tag, limit)
+        )
+        return [_task_record(r) for r in rows]
 
     async def mark_collected(self, task_id: str, now: float) -> None:
         await self.db.write(lambda c: c.execute("mark_collected", task_id, now), QUICK_SINGLE)
@@ -248,3 +260,9 @@ async def _count(c: Connection, query: str, status: TaskStatus | DeliveryStatus 
     if status is None:
         return int(await c.fetchval(query))
     return int(await c.fetchval(f"{query}_with_status", status.value))
+
+
+def _task_record(row: Any) -> TaskRecord:
+    values = list(row)
+    values[4] = TaskStatus(values[4])
+    return TaskRecord(*values)

@@ -254,3 +254,16 @@ SELECT COUNT(*) FROM deliveries
 
 -- name: count_deliveries_with_status
 SELECT COUNT(*) FROM deliveries WHERE status = $1
+
+-- name: finished_tasks_page
+-- an account's finished tasks in the order they finished, a page after (finished_at, id) (keyset: the
+-- tasks_ready index (account_id, finished_at) walks it); optional engine and tag
+SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
+    cost, created_at, finished_at, collected_at
+FROM tasks
+WHERE account_id = $1 AND finished_at IS NOT NULL AND status <> 'purged'
+    AND (finished_at > $2 OR (finished_at = $2 AND id > $3))
+    AND (CAST($4 AS TEXT) IS NULL OR se = $4)
+    AND (CAST($5 AS TEXT) IS NULL OR tag = $5)
+ORDER BY finished_at, id
+LIMIT $6
