@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from llm_responses.config_tables import ModelConfig, ProviderConfig, QueryPlanner
+from llm_responses.config_tables import BrandConfig, ModelConfig, ProviderConfig, QueryPlanner
 
 
 class Settings(BaseSettings):
@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     models: list[ModelConfig] = Field(default_factory=list)
     # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)
     providers: list[ProviderConfig] = Field(default_factory=list)
+    # brands and competitors tracked in answers (TOML: [[brands]] tables; `llm-responses mentions`)
+    brands: list[BrandConfig] = Field(default_factory=list)
 
     # the embedded model (llama.cpp in-process): "auto" serves it when no other provider is configured
     local_model: Literal["auto", "on", "off"] = "auto"

@@ -53,3 +53,14 @@ class ModelConfig(BaseModel):
     def spec(self) -> dict[str, Any]:
         """The mapping ``Catalog.build`` reads (the same shape as a ``catalog.toml`` entry)."""
         return self.model_dump(exclude_none=True)
+
+
+class BrandConfig(BaseModel):
+    """A brand (or a competitor) tracked in stored answers: ``[[brands]]`` in the TOML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()  # other names it goes by ("Disneyland", "Disneyland Paris")
+    domains: tuple[str, ...] = ()  # an answer citing these (or their subdomains) cites the brand
+    competitor: bool = False

@@ -1,0 +1,104 @@
+"""Finding tracked brands and competitors in one answer: word-boundary matches of a name or an alias in the
+answer's text with URLs blanked out (so ``brand.com/path`` in a link is not a mention, and offsets stay
+those of the original text), the 1-based position of each entity among the tracked ones it names (by first
+mention, as Ansvisor ranks them), whether the answer *cites* the entity's domains (an annotation's URL on
+the domain or a subdomain) apart from whether it names it, and a negation just before the first mention
+("not", "avoid", "instead of" ...) flagged for review, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)")  # bare links and Markdown link targets
+NEGATIONS = ("not", "no", "never", "avoid", "without", "instead of", "rather than", "unlike", "except", "n't")
+NEGATION_WINDOW = 4  # words before the first mention
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    name: str
+    aliases: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    competitor: bool = False
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for t in (self.name, *self.aliases) if t.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entity: str
+    competitor: bool
+    mentioned: bool
+    cited: bool
+    position: int | None  # 1-based among the tracked entities the answer names; None when not named
+    offsets: tuple[tuple[int, int], ...]  # every mention's span in the original text
+    negated: bool  # a negation just before the first mention: for a person to look at
+
+
+def blank_urls(text: str) -> str:
+    """The text with every URL replaced by spaces of the same length: offsets unchanged."""
+    return _URL.sub(lambda m: " " * len(m.group()), text)
+
+
+@cache
+def _pattern(term: str) -> re.Pattern[str]:
+    # a word boundary that also works for names starting or ending with non-word characters (".NET", "C++")
+    return re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])", re.IGNORECASE)
+
+
+def domain_of(url: str) -> str:
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def _on_domain(url: str, domains: tuple[str, ...]) -> bool:
+    host = domain_of(url)
+    return any(host == d or host.endswith("." + d) for d in (d.lower().removeprefix("www.") for d in domains))
+
+
+def _negated(text: str, start: int) -> bool:
+    before = re.findall(r"[\w']+", text[:start].lower())[-NEGATION_WINDOW:]
+    joined = " " + " ".join(before) + " "
+    return any(f" {n} " in joined or (n == "n't" and "n't " in joined) for n in NEGATIONS)
+
+
+def find(text: str, cited_urls: list[str], entities: list[Entity]) -> list[Hit]:
+    """One ``Hit`` per tracked entity, in the order given."""
+    searchable = blank_urls(text)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for e in entities:
+        found = sorted({m.span() for t in e.terms for m in _pattern(t).finditer(searchable)})
+        spans[e.name] = _outermost(found)
+    order = sorted((s[0][0], e.name) for e in entities if (s := spans[e.name]))
+    position = {name: i for i, (_, name) in enumerate(order, 1)}
+    return [
+        Hit(
+            entity=e.name,
+            competitor=e.competitor,
+            mentioned=bool(spans[e.name]),
+            cited=any(_on_domain(u, e.domains) for u in cited_urls) if e.domains else False,
+            position=position.get(e.name),
+            offsets=tuple(spans[e.name]),
+            negated=bool(spans[e.name]) and _negated(searchable, spans[e.name][0][0]),
+        )
+        for e in entities
+    ]
+
+
+def _outermost(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping matches of a name and its alias ("Disneyland", "Disneyland Paris") count once."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if out and start < out[-1][1]:
+            continue
+        out.append((start, end))
+    return out
