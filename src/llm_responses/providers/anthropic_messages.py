@@ -16,9 +16,8 @@ deprecated sampling (Opus 4.7+, Sonnet 5, ...) are sent none. Retries are ours (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 import httpx2
 import orjson
 
@@ -26,6 +25,9 @@ from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.openai_client import retry_after
 from llm_responses.providers.retrying import retrying
+
+if TYPE_CHECKING:
+    import anthropic
 
 API_VERSION = "2023-06-01"
 THINKING_BUDGET = 1024  # DataForSEO's rule "use_reasoning needs max_output_tokens >= 1025" is this budget
@@ -51,6 +53,8 @@ class AnthropicProvider:
         max_retries: int = 2,
         name: str = "anthropic",
     ) -> None:
+        import anthropic  # here, not at the top: the SDK's import is 0.8 s every CLI command would pay
+
         self.name = name
         self._retries = max_retries
         self._client = anthropic.AsyncAnthropic(
@@ -82,6 +86,8 @@ class AnthropicProvider:
         return await retrying(lambda: self._post_once(body), self._retries)
 
     async def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
+        import anthropic
+
         try:
             raw = await self._client.post("/v1/messages", content=orjson.dumps(body), cast_to=httpx2.Response)
             parsed = orjson.loads(raw.content)
