@@ -62,60 +62,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session")
-def fake_openai_server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
+def vendor_fake(cls: type[Any], name: str):
+    """Two fixtures for a vendor's fake: ``<name>_server``, one per session, and ``<name>``, the same
+    server reset (script, records, latency) before and after each test."""
+
+    @pytest.fixture(scope="session", name=f"{name}_server")
+    def server() -> Iterator[Any]:
+        fake = cls().start()
+        yield fake
+        fake.stop()
+
+    @pytest.fixture(name=name)
+    def fresh(request: pytest.FixtureRequest) -> Iterator[Any]:
+        fake = request.getfixturevalue(f"{name}_server")
+        fake.reset()
+        yield fake
+        fake.reset()
+
+    return server, fresh
 
 
-@pytest.fixture
-def fake_openai(fake_openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    fake_openai_server.reset()
-    yield fake_openai_server
-    fake_openai_server.reset()
-
-
-@pytest.fixture(scope="session")
-def fake_anthropic_server() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake_anthropic(fake_anthropic_server: FakeAnthropic) -> Iterator[FakeAnthropic]:
-    fake_anthropic_server.reset()
-    yield fake_anthropic_server
-    fake_anthropic_server.reset()
-
-
-@pytest.fixture(scope="session")
-def fake_gemini_server() -> Iterator[FakeGemini]:
-    fake = FakeGemini().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake_gemini(fake_gemini_server: FakeGemini) -> Iterator[FakeGemini]:
-    fake_gemini_server.reset()
-    yield fake_gemini_server
-    fake_gemini_server.reset()
-
-
-@pytest.fixture(scope="session")
-def fake_perplexity_server() -> Iterator[FakePerplexity]:
-    fake = FakePerplexity().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake_perplexity(fake_perplexity_server: FakePerplexity) -> Iterator[FakePerplexity]:
-    fake_perplexity_server.reset()
-    yield fake_perplexity_server
-    fake_perplexity_server.reset()
+fake_openai_server, fake_openai = vendor_fake(FakeOpenAI, "fake_openai")
+fake_anthropic_server, fake_anthropic = vendor_fake(FakeAnthropic, "fake_anthropic")
+fake_gemini_server, fake_gemini = vendor_fake(FakeGemini, "fake_gemini")
+fake_perplexity_server, fake_perplexity = vendor_fake(FakePerplexity, "fake_perplexity")
 
 
 @pytest_asyncio.fixture(scope="session")
