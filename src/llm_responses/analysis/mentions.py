@@ -47,9 +47,17 @@ def blank_urls(text: str) -> str:
 
 
 @cache
-def _pattern(term: str) -> re.Pattern[str]:
+def _matcher(entities: tuple[Entity, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for every term of every entity (longest first, so "Disneyland Paris" wins over
+    "Disneyland" where both start), and which entity each term belongs to: one scan of the text."""
+    owner: dict[str, str] = {}
+    for e in entities:
+        for t in e.terms:
+            owner.setdefault(t.casefold(), e.name)
+    terms = sorted(owner, key=len, reverse=True)
     # a word boundary that also works for names starting or ending with non-word characters (".NET", "C++")
-    return re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])", re.IGNORECASE)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)", re.IGNORECASE)
+    return pattern, owner
 
 
 def domain_of(url: str) -> str:
@@ -60,13 +68,19 @@ def domain_of(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def _on_domain(url: str, domains: tuple[str, ...]) -> bool:
-    host = domain_of(url)
-    return any(host == d or host.endswith("." + d) for d in (d.lower().removeprefix("www.") for d in domains))
+def _on_domain(hosts: set[str], domains: tuple[str, ...]) -> bool:
+    for d in domains:
+        d = d.lower().removeprefix("www.")
+        if any(host == d or host.endswith("." + d) for host in hosts):
+            return True
+    return False
 
 
 def _negated(text: str, start: int) -> bool:
-    before = re.findall(r"[\w']+", text[:start].lower())[-NEGATION_WINDOW:]
+    # the few words before the mention: a short window, never the whole text before it
+    before = re.findall(r"[\w']+", text[max(0, start - 16 * NEGATION_WINDOW) : start].lower())[
+        -NEGATION_WINDOW:
+    ]
     joined = " " + " ".join(before) + " "
     return any(f" {n} " in joined or (n == "n't" and "n't " in joined) for n in NEGATIONS)
 
@@ -74,10 +88,14 @@ def _negated(text: str, start: int) -> bool:
 def find(text: str, cited_urls: list[str], entities: list[Entity]) -> list[Hit]:
     """One ``Hit`` per tracked entity, in the order given."""
     searchable = blank_urls(text)
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for e in entities:
-        found = sorted({m.span() for t in e.terms for m in _pattern(t).finditer(searchable)})
-        spans[e.name] = _outermost(found)
+    spans: dict[str, list[tuple[int, int]]] = {e.name: [] for e in entities}
+    if any(e.terms for e in entities):
+        pattern, owner = _matcher(tuple(entities))
+        for m in pattern.finditer(searchable):
+            name = owner.get(m.group().casefold())
+            if name is not None:
+                spans[name].append(m.span())
+    hosts = {domain_of(u) for u in cited_urls}
     order = sorted((s[0][0], e.name) for e in entities if (s := spans[e.name]))
     position = {name: i for i, (_, name) in enumerate(order, 1)}
     return [
@@ -85,20 +103,10 @@ def find(text: str, cited_urls: list[str], entities: list[Entity]) -> list[Hit]:
             entity=e.name,
             competitor=e.competitor,
             mentioned=bool(spans[e.name]),
-            cited=any(_on_domain(u, e.domains) for u in cited_urls) if e.domains else False,
+            cited=_on_domain(hosts, e.domains),
             position=position.get(e.name),
             offsets=tuple(spans[e.name]),
             negated=bool(spans[e.name]) and _negated(searchable, spans[e.name][0][0]),
         )
         for e in entities
     ]
-
-
-def _outermost(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping matches of a name and its alias ("Disneyland", "Disneyland Paris") count once."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
-        if out and start < out[-1][1]:
-            continue
-        out.append((start, end))
-    return out

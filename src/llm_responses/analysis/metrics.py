@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -36,56 +35,74 @@ class Answer:
     hits: tuple[Hit, ...]
 
 
-def metrics(answers: Iterable[Answer], by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """One row per (group, entity): the counts and the ratios above, rounded to 4 decimals."""
-    unknown = [g for g in by if g not in GROUPS]
-    if unknown:
-        raise ValueError(f"cannot group by {', '.join(unknown)}: use {', '.join(GROUPS)}")
-    groups: dict[tuple[str, ...], list[Answer]] = defaultdict(list)
-    for a in answers:
-        groups[tuple(getattr(a, g) for g in by)].append(a)
-    rows: list[dict[str, Any]] = []
-    for key in sorted(groups):
-        members = groups[key]
-        with_citations = sum(a.cited_any for a in members)
-        totals: dict[str, dict[str, Any]] = {}
-        for a in members:
-            for h in a.hits:
-                t = totals.setdefault(
-                    h.entity,
-                    {
-                        "competitor": h.competitor,
-                        "mentions": 0,
-                        "citations": 0,
-                        "positions": [],
-                        "negated": 0,
-                    },
-                )
-                t["mentions"] += h.mentioned
-                t["citations"] += h.cited
-                t["negated"] += h.negated
-                if h.position is not None:
-                    t["positions"].append(h.position)
-        all_mentions = sum(t["mentions"] for t in totals.values())
-        for entity, t in totals.items():
-            rows.append(
+class Tally:
+    """The metrics accumulated one answer at a time: memory grows with groups × entities, not answers."""
+
+    def __init__(self, by: tuple[str, ...] = ()) -> None:
+        unknown = [g for g in by if g not in GROUPS]
+        if unknown:
+            raise ValueError(f"cannot group by {', '.join(unknown)}: use {', '.join(GROUPS)}")
+        self.by = by
+        self._groups: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def add(self, a: Answer) -> None:
+        group = self._groups.setdefault(
+            tuple(getattr(a, g) for g in self.by), {"answers": 0, "with_citations": 0, "entities": {}}
+        )
+        group["answers"] += 1
+        group["with_citations"] += a.cited_any
+        for h in a.hits:
+            t = group["entities"].setdefault(
+                h.entity,
                 {
-                    **dict(zip(by, key, strict=True)),
-                    "entity": entity,
-                    "competitor": t["competitor"],
-                    "answers": len(members),
-                    "mentions": t["mentions"],
-                    "visibility": _ratio(t["mentions"], len(members)),
-                    "share_of_voice": _ratio(t["mentions"], all_mentions),
-                    "citations": t["citations"],
-                    "citation_share": _ratio(t["citations"], with_citations),
-                    "average_position": round(sum(t["positions"]) / len(t["positions"]), 4)
-                    if t["positions"]
-                    else None,
-                    "negated": t["negated"],
-                }
+                    "competitor": h.competitor,
+                    "mentions": 0,
+                    "citations": 0,
+                    "positions": 0,
+                    "position_sum": 0,
+                    "negated": 0,
+                },
             )
-    return rows
+            t["mentions"] += h.mentioned
+            t["citations"] += h.cited
+            t["negated"] += h.negated
+            if h.position is not None:
+                t["positions"] += 1
+                t["position_sum"] += h.position
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (group, entity): the counts and the ratios above, rounded to 4 decimals."""
+        rows: list[dict[str, Any]] = []
+        for key in sorted(self._groups):
+            group = self._groups[key]
+            all_mentions = sum(t["mentions"] for t in group["entities"].values())
+            for entity, t in group["entities"].items():
+                rows.append(
+                    {
+                        **dict(zip(self.by, key, strict=True)),
+                        "entity": entity,
+                        "competitor": t["competitor"],
+                        "answers": group["answers"],
+                        "mentions": t["mentions"],
+                        "visibility": _ratio(t["mentions"], group["answers"]),
+                        "share_of_voice": _ratio(t["mentions"], all_mentions),
+                        "citations": t["citations"],
+                        "citation_share": _ratio(t["citations"], group["with_citations"]),
+                        "average_position": round(t["position_sum"] / t["positions"], 4)
+                        if t["positions"]
+                        else None,
+                        "negated": t["negated"],
+                    }
+                )
+        return rows
+
+
+def metrics(answers: Iterable[Answer], by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """``Tally`` over ``answers`` at once."""
+    tally = Tally(by)
+    for a in answers:
+        tally.add(a)
+    return tally.rows()
 
 
 def _ratio(part: int, whole: int) -> float:

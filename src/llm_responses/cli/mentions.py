@@ -19,7 +19,7 @@ import click
 from pydantic import ValidationError
 
 from llm_responses.analysis.mentions import Entity, find
-from llm_responses.analysis.metrics import GROUPS, Answer, metrics
+from llm_responses.analysis.metrics import GROUPS, Answer, Tally
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.config_tables import BrandConfig
 from llm_responses.store.records import TaskRecord
@@ -88,19 +88,22 @@ def mentions(
         raise click.BadParameter(f"{', '.join(bad)}: use {', '.join(GROUPS)}", param_hint="--by")
     entities = _entities(brands)
 
-    async def read(store: Store) -> list[Answer]:
+    tally = Tally(groups)
+
+    async def read(store: Store) -> None:
         account = await store.account_by_login(login)
         if account is None:
             click.echo(f"error: no account {login!r}", err=True)
             sys.exit(1)
-        answers: list[Answer] = []
         after = (0.0, "")
         while page := await store.finished_tasks(account.id, after=after, se=se, tag=tag, limit=PAGE):
-            answers += [a for r in page if (a := answer_of(r, entities)) is not None]
+            for record in page:  # one page in memory at a time, whatever the account holds
+                if (a := answer_of(record, entities)) is not None:
+                    tally.add(a)
             after = (page[-1].finished_at or 0.0, page[-1].id)
-        return answers
 
-    rows: list[dict[str, Any]] = metrics(with_store(settings, read), groups)
+    with_store(settings, read)
+    rows: list[dict[str, Any]] = tally.rows()
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
