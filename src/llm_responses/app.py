@@ -8,8 +8,10 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from llm_responses import __version__
 from llm_responses.api import errors as api_errors
@@ -49,10 +51,47 @@ async def run_worker(settings: Settings) -> None:
         log.info("stopping: finishing running tasks for up to %gs", settings.shutdown_grace_seconds)
 
 
+@asynccontextmanager
+async def _serving(mcp: Any) -> AsyncIterator[None]:
+    """The MCP session manager in a task of its own: its anyio task group must be left by the task that
+    entered it, and a lifespan's start and end need not run in one task (test harnesses, some servers)."""
+    ready, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with mcp.session_manager.run():
+            ready.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    await asyncio.wait([task, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()  # it failed to start: say why
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def create_app(settings: Settings) -> FastAPI:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from llm_responses.api.mcp_server import build_mcp  # the SDK's import only where the server runs
+
+    mcp = build_mcp(lambda: app.state.api, settings.brands)
+    mcp_app = mcp.streamable_http_app(
+        stateless_http=True,
+        json_response=True,
+        streamable_http_path="/",
+        max_request_body_size=settings.max_body_bytes,  # the same cap as every other POST
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=False
+        ),  # see api/mcp_server
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings, work=settings.worker_enabled) as r:
+        async with running(settings, work=settings.worker_enabled) as r, _serving(mcp):
             app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
             yield
 
@@ -67,6 +106,6 @@ def create_app(settings: Settings) -> FastAPI:
     api_errors.install(app)
     if settings.access_log:
         app.add_middleware(AccessLog)
-    app.router.routes.extend([*api_routes, *webhook_routes])
+    app.router.routes.extend([*api_routes, *webhook_routes, Mount("/mcp", app=mcp_app)])
     app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *webhook_routes])
     return app

@@ -1,0 +1,148 @@
+"""A read-only MCP endpoint at ``/mcp``: what an agent needs to read an account's stored answers and the
+brand metrics over them, with the account's own credentials (Basic or Bearer, as the REST API).
+
+The official ``mcp`` SDK (``MCPServer``), streamable HTTP, stateless, JSON responses. Every tool
+authenticates the call's ``Authorization`` header itself; nothing is written. The SDK's DNS-rebinding
+check (a Host allowlist, for unauthenticated local servers) is off: no call is answered without credentials,
+and a rebinding page cannot send them. Sizes are bounded: pages of at most ``MAX_PAGE`` answers, metrics
+over at most ``MAX_SCAN`` answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from llm_responses.analysis.mentions import Entity, find
+from llm_responses.analysis.metrics import Answer, Tally
+from llm_responses.config_tables import BrandConfig
+from llm_responses.errors import ApiError
+from llm_responses.store.records import Account, TaskRecord
+from llm_responses.wire.envelope import format_datetime
+
+if TYPE_CHECKING:
+    from llm_responses.api.routes import ApiContext
+
+MAX_PAGE = 100
+MAX_SCAN = 100_000
+PAGE = 500
+
+
+def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> MCPServer:
+    server = MCPServer(
+        name="llm-responses",
+        instructions="Read-only: this account's stored LLM answers (by tag and engine), each answer's text, "
+        "citations and fan-out queries, and the tracked brands' visibility metrics.",
+    )
+    entities = [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor) for b in brands]
+
+    async def caller(ctx: Context) -> Account:
+        headers = ctx.headers or {}
+        try:
+            return await get_api().auth.authenticate(headers.get("authorization"), "mcp")
+        except ApiError as exc:  # the client is told why, as the REST API would tell it
+            raise ToolError(f"{int(exc.status)} {exc.message}") from None
+
+    async def scan(account: Account, engine: str | None, tag: str | None, limit: int):
+        after, seen = (0.0, ""), 0
+        store = get_api().store
+        while seen < limit and (
+            page := await store.finished_tasks(account.id, after=after, se=engine, tag=tag, limit=PAGE)
+        ):
+            for record in page[: limit - seen]:
+                yield record
+            seen += len(page)
+            after = (page[-1].finished_at or 0.0, page[-1].id)
+
+    @server.tool()
+    async def list_tags(ctx: Context, engine: str | None = None) -> list[dict[str, Any]]:
+        """The tags of this account's answers with how many answers each has (newest 100,000 at most)."""
+        account = await caller(ctx)
+        counts = Counter([r.tag or "" async for r in scan(account, engine, None, MAX_SCAN)])
+        return [{"tag": tag, "answers": n} for tag, n in counts.most_common()]
+
+    @server.tool()
+    async def list_answers(
+        ctx: Context, tag: str | None = None, engine: str | None = None, after: str = "", limit: int = 20
+    ) -> dict[str, Any]:
+        """Finished tasks in the order they finished: id, engine, tag, prompt, status. ``after`` is the
+        ``next`` of the previous page."""
+        account = await caller(ctx)
+        finished, _, last_id = after.partition("|")
+        page = await get_api().store.finished_tasks(
+            account.id,
+            after=(float(finished or 0), last_id),
+            se=engine,
+            tag=tag,
+            limit=max(1, min(limit, MAX_PAGE)),
+        )
+        items = [_summary(r) for r in page]
+        nxt = f"{page[-1].finished_at}|{page[-1].id}" if page else ""
+        return {"items": items, "next": nxt}
+
+    @server.tool()
+    async def get_answer(ctx: Context, task_id: str) -> dict[str, Any]:
+        """One answer: its text, citations (title, url, cited span), fan-out queries, reasoning, money."""
+        account = await caller(ctx)
+        record = await get_api().store.get_task(account.id, task_id)
+        if record is None:
+            raise ToolError(f"40401 Task Not Found: {task_id}")
+        return _answer(record)
+
+    @server.tool()
+    async def mention_metrics(
+        ctx: Context, by: list[str] | None = None, tag: str | None = None, engine: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Visibility, share of voice, citation share and average position of the configured brands,
+        grouped by any of tag, engine, model, country, day."""
+        account = await caller(ctx)
+        if not entities:
+            raise ToolError("no brands are configured ([[brands]] in the server's configuration)")
+        tally = Tally(tuple(by or ()))
+        async for record in scan(account, engine, tag, MAX_SCAN):
+            if record.result_json:
+                answer = _answer(record)
+                urls = [c["url"] for c in answer["citations"]]
+                hits = tuple(find(answer["text"], urls, entities))
+                data = json.loads(record.data_json or "{}")
+                tally.add(
+                    Answer(record.id, record.tag or "", record.se, str(data.get("model_name") or ""),
+                           str(data.get("web_search_country_iso_code") or ""),
+                           (answer["finished_at"] or "")[:10], bool(urls), hits)
+                )  # fmt: skip
+        return tally.rows()
+
+    return server
+
+
+def _summary(r: TaskRecord) -> dict[str, Any]:
+    data = json.loads(r.data_json or "{}")
+    return {
+        "id": r.id, "engine": r.se, "tag": r.tag, "status_code": r.status_code, "user_prompt": data.get("user_prompt"),
+        "model_name": data.get("model_name"), "finished_at": format_datetime(r.finished_at) if r.finished_at else None,
+    }  # fmt: skip
+
+
+def _answer(r: TaskRecord) -> dict[str, Any]:
+    result = json.loads(r.result_json) if r.result_json else {}
+    texts, citations, reasoning = [], [], []
+    for item in result.get("items") or []:
+        for section in item.get("sections") or []:
+            if item.get("type") == "reasoning":
+                reasoning.append(section.get("text") or "")
+            else:
+                texts.append(section.get("text") or "")
+                citations += [
+                    {k: a.get(k) for k in ("title", "url", "start_index", "end_index", "text")}
+                    for a in section.get("annotations") or []
+                ]
+    return {
+        **_summary(r), "status_message": r.status_message, "result_model": result.get("model_name"),
+        "text": "\n\n".join(texts), "citations": citations, "fan_out_queries": result.get("fan_out_queries") or [],
+        "reasoning": reasoning, "money_spent": result.get("money_spent"),
+    }  # fmt: skip

@@ -1,0 +1,89 @@
+"""The read-only MCP endpoint, through the official ``mcp`` client over streamable HTTP (in-process ASGI)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+
+import httpx2
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import LLM
+
+BRANDS = [
+    {"name": "Parc Astérix", "domains": ["wikipedia.org"]},  # the fake cites fr.wikipedia.org
+    {"name": "Disneyland", "competitor": True},
+]
+
+
+@asynccontextmanager
+async def mcp_session(harness, headers):
+    http = httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=harness.app), base_url="http://test", headers=headers
+    )
+    async with http, streamable_http_client("http://test/mcp/", http_client=http) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+def payload(result):
+    assert not result.is_error, result.content
+    return (
+        json.loads(result.content[0].text)
+        if len(result.content) == 1
+        else [json.loads(c.text) for c in result.content]
+    )
+
+
+async def test_tools_read_the_accounts_answers_and_metrics(running_with):
+    async with running_with(brands=BRANDS) as h:
+        alice, bob = await h.account(), await h.account("bob")
+        for tag in ("parks", "parks", "other"):
+            body = await h.post(
+                f"{LLM}/live",
+                alice,
+                [
+                    {
+                        "user_prompt": "amusement parks in France",
+                        "model_name": "gpt-4.1-mini",
+                        "web_search": True,
+                        "tag": tag,
+                    }
+                ],
+            )
+            assert body["tasks"][0]["status_code"] == 20000
+        await h.post(
+            f"{LLM}/live", bob, [{"user_prompt": "bob's own", "model_name": "gpt-4.1-mini", "tag": "secret"}]
+        )
+        async with mcp_session(h, alice.basic) as mcp:
+            names = {t.name for t in (await mcp.list_tools()).tools}
+            assert names == {"list_tags", "list_answers", "get_answer", "mention_metrics"}
+            tags = payload(await mcp.call_tool("list_tags", {}))
+            assert sorted((t["tag"], t["answers"]) for t in (tags if isinstance(tags, list) else [tags])) == [
+                ("other", 1),
+                ("parks", 2),
+            ]
+            page = payload(await mcp.call_tool("list_answers", {"tag": "parks", "limit": 1}))
+            assert len(page["items"]) == 1 and page["next"]
+            rest = payload(await mcp.call_tool("list_answers", {"tag": "parks", "after": page["next"]}))
+            assert len(rest["items"]) == 1 and rest["items"][0]["id"] != page["items"][0]["id"]
+            answer = payload(await mcp.call_tool("get_answer", {"task_id": page["items"][0]["id"]}))
+            assert answer["text"] and answer["citations"]
+            for c in answer["citations"]:
+                assert answer["text"][c["start_index"] : c["end_index"]] == c["text"]
+            rows = payload(await mcp.call_tool("mention_metrics", {"by": ["tag"]}))
+            rows = rows if isinstance(rows, list) else [rows]
+            asterix = {r["tag"]: r for r in rows if r["entity"] == "Parc Astérix"}
+            assert asterix["parks"]["answers"] == 2 and asterix["parks"]["citation_share"] == 1.0
+            missing = await mcp.call_tool("get_answer", {"task_id": "00000000-0000-0000-0000-000000000000"})
+            assert missing.is_error
+
+
+async def test_every_tool_needs_the_accounts_credentials(harness):
+    # the harness fixture enters the app's lifespan in one task and leaves it in another
+    async with mcp_session(harness, {"Authorization": "Basic bm9ib2R5Om5vcGU="}) as mcp:
+        for tool, args in (("list_tags", {}), ("list_answers", {}), ("get_answer", {"task_id": "x"})):
+            result = await mcp.call_tool(tool, args)
+            assert result.is_error and "40100" in result.content[0].text
