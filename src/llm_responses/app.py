@@ -21,6 +21,7 @@ from llm_responses.api.routes import routes as api_routes
 from llm_responses.api.webhook_routes import routes as webhook_routes
 from llm_responses.composition import running
 from llm_responses.config import Settings
+from llm_responses.dashboard.routes import dashboard_routes
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def create_app(settings: Settings) -> FastAPI:
     api_errors.install(app)
     if settings.access_log:
         app.add_middleware(AccessLog)
-    app.router.routes.extend([*api_routes, *webhook_routes, Mount("/mcp", app=mcp_app)])
+    app.router.routes.extend(
+        [*api_routes, *webhook_routes, *dashboard_routes(settings.brands), Mount("/mcp", app=mcp_app)]
+    )
     app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *webhook_routes])
     return app

@@ -94,3 +94,14 @@ def test_metrics_follow_the_written_formulas():
     assert (disney["average_position"], asterix["average_position"]) == (1.0, 1.5)
     assert rows["claude", "Disneyland Paris"]["visibility"] == 1.0
     assert asterix["competitor"] is True
+
+
+def test_the_dashboard_escapes_answers_and_links_only_http():
+    from llm_responses.dashboard.views import highlighted
+
+    text = "<script>alert(1)</script> cited claim"
+    html = highlighted(
+        text, [{"start_index": 26, "end_index": 37, "url": "javascript:alert(1)", "title": '"x'}]
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="#"' in html and "<mark>cited claim</mark>" in html and "&quot;x" in html

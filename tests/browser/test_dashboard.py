@@ -1,0 +1,94 @@
+"""The dashboard in a real browser, against a real ``serve`` process with answers from the fake OpenAI."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.e2e.test_official_client import Server
+
+pytestmark = pytest.mark.e2e
+BRANDS = (
+    '[{"name": "Parc Astérix", "domains": ["wikipedia.org"]}, {"name": "Disneyland", "competitor": true}]'
+)
+
+
+@pytest.fixture
+def served(tmp_path, fake_openai):
+    srv = Server(tmp_path / "dash.db", fake_openai.base_url, LLM_RESPONSES_BRANDS=BRANDS)
+    creds = json.loads(srv.cli("accounts", "create", "dash", "--balance", "5", "--json"))
+    srv.start()
+    auth = (creds["login"], creds["password"])
+    for tag, search in (("parks", True), ("parks", True), ("plain", False)):
+        r = httpx.post(
+            f"{srv.url}/v3/ai_optimization/chat_gpt/llm_responses/live",
+            json=[
+                {
+                    "user_prompt": "amusement parks in France",
+                    "model_name": "gpt-4.1-mini",
+                    "web_search": search,
+                    "tag": tag,
+                }
+            ],
+            auth=auth,
+            timeout=30,
+        )
+        assert r.json()["tasks"][0]["status_code"] == 20000
+    yield srv, creds
+    srv.kill()
+
+
+@pytest.fixture
+def credentials(served):
+    _, creds = served
+    return {"username": creds["login"], "password": creds["password"]}
+
+
+async def test_tasks_filter_answer_with_highlighted_citations_and_brands(served, browser_page, screenshot):
+    srv, _ = served
+    page = browser_page
+    await page.goto(f"{srv.url}/dashboard")
+    assert await page.locator("#tasks tr").count() == 4  # header + 3 tasks
+    await screenshot("tasks")
+    await page.fill("input[name=tag]", "parks")
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**tag=parks**")
+    assert await page.locator("#tasks tr").count() == 3
+
+    await page.click("#tasks a >> nth=0")
+    marks = page.locator("#answer a.cite mark")
+    await marks.first.wait_for()
+    cited = await marks.first.inner_text()
+    body = await page.locator("#answer").inner_text()
+    assert cited and cited in body
+    assert await page.locator("#sources li").count() == await marks.count()
+    assert await page.locator("#fan-out li").count() >= 1
+    await screenshot("answer")
+
+    await page.click("text=Brands")
+    assert "Parc Astérix" in await page.locator("#brands").inner_text()
+    await page.wait_for_selector("#visibility-chart canvas")  # Chart.js drew, from the bundled script
+    await screenshot("brands")
+
+
+def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
+    srv, creds = served
+    auth = (creds["login"], creds["password"])
+    tasks = httpx.get(f"{srv.url}/dashboard/tasks.json?tag=parks", auth=auth).json()
+    assert len(tasks) == 2 and {t["tag"] for t in tasks} == {"parks"}
+    csv_text = httpx.get(f"{srv.url}/dashboard/tasks.csv", auth=auth).text
+    assert csv_text.splitlines()[0].startswith("id,engine") and len(csv_text.splitlines()) == 4
+    answer = httpx.get(f"{srv.url}/dashboard/answer/{tasks[0]['id']}.json", auth=auth).json()
+    for section in answer["sections"]:
+        for a in section["annotations"]:
+            assert section["text"][a["start_index"] : a["end_index"]] == a["text"]
+    brands = httpx.get(f"{srv.url}/dashboard/brands.json?by=tag", auth=auth).json()
+    asterix = {r["tag"]: r for r in brands if r["entity"] == "Parc Astérix"}
+    assert asterix["parks"]["citation_share"] == 1.0 and asterix["plain"]["citations"] == 0
+    assert httpx.get(f"{srv.url}/dashboard/brands.csv", auth=auth).text.startswith("engine,entity")
+    anonymous = httpx.get(f"{srv.url}/dashboard")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Basic")
+    other = httpx.get(f"{srv.url}/dashboard/answer/{tasks[0]['id']}", auth=("nobody", "x"))
+    assert other.status_code == 401
