@@ -79,6 +79,8 @@ async def test_tools_read_the_accounts_answers_and_metrics(running_with):
             assert asterix["parks"]["answers"] == 2 and asterix["parks"]["citation_share"] == 1.0
             missing = await mcp.call_tool("get_answer", {"task_id": "00000000-0000-0000-0000-000000000000"})
             assert missing.is_error
+            bad_cursor = await mcp.call_tool("list_answers", {"after": "garbage"})
+            assert bad_cursor.is_error and "not a page cursor" in bad_cursor.content[0].text
 
 
 async def test_every_tool_needs_the_accounts_credentials(harness):

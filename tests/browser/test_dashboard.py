@@ -88,6 +88,8 @@ def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
     asterix = {r["tag"]: r for r in brands if r["entity"] == "Parc Astérix"}
     assert asterix["parks"]["citation_share"] == 1.0 and asterix["plain"]["citations"] == 0
     assert httpx.get(f"{srv.url}/dashboard/brands.csv", auth=auth).text.startswith("engine,entity")
+    assert httpx.get(f"{srv.url}/dashboard?after=not-a-cursor", auth=auth).status_code == 400
+    assert httpx.get(f"{srv.url}/dashboard/brands?by=weekday", auth=auth).status_code == 400
     anonymous = httpx.get(f"{srv.url}/dashboard")
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Basic")
     other = httpx.get(f"{srv.url}/dashboard/answer/{tasks[0]['id']}", auth=("nobody", "x"))

@@ -6,8 +6,8 @@ from llm_responses.billing.settlement import affordable, settle
 from llm_responses.core import LlmRequest
 from llm_responses.errors import ErrorKind, ProviderError, StatusCode
 from llm_responses.providers.openai_chat import build_chat_params, parse_chat_response, split_think
-from llm_responses.providers.openai_client import retry_after
 from llm_responses.providers.openai_responses import build_params, parse_response
+from llm_responses.providers.retrying import retry_after
 from llm_responses.store.fair_claim import Rotation
 from llm_responses.tasks.runner import provider_failure
 from llm_responses.wire import ai_optimized

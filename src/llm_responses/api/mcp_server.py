@@ -12,25 +12,25 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from llm_responses.analysis.mentions import Entity, find
-from llm_responses.analysis.metrics import Answer, Tally
+from llm_responses.analysis.metrics import Tally
+from llm_responses.analysis.stored import entities_of, stored_answer
 from llm_responses.config_tables import BrandConfig
 from llm_responses.errors import ApiError
-from llm_responses.store.records import Account, TaskRecord
+from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
 from llm_responses.wire.envelope import format_datetime
+from llm_responses.wire.result import read_result
 
 if TYPE_CHECKING:
     from llm_responses.api.routes import ApiContext
 
 MAX_PAGE = 100
 MAX_SCAN = 100_000
-PAGE = 500
 
 
 def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> MCPServer:
@@ -39,7 +39,7 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         instructions="Read-only: this account's stored LLM answers (by tag and engine), each answer's text, "
         "citations and fan-out queries, and the tracked brands' visibility metrics.",
     )
-    entities = [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor) for b in brands]
+    entities = entities_of(brands)
 
     async def caller(ctx: Context) -> Account:
         headers = ctx.headers or {}
@@ -48,16 +48,8 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         except ApiError as exc:  # the client is told why, as the REST API would tell it
             raise ToolError(f"{int(exc.status)} {exc.message}") from None
 
-    async def scan(account: Account, engine: str | None, tag: str | None, limit: int):
-        after, seen = (0.0, ""), 0
-        store = get_api().store
-        while seen < limit and (
-            page := await store.finished_tasks(account.id, after=after, se=engine, tag=tag, limit=PAGE)
-        ):
-            for record in page[: limit - seen]:
-                yield record
-            seen += len(page)
-            after = (page[-1].finished_at or 0.0, page[-1].id)
+    def scan(account: Account, engine: str | None, tag: str | None, limit: int) -> AsyncIterator[TaskRecord]:
+        return get_api().store.each_finished_task(account.id, se=engine, tag=tag, limit=limit)
 
     @server.tool()
     async def list_tags(ctx: Context, engine: str | None = None) -> list[dict[str, Any]]:
@@ -73,16 +65,19 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         """Finished tasks in the order they finished: id, engine, tag, prompt, status. ``after`` is the
         ``next`` of the previous page."""
         account = await caller(ctx)
-        finished, _, last_id = after.partition("|")
+        try:
+            cursor = parse_finished_cursor(after)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         page = await get_api().store.finished_tasks(
             account.id,
-            after=(float(finished or 0), last_id),
+            after=cursor,
             se=engine,
             tag=tag,
             limit=max(1, min(limit, MAX_PAGE)),
         )
         items = [_summary(r) for r in page]
-        nxt = f"{page[-1].finished_at}|{page[-1].id}" if page else ""
+        nxt = finished_cursor(page[-1]) if page else ""
         return {"items": items, "next": nxt}
 
     @server.tool()
@@ -105,16 +100,8 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
             raise ToolError("no brands are configured ([[brands]] in the server's configuration)")
         tally = Tally(tuple(by or ()))
         async for record in scan(account, engine, tag, MAX_SCAN):
-            if record.result_json:
-                answer = _answer(record)
-                urls = [c["url"] for c in answer["citations"]]
-                hits = tuple(find(answer["text"], urls, entities))
-                data = json.loads(record.data_json or "{}")
-                tally.add(
-                    Answer(record.id, record.tag or "", record.se, str(data.get("model_name") or ""),
-                           str(data.get("web_search_country_iso_code") or ""),
-                           (answer["finished_at"] or "")[:10], bool(urls), hits)
-                )  # fmt: skip
+            if (answer := stored_answer(record, entities)) is not None:
+                tally.add(answer)
         return tally.rows()
 
     return server
@@ -130,19 +117,13 @@ def _summary(r: TaskRecord) -> dict[str, Any]:
 
 def _answer(r: TaskRecord) -> dict[str, Any]:
     result = json.loads(r.result_json) if r.result_json else {}
-    texts, citations, reasoning = [], [], []
-    for item in result.get("items") or []:
-        for section in item.get("sections") or []:
-            if item.get("type") == "reasoning":
-                reasoning.append(section.get("text") or "")
-            else:
-                texts.append(section.get("text") or "")
-                citations += [
-                    {k: a.get(k) for k in ("title", "url", "start_index", "end_index", "text")}
-                    for a in section.get("annotations") or []
-                ]
+    reading = read_result(result)
+    citations = [
+        {k: a.get(k) for k in ("title", "url", "start_index", "end_index", "text")}
+        for a in reading.annotations
+    ]
     return {
         **_summary(r), "status_message": r.status_message, "result_model": result.get("model_name"),
-        "text": "\n\n".join(texts), "citations": citations, "fan_out_queries": result.get("fan_out_queries") or [],
-        "reasoning": reasoning, "money_spent": result.get("money_spent"),
+        "text": reading.text, "citations": citations, "fan_out_queries": result.get("fan_out_queries") or [],
+        "reasoning": list(reading.reasoning), "money_spent": result.get("money_spent"),
     }  # fmt: skip

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_responses.batch.plan import Job
+from llm_responses.wire.result import read_result
 
 CSV_COLUMNS = (
     "key", "engine", "model", "country", "repeat", "prompt_line", "user_prompt", "tag", "task_id",
@@ -79,15 +80,11 @@ RESULT_COLUMNS = (
 def flatten_result(result: dict[str, Any] | None) -> dict[str, Any]:
     """A DataForSEO result object as flat columns: the answer's text, its cited URLs, the fan-out."""
     result = result or {}
-    texts, urls = [], []
-    for item in result.get("items") or []:
-        if item.get("type") == "message":
-            for section in item.get("sections") or []:
-                texts.append(section.get("text") or "")
-                urls += [a.get("url") for a in section.get("annotations") or [] if a.get("url")]
+    reading = read_result(result)
+    urls = reading.cited_urls
     return {
         "model_name": result.get("model_name", ""), "money_spent": result.get("money_spent", ""),
-        "web_search": result.get("web_search", ""), "text": "\n\n".join(texts), "citations": len(urls),
+        "web_search": result.get("web_search", ""), "text": reading.text, "citations": len(urls),
         "cited_urls": " ".join(dict.fromkeys(urls)), "fan_out_queries": " | ".join(result.get("fan_out_queries") or []),
     }  # fmt: skip
 

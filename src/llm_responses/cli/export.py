@@ -17,7 +17,6 @@ from llm_responses.store.records import TaskRecord
 from llm_responses.store.store import Store
 from llm_responses.wire.envelope import format_datetime
 
-PAGE = 500
 CSV_COLUMNS = (
     "id", "se", "endpoint", "status_code", "status_message", "tag", "cost", "created_at", "finished_at",
     "user_prompt", "requested_model", *RESULT_COLUMNS,
@@ -69,18 +68,15 @@ def export(
         writer = csv.DictWriter(target, CSV_COLUMNS) if fmt == "csv" else None
         if writer:
             writer.writeheader()
-        count, after = 0, (0.0, "")
+        count = 0
         try:
-            while page := await store.finished_tasks(account.id, after=after, se=se, tag=tag, limit=PAGE):
-                for record in page:
-                    task = task_json(record)
-                    if writer:
-                        writer.writerow(csv_row(task))
-                    else:
-                        target.write(json.dumps(task, ensure_ascii=False) + "\n")
-                count += len(page)
-                last = page[-1]
-                after = (last.finished_at or 0.0, last.id)
+            async for record in store.each_finished_task(account.id, se=se, tag=tag):
+                task = task_json(record)
+                if writer:
+                    writer.writerow(csv_row(task))
+                else:
+                    target.write(json.dumps(task, ensure_ascii=False) + "\n")
+                count += 1
         finally:
             if out:
                 target.close()

@@ -11,45 +11,17 @@ import csv
 import json
 import sys
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
 
-from llm_responses.analysis.mentions import Entity, find
-from llm_responses.analysis.metrics import GROUPS, Answer, Tally
+from llm_responses.analysis.metrics import GROUPS, Tally
+from llm_responses.analysis.stored import entities_of, stored_answer
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.config_tables import BrandConfig
-from llm_responses.store.records import TaskRecord
 from llm_responses.store.store import Store
-
-PAGE = 500
-
-
-def answer_of(record: TaskRecord, entities: list[Entity]) -> Answer | None:
-    """A stored task as an ``Answer`` (None for failed tasks: there is no answer to read)."""
-    if not record.result_json:
-        return None
-    result = json.loads(record.result_json)
-    data = json.loads(record.data_json) if record.data_json else {}
-    texts, urls = [], []
-    for item in result.get("items") or []:
-        if item.get("type") == "message":
-            for section in item.get("sections") or []:
-                texts.append(section.get("text") or "")
-                urls += [a["url"] for a in section.get("annotations") or [] if a.get("url")]
-    day = datetime.fromtimestamp(record.finished_at or record.created_at, UTC).strftime("%Y-%m-%d")
-    return Answer(
-        task_id=record.id, tag=record.tag or "", engine=record.se, model=str(data.get("model_name") or ""),
-        country=str(data.get("web_search_country_iso_code") or ""), day=day, cited_any=bool(urls),
-        hits=tuple(find("\n\n".join(texts), urls, entities)),
-    )  # fmt: skip
-
-
-def _entities(brands: list[BrandConfig]) -> list[Entity]:
-    return [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor) for b in brands]
 
 
 @main.command("mentions")
@@ -86,7 +58,7 @@ def mentions(
     groups = tuple(g.strip() for g in by.split(",") if g.strip())
     if bad := [g for g in groups if g not in GROUPS]:
         raise click.BadParameter(f"{', '.join(bad)}: use {', '.join(GROUPS)}", param_hint="--by")
-    entities = _entities(brands)
+    entities = entities_of(brands)
 
     tally = Tally(groups)
 
@@ -95,12 +67,9 @@ def mentions(
         if account is None:
             click.echo(f"error: no account {login!r}", err=True)
             sys.exit(1)
-        after = (0.0, "")
-        while page := await store.finished_tasks(account.id, after=after, se=se, tag=tag, limit=PAGE):
-            for record in page:  # one page in memory at a time, whatever the account holds
-                if (a := answer_of(record, entities)) is not None:
-                    tally.add(a)
-            after = (page[-1].finished_at or 0.0, page[-1].id)
+        async for record in store.each_finished_task(account.id, se=se, tag=tag):  # a page at a time
+            if (a := stored_answer(record, entities)) is not None:
+                tally.add(a)
 
     with_store(settings, read)
     rows: list[dict[str, Any]] = tally.rows()

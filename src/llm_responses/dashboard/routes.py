@@ -20,11 +20,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from llm_responses.analysis.mentions import Entity
+from llm_responses.analysis.stored import entities_of
 from llm_responses.config_tables import BrandConfig
 from llm_responses.dashboard.views import answer_view, brand_rows, safe_url, task_row
 from llm_responses.errors import ApiError
-from llm_responses.store.records import Account, TaskRecord
+from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
 from llm_responses.wire.engines import ENGINES
 
 PAGE = 50
@@ -69,14 +69,9 @@ async def _records(
     engine = q.get("engine") or None
     tag = q.get("tag") or None
     store = request.app.state.api.store
-    out: list[TaskRecord] = []
-    while len(out) < limit and (
-        page := await store.finished_tasks(
-            account.id, after=after, se=engine, tag=tag, limit=min(500, limit - len(out))
-        )
-    ):
-        out += page
-        after = (page[-1].finished_at or 0.0, page[-1].id)
+    out = [
+        r async for r in store.each_finished_task(account.id, after=after, se=engine, tag=tag, limit=limit)
+    ]
     status = q.get("status")
     if status == "done":
         out = [r for r in out if r.status_code == 20000]
@@ -90,10 +85,13 @@ async def tasks(request: Request) -> Response:
         account = await _caller(request)
     except ApiError:
         return _unauthorized()
-    finished, _, last = request.query_params.get("after", "").partition("|")
-    records = await _records(request, account, limit=PAGE, after=(float(finished or 0), last))
+    try:
+        after = parse_finished_cursor(request.query_params.get("after", ""))
+    except ValueError as exc:
+        return HTMLResponse(str(exc), status_code=400)
+    records = await _records(request, account, limit=PAGE, after=after)
     rows = [task_row(r) for r in records]
-    nxt = f"{records[-1].finished_at}|{records[-1].id}" if len(records) == PAGE else ""
+    nxt = finished_cursor(records[-1]) if len(records) == PAGE else ""
     total = sum(r["cost"] for r in rows)
     return _out(request, "tasks.html", rows, account=account, engines=list(ENGINES), next=nxt, total=total)
 
@@ -116,7 +114,7 @@ async def answer(request: Request) -> Response:
 
 
 def brands_page(brands: list[BrandConfig]):
-    entities = [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor) for b in brands]
+    entities = entities_of(brands)
 
     async def brands_view(request: Request) -> Response:
         try:
@@ -126,10 +124,9 @@ def brands_page(brands: list[BrandConfig]):
         records = await _records(request, account, limit=MAX_SCAN)
         by = tuple(g for g in request.query_params.get("by", "engine").split(",") if g)
         try:
-            rows = brand_rows(records, entities, by)
+            rows, daily = brand_rows(records, entities, by)
         except ValueError as exc:
             return HTMLResponse(str(exc), status_code=400)
-        daily = brand_rows(records, entities, ("day",))
         series = [
             {
                 "name": e.name,

@@ -7,11 +7,13 @@ import json
 from html import escape
 from typing import Any
 
-from llm_responses.analysis.mentions import Entity, find
-from llm_responses.analysis.metrics import Answer, Tally
+from llm_responses.analysis.mentions import Entity
+from llm_responses.analysis.metrics import Tally
+from llm_responses.analysis.stored import stored_answer
 from llm_responses.billing.money import to_usd
 from llm_responses.store.records import TaskRecord
 from llm_responses.wire.envelope import format_datetime
+from llm_responses.wire.result import read_result
 
 
 def task_row(r: TaskRecord) -> dict[str, Any]:
@@ -27,17 +29,12 @@ def task_row(r: TaskRecord) -> dict[str, Any]:
 def answer_view(r: TaskRecord) -> dict[str, Any]:
     """One answer: its sections with the cited spans marked up (escaped text, links around the spans)."""
     result = json.loads(r.result_json) if r.result_json else {}
-    sections, reasoning = [], []
-    for item in result.get("items") or []:
-        for section in item.get("sections") or []:
-            text = section.get("text") or ""
-            if item.get("type") == "reasoning":
-                reasoning.append(text)
-                continue
-            annotations = section.get("annotations") or []
-            sections.append(
-                {"text": text, "html": highlighted(text, annotations), "annotations": annotations}
-            )
+    reading = read_result(result)
+    sections = [
+        {"text": text, "html": highlighted(text, list(annotations)), "annotations": list(annotations)}
+        for text, annotations in reading.sections
+    ]
+    reasoning = list(reading.reasoning)
     return {
         **task_row(r), "result_model": result.get("model_name"), "input_tokens": result.get("input_tokens"),
         "output_tokens": result.get("output_tokens"), "reasoning_tokens": result.get("reasoning_tokens"),
@@ -74,18 +71,11 @@ def highlighted(text: str, annotations: list[dict[str, Any]]) -> str:
 
 def brand_rows(
     records: list[TaskRecord], entities: list[Entity], by: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    tally = Tally(by)
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The metrics grouped ``by``, and by day (the chart): each answer read once for both."""
+    grouped, daily = Tally(by), Tally(("day",))
     for r in records:
-        if not r.result_json:
-            continue
-        view = answer_view(r)
-        urls = [a["url"] for s in view["sections"] for a in s["annotations"] if a.get("url")]
-        data = json.loads(r.data_json or "{}")
-        text = "\n\n".join(s["text"] for s in view["sections"])
-        tally.add(
-            Answer(r.id, r.tag or "", r.se, str(data.get("model_name") or ""),
-                   str(data.get("web_search_country_iso_code") or ""), view["finished_at"][:10], bool(urls),
-                   tuple(find(text, urls, entities)))
-        )  # fmt: skip
-    return tally.rows()
+        if (answer := stored_answer(r, entities)) is not None:
+            grouped.add(answer)
+            daily.add(answer)
+    return grouped.rows(), daily.rows()

@@ -23,8 +23,8 @@ import orjson
 
 from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
-from llm_responses.providers.openai_client import retry_after
-from llm_responses.providers.retrying import retrying
+from llm_responses.providers.checks import require_answer, status_kind
+from llm_responses.providers.retrying import retry_after, retrying
 
 if TYPE_CHECKING:
     import anthropic
@@ -77,9 +77,7 @@ class AnthropicProvider:
             }
             responses.append(await self._post(body))
         result = parse_messages(responses, web_search=request.web_search, fallback_model=request.model)
-        if not any(part.text.strip() for part in result.parts):
-            why = f"incomplete ({result.incomplete_reason})" if result.incomplete_reason else "no output text"
-            raise ProviderError(ErrorKind.NO_OUTPUT, f"{self.name}: {why}")
+        require_answer(result, self.name)
         return result
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -223,9 +221,10 @@ def map_status_error(exc: anthropic.APIStatusError, name: str) -> ProviderError:
     text = error.get("message") if isinstance(error, dict) else None
     message = f"HTTP {exc.status_code}: {text or exc.message}"
     code = kind_name if isinstance(kind_name, str) else None
-    if exc.status_code in (401, 402, 403, 404):  # authentication, billing, permission, unknown model
-        return ProviderError(ErrorKind.FATAL, message, code=code)
-    if exc.status_code in (408, 409, 429) or exc.status_code >= 500:  # 529 is "overloaded_error"
+    kind = status_kind(exc.status_code)
+    if kind is ErrorKind.FATAL:
+        return ProviderError(kind, message, code=code)
+    if kind is ErrorKind.UNAVAILABLE:  # 429, 529 "overloaded_error", 5xx
         return ProviderError(
             ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers)
         )

@@ -23,6 +23,7 @@ import orjson
 
 from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.providers.retrying import retrying
 
@@ -62,9 +63,7 @@ class GeminiProvider:
     async def generate(self, request: LlmRequest) -> LlmResult:
         raw = await retrying(lambda: self._call(request), self._retries)
         result = parse_response(raw, web_search=request.web_search, fallback_model=request.model)
-        if not any(part.text.strip() for part in result.parts):
-            why = f"incomplete ({result.incomplete_reason})" if result.incomplete_reason else "no output text"
-            raise ProviderError(ErrorKind.NO_OUTPUT, f"{self.name}: {why}")
+        require_answer(result, self.name)
         return await self._with_direct_urls(result)
 
     async def _with_direct_urls(self, result: LlmResult) -> LlmResult:
@@ -205,10 +204,11 @@ def map_api_error(exc: Any, name: str) -> ProviderError:
     code = int(getattr(exc, "code", 0) or 0)
     status = getattr(exc, "status", None)
     message = f"HTTP {code}: {getattr(exc, 'message', None) or exc}"
-    if code in (401, 403, 404) or status in ("PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND"):
+    kind = status_kind(code)
+    if kind is ErrorKind.FATAL or status in ("PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND"):
         return ProviderError(ErrorKind.FATAL, message, code=status)
-    if code in (408, 409, 429) or code >= 500:  # RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL
-        return ProviderError(ErrorKind.UNAVAILABLE, message, code=status)
+    if kind is ErrorKind.UNAVAILABLE:  # RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL
+        return ProviderError(kind, message, code=status)
     text = str(getattr(exc, "message", "") or "")
     param = next(
         (p for p in ("temperature", "top_p", "thinking_budget", "max_output_tokens") if p in text), None

@@ -12,9 +12,7 @@ the SDK would) or an exponential backoff.
 
 from __future__ import annotations
 
-import email.utils
 import ssl
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
@@ -27,7 +25,8 @@ import orjson
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from llm_responses.errors import ErrorKind, ProviderError
-from llm_responses.providers.retrying import retrying
+from llm_responses.providers.checks import status_kind
+from llm_responses.providers.retrying import retry_after, retrying
 
 PER_CLIENT = 16  # requests in flight per SDK client before another client is opened
 MAX_CLIENTS = 256
@@ -146,9 +145,10 @@ def map_status_error(exc: openai.APIStatusError) -> ProviderError:
     """An HTTP error, classified for the task lifecycle."""
     code = getattr(exc, "code", None)
     message = f"HTTP {exc.status_code}: {getattr(exc, 'message', str(exc))}"
-    if code in OPERATOR_CODES or exc.status_code in (401, 403, 404):
+    kind = status_kind(exc.status_code)
+    if code in OPERATOR_CODES or kind is ErrorKind.FATAL:
         return ProviderError(ErrorKind.FATAL, message, code=code)
-    if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
+    if kind is ErrorKind.UNAVAILABLE:
         return ProviderError(
             ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers)
         )
@@ -156,24 +156,6 @@ def map_status_error(exc: openai.APIStatusError) -> ProviderError:
     if param is None and _error_type(exc) == "exceed_context_size_error":  # llama.cpp: the prompt is too long
         param = "input"
     return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=code)
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date."""
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def _error_type(exc: openai.APIStatusError) -> str | None:

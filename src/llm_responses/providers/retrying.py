@@ -5,9 +5,11 @@ it, waiting what the server asked (``retry_after``) or the SDKs' own backoff, an
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import random
+import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from llm_responses.errors import ProviderError
 
@@ -32,3 +34,21 @@ async def retrying(call: Callable[[], Awaitable[T]], retries: int) -> T:
                 raise
         attempt += 1
         await asyncio.sleep(delay)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date."""
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None

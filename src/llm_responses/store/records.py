@@ -177,3 +177,18 @@ class WebhookSecrets:
     current: str
     previous: str | None
     rotated_at: float | None
+
+
+def finished_cursor(record: TaskRecord) -> str:
+    """The ``after`` of the page following ``record`` in ``Store.finished_tasks`` order."""
+    return f"{record.finished_at}|{record.id}"
+
+
+def parse_finished_cursor(text: str) -> tuple[float, str]:
+    """``finished_cursor``'s text back (empty: from the start); ValueError when it is not one."""
+    if not text:
+        return 0.0, ""
+    finished, sep, task_id = text.partition("|")
+    if not sep or len(task_id) > 64:
+        raise ValueError(f"not a page cursor: {text[:80]!r}")
+    return float(finished), task_id

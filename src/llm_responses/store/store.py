@@ -10,7 +10,7 @@ run on the event loop.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from llm_responses.store import accounts, deliveries, tasks
@@ -189,6 +189,30 @@ class Store:
             lambda c: c.fetch("finished_tasks_page", account_id, after[0], after[1], se, tag, limit)
         )
         return [_task_record(r) for r in rows]
+
+    async def each_finished_task(
+        self,
+        account_id: int,
+        *,
+        after: tuple[float, str] = (0.0, ""),
+        se: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        page: int = 500,
+    ) -> AsyncIterator[TaskRecord]:
+        """``finished_tasks`` page after page (one page in memory at a time), up to ``limit`` tasks."""
+        left = limit
+        while left is None or left > 0:
+            rows = await self.finished_tasks(
+                account_id, after=after, se=se, tag=tag, limit=page if left is None else min(page, left)
+            )
+            if not rows:
+                return
+            for record in rows:
+                yield record
+            if left is not None:
+                left -= len(rows)
+            after = (rows[-1].finished_at or 0.0, rows[-1].id)
 
     async def mark_collected(self, task_id: str, now: float) -> None:
         await self.db.write(lambda c: c.execute("mark_collected", task_id, now), QUICK_SINGLE)

@@ -30,12 +30,17 @@ DEFAULT_OUTPUT_TOKENS = 2048
 WEBHOOK_FIELDS = frozenset({"postback_url", "pingback_url"})
 
 
+# computed once: validation asks for them for every task of every post
+_LIVE = {se: e.request_fields for se, e in ENGINES.items()}
+_TASK_POST = {se: fields | WEBHOOK_FIELDS for se, fields in _LIVE.items()}
+
+
 def task_post_fields(engine: Engine = CHAT_GPT) -> frozenset[str]:
-    return engine.request_fields | WEBHOOK_FIELDS
+    return _TASK_POST[engine.se]
 
 
 def live_fields(engine: Engine = CHAT_GPT) -> frozenset[str]:
-    return engine.request_fields
+    return _LIVE[engine.se]
 
 
 TASK_POST_FIELDS = task_post_fields()  # chat_gpt's

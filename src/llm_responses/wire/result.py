@@ -6,6 +6,7 @@ possibly empty. Each annotation carries the cited span's offsets and its text.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from llm_responses.core import LlmResult
@@ -57,3 +58,39 @@ def render_result(
         "items": items,
         "fan_out_queries": list(result.fan_out_queries) if web_search_requested else None,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ResultReading:
+    """A stored DataForSEO result read back: the message sections (text and annotations) and the
+    reasoning summaries. What exports, metrics, the dashboard and the MCP tools all start from."""
+
+    sections: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
+    reasoning: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(text for text, _ in self.sections)
+
+    @property
+    def annotations(self) -> list[dict[str, Any]]:
+        return [a for _, annotations in self.sections for a in annotations]
+
+    @property
+    def cited_urls(self) -> list[str]:
+        return [a["url"] for a in self.annotations if isinstance(a.get("url"), str) and a["url"]]
+
+
+def read_result(result: dict[str, Any] | None) -> ResultReading:
+    sections: list[tuple[str, tuple[dict[str, Any], ...]]] = []
+    reasoning: list[str] = []
+    for item in (result or {}).get("items") or []:
+        for section in item.get("sections") or []:
+            text = section.get("text") or ""
+            if item.get("type") == "reasoning":
+                reasoning.append(text)
+            elif item.get("type") == "message":
+                sections.append(
+                    (text, tuple(a for a in section.get("annotations") or [] if isinstance(a, dict)))
+                )
+    return ResultReading(tuple(sections), tuple(reasoning))
