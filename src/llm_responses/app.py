@@ -17,6 +17,7 @@ from llm_responses import __version__
 from llm_responses.api import errors as api_errors
 from llm_responses.api import openapi
 from llm_responses.api.access_log import AccessLog
+from llm_responses.api.mentions_routes import routes as mentions_routes
 from llm_responses.api.routes import routes as api_routes
 from llm_responses.api.webhook_routes import routes as webhook_routes
 from llm_responses.composition import running
@@ -108,7 +109,13 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.access_log:
         app.add_middleware(AccessLog)
     app.router.routes.extend(
-        [*api_routes, *webhook_routes, *dashboard_routes(settings.brands), Mount("/mcp", app=mcp_app)]
+        [
+            *api_routes,
+            *mentions_routes,
+            *webhook_routes,
+            *dashboard_routes(settings.brands),
+            Mount("/mcp", app=mcp_app),
+        ]
     )
-    app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *webhook_routes])
+    app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *mentions_routes, *webhook_routes])
     return app

@@ -26,6 +26,7 @@ from typing import Any
 
 from llm_responses.accounts import key_file
 from llm_responses.accounts.credentials import Hasher
+from llm_responses.analysis.stored import entities_of
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.api.routes import ApiContext
@@ -161,7 +162,13 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
             "no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served"
         )
     tariff = make_tariff(settings)
-    runner = Runner(catalog, providers, tariff, reasoning_allowance=settings.reasoning_token_allowance)
+    runner = Runner(
+        catalog,
+        providers,
+        tariff,
+        reasoning_allowance=settings.reasoning_token_allowance,
+        brands=entities_of(settings.brands),
+    )
     owner = process_owner()
     guard = AddressGuard.from_setting(settings.webhook_allowlist)
     live_slots = make_live_slots(settings)

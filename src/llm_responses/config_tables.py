@@ -64,3 +64,4 @@ class BrandConfig(BaseModel):
     aliases: tuple[str, ...] = ()  # other names it goes by ("Disneyland", "Disneyland Paris")
     domains: tuple[str, ...] = ()  # an answer citing these (or their subdomains) cites the brand
     competitor: bool = False
+    category: str | None = Field(default=None, max_length=255)  # LLM Mentions' brand_entities.category

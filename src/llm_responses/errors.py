@@ -188,6 +188,10 @@ class AccountNotFound(StoreError):
     pass
 
 
+class QueryTimeout(StoreError):
+    """A composed read ran past its time limit and was stopped."""
+
+
 class UniqueViolation(StoreError):
     """An insert or update hit a unique index (the database driver's own error, translated)."""
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from urllib.parse import urlsplit
+
+from llm_responses.wire.result import domain_of
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)")  # bare links and Markdown link targets
 NEGATIONS = ("not", "no", "never", "avoid", "without", "instead of", "rather than", "unlike", "except", "n't")
@@ -24,6 +25,12 @@ class Entity:
     aliases: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     competitor: bool = False
+    category: str | None = None
+
+    @property
+    def category_name(self) -> str:
+        """``brand_entities.category`` in LLM Mentions answers: the configured one, else brand/competitor."""
+        return self.category or ("competitor" if self.competitor else "brand")
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -58,14 +65,6 @@ def _matcher(entities: tuple[Entity, ...]) -> tuple[re.Pattern[str], dict[str, s
     # a word boundary that also works for names starting or ending with non-word characters (".NET", "C++")
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)", re.IGNORECASE)
     return pattern, owner
-
-
-def domain_of(url: str) -> str:
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-    return host.removeprefix("www.")
 
 
 def _on_domain(hosts: set[str], domains: tuple[str, ...]) -> bool:

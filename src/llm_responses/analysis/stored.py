@@ -33,4 +33,4 @@ def stored_answer(record: TaskRecord, entities: list[Entity]) -> Answer | None:
 
 
 def entities_of(brands: list[BrandConfig]) -> list[Entity]:
-    return [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor) for b in brands]
+    return [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor, b.category) for b in brands]

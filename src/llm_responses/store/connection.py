@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
 Row = Sequence[Any]
@@ -53,6 +53,12 @@ class Connection(Protocol):
     async def fetch(self, query: str, *args: Any) -> list[Row]: ...
     async def fetchrow(self, query: str, *args: Any) -> Row | None: ...
     async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def fetch_composed(self, sql: str, args: Sequence[Any], seconds: float) -> list[Row]:
+        """A read composed at run time (``store.mention_queries``: a target list becomes SQL), in PostgreSQL's
+        ``$n`` placeholders, given up after ``seconds`` (``QueryTimeout``). Its text is only ever
+        put together from fixed fragments; every value the caller sent is a parameter."""
+        ...
+
     async def bulk(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
         """A ``_bulk`` statement for many rows: per row on SQLite, one batch on PostgreSQL."""
         ...
@@ -67,6 +73,11 @@ Transaction = Callable[[Connection], Coroutine[Any, Any, T]]
 
 class Database(Protocol):
     cheap_holds: bool  # see Store.cheap_holds
+
+    @property
+    def dialect(self) -> Literal["sqlite", "postgres"]:
+        """For the statements composed at run time (store/mention_sql.py)."""
+        ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

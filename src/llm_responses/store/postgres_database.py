@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 
-from llm_responses.errors import UniqueViolation
+from llm_responses.errors import QueryTimeout, UniqueViolation
 from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
@@ -70,6 +70,12 @@ class PostgresConnection(RowReads):
             return await self._conn.fetch(query.sql, *args)
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
+
+    async def fetch_composed(self, sql: str, args: Sequence[Any], seconds: float) -> list[Row]:
+        try:
+            return await self._conn.fetch(sql, *args, timeout=seconds)
+        except (TimeoutError, asyncpg.QueryCanceledError) as exc:
+            raise QueryTimeout(f"stopped after {seconds:g} s") from exc
 
     async def bulk(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
         """A COPY statement copies the rows; any other is written over unnest() and takes one array per

@@ -85,6 +85,44 @@ class ClaimedTask:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedLink:
+    scope: str  # "s": a cited source; "r": a search result
+    domain: str
+    url: str
+    title: str | None
+    rank: int  # 1-based, in the order the answer cites them
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedBrand:
+    brand: str
+    category: str
+    competitor: bool
+    position: int | None
+    mentioned: bool
+    cited: bool
+    negated: bool
+    first_offset: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerIndex:
+    """What the mentions index keeps of one answer (``analysis.answer_index`` builds it): the question, the
+    answer's text with URLs blanked, its fan-out queries, cited links and the tracked brands found in it."""
+
+    platform: str
+    model_name: str
+    location_code: int | None
+    language_code: str | None
+    web_search: bool
+    question: str
+    answer: str
+    fan_out: tuple[str, ...]
+    links: tuple[IndexedLink, ...]
+    brands: tuple[IndexedBrand, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How an attempt ended. ``result_json`` is the rendered DataForSEO result (success only)."""
 
@@ -99,6 +137,7 @@ class Outcome:
     web_search_calls: int = 0
     refund_base: bool = False  # failures of live calls cost nothing
     error_detail: str | None = None  # for the operator's log, never shown to clients
+    index: AnswerIndex | None = None  # the answer's mentions-index rows, written as it settles
 
 
 @dataclass(frozen=True, slots=True)

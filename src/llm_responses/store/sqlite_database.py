@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from llm_responses.errors import UniqueViolation
+from llm_responses.errors import QueryTimeout, UniqueViolation
 from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write, drive
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
 from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
 
 T = TypeVar("T")
+_PLACEHOLDER = re.compile(r"\$(\d+)")
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 
@@ -77,6 +80,19 @@ class SqliteConnection(RowReads):
     async def fetch(self, name: str, *args: Any) -> list[Row]:
         out = self._run(name, args)
         return out if isinstance(out, list) else []
+
+    async def fetch_composed(self, sql: str, args: Sequence[Any], seconds: float) -> list[Row]:
+        deadline = time.monotonic() + seconds
+        # checked every 10,000 virtual-machine steps: a runaway read is interrupted, not waited for
+        self._conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        try:
+            return self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), [_arg(a) for a in args]).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout(f"stopped after {seconds:g} s") from exc
+            raise
+        finally:
+            self._conn.set_progress_handler(None, 0)
 
     async def bulk(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
         query = self._queries[name]

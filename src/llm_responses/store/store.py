@@ -10,14 +10,16 @@ run on the event loop.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
 
-from llm_responses.store import accounts, deliveries, tasks
+from llm_responses.store import accounts, deliveries, mentions, tasks
 from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
 from llm_responses.store.fair_claim import Rotation
+from llm_responses.store.mention_sql import Dialect
 from llm_responses.store.records import (
     Account,
+    AnswerIndex,
     ClaimedDelivery,
     ClaimedTask,
     DeliveryAttempt,
@@ -35,6 +37,8 @@ from llm_responses.store.records import (
     WebhookSecrets,
 )
 from llm_responses.store.settle import finish
+
+T = TypeVar("T")
 
 
 class Store:
@@ -168,8 +172,34 @@ class Store:
         return await self.db.write(lambda c: tasks.expire_overdue(c, created_before, now, outcome))
 
     async def purge_results(self, created_before: float) -> int:
-        statuses = (TaskStatus.PURGED.value, TaskStatus.DONE.value, TaskStatus.FAILED.value)
-        return await self.db.write(lambda c: c.execute("purge_results", *statuses, created_before))
+        """Purge old results and their mentions index together."""
+        done, failed = TaskStatus.DONE.value, TaskStatus.FAILED.value
+
+        async def tx(c: Connection) -> int:
+            await c.execute("purge_mentions", done, failed, created_before)
+            return await c.execute("purge_results", TaskStatus.PURGED.value, done, failed, created_before)
+
+        return await self.db.write(tx)
+
+    # -- the mentions index ------------------------------------------------------------------------
+
+    async def index_answers(self, items: list[tuple[str, AnswerIndex]]) -> int:
+        """(Re-)index answers already settled (the backfill); how many tasks were found."""
+        return await self.db.write(lambda c: mentions.index_answers(c, items))
+
+    async def tasks_to_index(
+        self, account_id: int, after: str = "", limit: int = 500
+    ) -> list[tuple[TaskRecord, bool]]:
+        """A page of the account's answered tasks by id after ``after``, each with whether it is indexed."""
+        rows = await self.db.read(lambda c: c.fetch("tasks_to_index", account_id, after, limit))
+        return [(_task_record(r[:14]), r[14] is not None) for r in rows]
+
+    async def count_indexed(self, account_id: int) -> int:
+        return int(await self.db.read(lambda c: c.fetchval("count_mention_answers", account_id)))
+
+    async def mention_query(self, fn: Callable[[Connection, Dialect], Coroutine[Any, Any, T]]) -> T:
+        """Run a mentions-index read (``store.mention_queries``) on a read connection."""
+        return await self.db.read(lambda c: fn(c, self.db.dialect))
 
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
         row = await self.db.read(lambda c: c.fetchrow("get_task", task_id, account_id), quick=True)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
 
+from llm_responses.analysis.answer_index import index_answer
+from llm_responses.analysis.mentions import Entity
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff, money_spent
 from llm_responses.catalog import Catalog
@@ -62,11 +64,13 @@ class Runner:
         tariff: Tariff,
         *,
         reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
+        brands: Sequence[Entity] = (),
     ) -> None:
         self.catalog = catalog
         self.providers = providers
         self.tariff = tariff
         self.reasoning_allowance = reasoning_allowance
+        self.brands = list(brands)  # found in every answer as it settles (the mentions index)
 
     async def run(self, task_id: str, request: TaskRequest) -> Attempt:
         entry = self.catalog.resolve(request.model_id, request.se)
@@ -94,6 +98,14 @@ class Runner:
             money_spent_usd=to_usd(spent),
             finished_at=time.time(),
         )
+        index = index_answer(
+            platform=request.se,
+            question=request.user_prompt,
+            model_name=request.model_name,
+            country=request.country,
+            result=rendered,
+            entities=self.brands,
+        )
         return Attempt(
             Outcome(
                 success=True,
@@ -106,6 +118,7 @@ class Runner:
                 reasoning_tokens=result.reasoning_tokens,
                 web_search_calls=result.web_search_calls,
                 error_detail=detail,
+                index=index,
             )
         )
 

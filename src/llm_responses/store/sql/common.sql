@@ -152,6 +152,12 @@ SELECT id, attempts, status FROM tasks WHERE status = $1 AND endpoint = 'live' A
 SELECT id, attempts, status FROM tasks
 WHERE status IN ($1, $2) AND endpoint = 'task_post' AND created_at < $3
 
+-- name: purge_mentions
+-- the mentions index of the tasks purge_results is about to purge ($1, $2: done, failed)
+DELETE FROM mention_answers WHERE task_id IN (
+    SELECT id FROM tasks WHERE status IN ($1, $2) AND created_at < $3
+)
+
 -- name: purge_results
 UPDATE tasks SET status = $1, request_json = NULL, data_json = NULL, result_json = NULL
 WHERE status IN ($2, $3) AND created_at < $4
@@ -267,3 +273,38 @@ WHERE account_id = $1 AND finished_at IS NOT NULL AND status <> 'purged'
     AND (CAST($5 AS TEXT) IS NULL OR tag = $5)
 ORDER BY finished_at, id
 LIMIT $6
+
+-- the mentions index (store/mentions.py writes it, store/mention_queries.py composes what reads it) --------
+
+-- name: delete_mention_answer
+DELETE FROM mention_answers WHERE task_id = $1
+
+-- name: insert_mention_answer
+-- account, tag and posting day come from the task itself
+INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
+    asked_at, web_search, question, answer, fan_out, brands)
+SELECT id, account_id, $2, $3, $4, $5, tag, strftime('%Y-%m-%d', created_at, 'unixepoch'), created_at, $6, $7, $8,
+    $9, $10
+FROM tasks WHERE id = $1
+RETURNING id, account_id
+
+-- name: insert_mention_links_bulk
+INSERT INTO mention_links (answer_id, account_id, scope, host_rev, domain, url, title, rank)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+
+-- name: insert_mention_brands_bulk
+INSERT INTO mention_brands (answer_id, account_id, brand, category, competitor, position, mentioned, cited, negated,
+    first_offset)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+
+-- name: tasks_to_index
+-- a page of an account's answered tasks, with whether each is indexed yet (the backfill)
+SELECT t.id, t.account_id, t.se, t.endpoint, t.status, t.status_code, t.status_message, t.data_json, t.result_json,
+    t.tag, t.cost, t.created_at, t.finished_at, t.collected_at, m.id
+FROM tasks t LEFT JOIN mention_answers m ON m.task_id = t.id
+WHERE t.account_id = $1 AND t.status = 'done' AND t.id > $2
+ORDER BY t.id
+LIMIT $3
+
+-- name: count_mention_answers
+SELECT COUNT(*) FROM mention_answers WHERE account_id = $1

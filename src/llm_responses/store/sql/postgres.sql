@@ -90,3 +90,21 @@ RETURNING id, task_id, account_id, kind, url, attempts
 
 -- name: delivery_to_record
 SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts = $3 FOR UPDATE
+
+-- name: insert_mention_answer
+INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
+    asked_at, web_search, question, answer, fan_out, brands)
+SELECT id, account_id, $2, $3, $4, $5, tag, to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+    created_at, $6, $7, $8, $9, $10
+FROM tasks WHERE id = $1
+RETURNING id, account_id
+
+-- name: insert_mention_links_bulk
+INSERT INTO mention_links (answer_id, account_id, scope, host_rev, domain, url, title, rank)
+SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])
+
+-- name: insert_mention_brands_bulk
+INSERT INTO mention_brands (answer_id, account_id, brand, category, competitor, position, mentioned, cited, negated,
+    first_offset)
+SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::int[], $7::bool[], $8::bool[],
+    $9::bool[], $10::int[])

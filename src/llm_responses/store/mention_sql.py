@@ -1,0 +1,189 @@
+"""The pieces a mentions query is composed of: which answers a target list matches, filter expressions,
+ordering, in either dialect. Every value a client sent becomes a parameter (``Params``); the text is only
+ever assembled from the fixed fragments below and from field names checked against fixed maps.
+
+A keyword target is answered from a full-text index (migration 0004), never by scanning answers:
+``word_match`` is a phrase query (FTS5 ``unicode61`` on SQLite, a ``simple`` tsvector on PostgreSQL, one
+weight per scope), ``partial_match`` a substring one (FTS5 ``trigram``, ``pg_trgm``). A domain target is an
+index range over reversed host names (``com.example`` .. ``com.example/``: the domain and its subdomains).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from llm_responses.store.mentions import host_rev
+from llm_responses.wire.mentions_request import Condition, Filter, Logic, Target, epoch_of
+
+Dialect = Literal["sqlite", "postgres"]
+
+# a keyword scope → the mention_answers column (and, on PostgreSQL, the tsvector weight) it searches
+SCOPE_COLUMNS = {
+    "question": "question",
+    "answer": "answer",
+    "fan_out_queries": "fan_out",
+    "brand_entities": "brands",
+}
+_WEIGHTS = {"question": "a", "answer": "b", "fan_out": "c", "brands": "d"}
+ROW_COLUMNS = {
+    "platform": "a.platform", "model_name": "a.model_name", "location_code": "a.location_code",
+    "language_code": "a.language_code", "question": "a.question", "answer": "a.answer",
+    "first_response_at": "a.asked_at", "last_response_at": "a.asked_at", "is_web_search_based": "a.web_search",
+}  # fmt: skip
+_COMPARE = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_TRIGRAM_MIN = 3  # shorter substrings have no trigram to look up
+
+
+class Params:
+    """The statement's parameters in order; calling it adds one and gives its placeholder."""
+
+    def __init__(self, *first: Any) -> None:
+        self.values: list[Any] = list(first)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def in_list(column: str, values: Sequence[Any], p: Params, dialect: Dialect, *, negate: bool = False) -> str:
+    """``column IN (values)``: an array on PostgreSQL, a JSON array read with json_each() on SQLite."""
+    if dialect == "postgres":
+        cast = "::bigint[]" if all(isinstance(v, int) for v in values) else "::text[]"
+        expr = f"{column} = ANY({p(list(values))}{cast})"
+        return f"NOT ({expr})" if negate else expr
+    return f"{column} {'NOT IN' if negate else 'IN'} (SELECT value FROM json_each({p(list(values))}))"
+
+
+def matching(targets: Sequence[Target], account: str, p: Params, dialect: Dialect) -> str:
+    """The answers (alias ``a``) the targets match: any include target and no exclude one."""
+    include = [_target(t, account, p, dialect) for t in targets if not t.exclude]
+    exclude = [_target(t, account, p, dialect) for t in targets if t.exclude]
+    parts = ["(" + " OR ".join(include) + ")"] if include else []
+    parts += [f"NOT {e}" for e in exclude]
+    return " AND ".join(parts) or "1 = 1"
+
+
+def _target(t: Target, account: str, p: Params, dialect: Dialect) -> str:
+    if t.domain is not None:
+        return _domain(t, account, p)
+    assert t.keyword is not None
+    columns = [SCOPE_COLUMNS[s] for s in t.scopes] or list(_WEIGHTS)
+    if t.partial:
+        return _substring(t.keyword, columns, p, dialect)
+    return _words(t.keyword, columns, p, dialect)
+
+
+def _domain(t: Target, account: str, p: Params) -> str:
+    assert t.domain is not None
+    rev = host_rev(t.domain)
+    host = f"host_rev = {p(rev)}"
+    if (
+        t.include_subdomains
+    ):  # every host under it: 'com.example.' <= host_rev < 'com.example/' ('/' follows '.')
+        host = f"({host} OR (host_rev >= {p(rev + '.')} AND host_rev < {p(rev + '/')}))"
+    scopes = set(t.scopes)
+    scope = ""
+    if scopes == {"sources"}:
+        scope = " AND scope = 's'"
+    elif scopes == {"search_results"}:
+        scope = " AND scope = 'r'"
+    return f"a.id IN (SELECT answer_id FROM mention_links WHERE account_id = {account} AND {host}{scope})"
+
+
+def _words(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str:
+    if not re.search(r"\w", keyword):
+        return "1 = 0"  # no word to look for
+    if dialect == "sqlite":
+        phrase = '"' + keyword.replace('"', '""') + '"'
+        query = phrase if len(columns) == len(_WEIGHTS) else "{" + " ".join(columns) + "} : " + phrase
+        return f"a.id IN (SELECT rowid FROM mention_words WHERE mention_words MATCH {p(query)})"
+    q = f"phraseto_tsquery('simple', {p(keyword)})"
+    if len(columns) == len(_WEIGHTS):
+        return f"a.words @@ {q}"
+    weights = "{" + ",".join(_WEIGHTS[c] for c in columns) + "}"
+    # the index finds the phrase anywhere; ts_filter keeps the answers where it is in the scope's columns
+    return f"(a.words @@ {q} AND ts_filter(a.words, '{weights}') @@ {q})"
+
+
+def _substring(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str:
+    if dialect == "sqlite" and len(keyword) >= _TRIGRAM_MIN:
+        phrase = '"' + keyword.replace('"', '""') + '"'
+        query = phrase if len(columns) == len(_WEIGHTS) else "{" + " ".join(columns) + "} : " + phrase
+        return f"a.id IN (SELECT rowid FROM mention_chars WHERE mention_chars MATCH {p(query)})"
+    pattern = p("%" + re.sub(r"([\\%_])", r"\\\1", keyword) + "%")
+    op = "ILIKE" if dialect == "postgres" else "LIKE"  # SQLite's LIKE ignores (ASCII) case already
+    return "(" + " OR ".join(f"a.{c} {op} {pattern} ESCAPE '\\'" for c in columns) + ")"
+
+
+def row_filter(node: Filter, p: Params, dialect: Dialect) -> str:
+    """A filter over answer rows (``initial_dataset_filters``, search_mentions' ``filters``)."""
+    return _filter(node, p, dialect, lambda field: ROW_COLUMNS.get(field))
+
+
+def metric_filter(node: Filter, p: Params, dialect: Dialect, key_field: str) -> str:
+    """A filter over aggregated rows (``g.key``, ``g.mentions``): the top_* endpoints' ``filters``."""
+
+    def column(field: str) -> str | None:
+        if field == key_field:
+            return "g.key"
+        if field in ("mentions", "total.mentions"):
+            return "g.mentions"
+        return None  # ai_search_volume: we have none
+
+    return _filter(node, p, dialect, column)
+
+
+def _filter(node: Filter, p: Params, dialect: Dialect, column_of: Any) -> str:
+    if isinstance(node, Logic):
+        joiner = " AND " if node.op == "and" else " OR "
+        return "(" + joiner.join(_filter(part, p, dialect, column_of) for part in node.parts) + ")"
+    return _condition(node, p, dialect, column_of(node.field))
+
+
+def _condition(c: Condition, p: Params, dialect: Dialect, column: str | None) -> str:
+    if column is None:  # a field we hold no value for (ai_search_volume): nothing equals anything
+        return "1 = 1" if c.op in ("<>", "not_in", "not_like", "not_ilike", "not_match") else "1 = 0"
+    value = c.value
+    if column == "a.asked_at":
+        value = [epoch_of(v) for v in value] if isinstance(value, list) else epoch_of(value)
+    if c.op in _COMPARE:
+        return f"{column} {_COMPARE[c.op]} {p(value)}"
+    if c.op in ("in", "not_in"):
+        return in_list(column, value, p, dialect, negate=c.op == "not_in")
+    text = f"CAST({column} AS TEXT)" if column in ("a.location_code", "g.mentions") else column
+    negate = "NOT " if c.op.startswith("not_") else ""
+    op = c.op.removeprefix("not_")
+    if op == "match":  # a word or phrase anywhere in the field, case aside
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", str(value)) + "%"
+        op, value = "ilike", pattern
+    if op == "ilike":
+        like = "ILIKE" if dialect == "postgres" else "LIKE"
+    else:  # like: case-sensitive on both
+        like = "LIKE"
+        if dialect == "sqlite":
+            return f"{negate}({text} GLOB {p(_like_to_glob(str(value)))})"
+    return f"{negate}({text} {like} {p(value)} ESCAPE '\\')"
+
+
+def _like_to_glob(pattern: str) -> str:
+    """SQLite's LIKE ignores case, its GLOB does not: a case-sensitive ``like`` as a GLOB pattern."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            ch = pattern[i]
+            out.append(f"[{ch}]" if ch in "*?[" else ch)
+        elif ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        elif ch in "*?[":
+            out.append(f"[{ch}]")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)

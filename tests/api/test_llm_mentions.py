@@ -1,0 +1,214 @@
+"""The LLM Mentions endpoints over the caller's own answers, on SQLite and PostgreSQL: answers indexed as
+they settle (brands, cited links, fan-out), every function's result shape, targets, scopes, filters,
+ordering, paging, isolation between accounts, and clear 40xxx errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import LLM
+
+MENTIONS = "/v3/ai_optimization/llm_mentions"
+BRANDS = [
+    {"name": "Acme", "aliases": ["Acme Corp"], "domains": ["acme.example"], "category": "software"},
+    {"name": "Globex", "competitor": True},
+    {"name": "Initech", "competitor": True},
+]
+PROMPTS = [
+    ("Acme or Globex for a small team?", False, "crm"),
+    ("Is Acme Corp better than Initech?", False, "crm"),
+    ("Globex pricing in 2026", False, "pricing"),
+    ("highlights of amusement parks", True, "parks"),  # web search: the fake cites its sources
+    ("lighting for a parking lot", False, "other"),
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request, settings, pg_databases):
+    return request.param
+
+
+async def _seeded(running_with, db, pg_databases):
+    changes = {"brands": BRANDS}
+    if db == "postgresql":
+        from tests import pg
+
+        await pg.require()
+        changes["database_url"] = await pg_databases.new()
+    return running_with(**changes)
+
+
+async def post_answers(h, creds, prompts=PROMPTS):
+    for prompt, web, tag in prompts:
+        task = {"user_prompt": prompt, "model_name": "gpt-4.1-mini", "tag": tag}
+        if web:
+            task |= {"web_search": True, "web_search_country_iso_code": "FR"}
+        body = await h.post(f"{LLM}/live", creds, [task])
+        assert body["tasks"][0]["status_code"] == 20000, body
+
+
+async def mentions(h, creds, function, task):
+    body = await h.post(f"{MENTIONS}/{function}/live", creds, [task])
+    assert body["status_code"] == 20000, body
+    return body["tasks"][0]
+
+
+def ok(task):
+    assert task["status_code"] == 20000, task["status_message"]
+    assert task["cost"] == 0
+    return task["result"][0]
+
+
+async def test_every_function_over_indexed_answers(running_with, db_settings, pg_databases):
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        alice, bob = await h.account(), await h.account("bob")
+        await post_answers(h, alice)
+        await post_answers(h, bob, [("Acme for bob only", False, "b")])
+
+        found = ok(await mentions(h, alice, "search_mentions", {"target": [{"keyword": "acme"}]}))
+        assert found["total_count"] == 2 and found["items_count"] == 2
+        questions = {i["question"] for i in found["items"]}
+        assert questions == {"Acme or Globex for a small team?", "Is Acme Corp better than Initech?"}
+        item = found["items"][0]
+        assert item["platform"] == "chat_gpt" and item["answer"].startswith("Here is an answer about")
+        assert [b["title"] for b in item["brand_entities"]][0] == "Acme"
+        assert item["brand_entities"][0]["category"] == "software" and item["brand_entities"][0]["rank"] == 1
+
+        # word_match is whole words; partial_match finds the substring inside longer words
+        words = ok(await mentions(h, alice, "search_mentions", {"target": [{"keyword": "light"}]}))
+        assert words["total_count"] == 0
+        parts = ok(
+            await mentions(
+                h, alice, "search_mentions", {"target": [{"keyword": "light", "match_type": "partial_match"}]}
+            )
+        )
+        assert {i["question"] for i in parts["items"]} == {
+            "highlights of amusement parks",
+            "lighting for a parking lot",
+        }
+
+        # scope: question only, exclude filter
+        scoped = ok(
+            await mentions(
+                h,
+                alice,
+                "search_mentions",
+                {
+                    "target": [
+                        {"keyword": "globex", "search_scope": ["question"]},
+                        {"keyword": "pricing", "search_filter": "exclude"},
+                    ]
+                },
+            )
+        )
+        assert [i["question"] for i in scoped["items"]] == ["Acme or Globex for a small team?"]
+
+        # a domain target: the web-search answer cites the fake's sources
+        metrics = ok(
+            await mentions(
+                h,
+                alice,
+                "target_metrics",
+                {"target": [{"domain": "wikipedia.org", "include_subdomains": True}]},
+            )
+        )
+        agg = metrics["aggregated_metrics"]
+        assert agg["total"] == {"mentions": 1, "ai_search_volume": None}
+        assert agg["platform"] == [{"key": "chat_gpt", "mentions": 1, "ai_search_volume": None}]
+        assert agg["location"] == [{"key": "2250", "mentions": 1, "ai_search_volume": None}]  # France
+        assert any(d["key"].endswith("wikipedia.org") for d in agg["sources_domain"])
+        none = ok(await mentions(h, alice, "target_metrics", {"target": [{"domain": "wikipedia.org"}]}))
+        assert none["aggregated_metrics"]["total"]["mentions"] == 0  # fr.wikipedia.org is a subdomain
+
+        brands = ok(
+            await mentions(
+                h, alice, "top_mentioned_brands", {"target": [{"keyword": "acme"}, {"keyword": "globex"}]}
+            )
+        )
+        assert [(i["brand"], i["total"]["mentions"]) for i in brands["items"]] == [
+            ("Acme", 2),
+            ("Globex", 2),
+            ("Initech", 1),
+        ]
+        multi = ok(
+            await mentions(
+                h,
+                alice,
+                "multi_target_metrics",
+                {
+                    "targets": [
+                        {"key": "us", "target": [{"keyword": "acme"}]},
+                        {"key": "them", "target": [{"keyword": "globex"}, {"keyword": "initech"}]},
+                    ]
+                },
+            )
+        )
+        assert {i["key"]: i["total"]["mentions"] for i in multi["items"]} == {"us": 2, "them": 3}
+
+        domains = ok(
+            await mentions(
+                h, alice, "top_mentioned_domains", {"target": [{"keyword": "amusement"}], "limit": 1}
+            )
+        )
+        assert domains["items_count"] == 1 and domains["total_count"] >= 1
+        pages = ok(await mentions(h, alice, "top_mentioned_pages", {"target": [{"keyword": "amusement"}]}))
+        assert all(i["page"].startswith("http") for i in pages["items"])
+
+        history = ok(await mentions(h, alice, "historical", {"target": [{"keyword": "acme"}]}))
+        assert history["items"][-1]["metrics"]["mentions"] == 2
+        today = __import__("datetime").date.today().isoformat()
+        delta = ok(
+            await mentions(
+                h,
+                alice,
+                "timeseries_delta",
+                {"target": [{"keyword": "acme"}], "date_from": today, "date_to": today, "group_range": "day"},
+            )
+        )
+        assert delta["items"] == [{"date": today, "delta_mentions": 2, "delta_ai_search_volume": None}]
+        new_lost = ok(
+            await mentions(
+                h,
+                alice,
+                "timeseries_new_lost",
+                {
+                    "target": [{"keyword": "acme"}],
+                    "date_from": today,
+                    "date_to": today,
+                    "group_range": "month",
+                },
+            )
+        )
+        assert new_lost["items"][0]["new_mentions"] == 2 and new_lost["items"][0]["lost_mentions"] == 0
+
+        # bob sees only his own answer
+        his = ok(await mentions(h, bob, "search_mentions", {"target": [{"keyword": "acme"}]}))
+        assert [i["question"] for i in his["items"]] == ["Acme for bob only"]
+
+
+async def test_bad_input_is_a_clear_task_error(harness):
+    alice = await harness.account()
+    cases = [
+        ("search_mentions", {}, 40501),
+        ("search_mentions", {"target": [{"keyword": "x", "domain": "y.com"}]}, 40501),
+        ("search_mentions", {"target": [{"keyword": "x"}] * 11}, 40501),
+        ("search_mentions", {"target": [{"keyword": "x", "match_type": "fuzzy"}]}, 40501),
+        ("search_mentions", {"target": [{"keyword": "x"}], "limit": 1001}, 40501),
+        (
+            "search_mentions",
+            {"target": [{"keyword": "x"}], "filters": [["location_code", "=", "abc"]]},
+            40501,
+        ),
+        ("search_mentions", {"target": [{"keyword": "x"}], "filters": [["nope", "=", 1]]}, 40501),
+        ("search_mentions", {"target": [{"keyword": "x"}], "bogus": 1}, 40506),
+        ("target_metrics", {"target": [{"domain": "not a domain"}]}, 40501),
+        ("timeseries_delta", {"target": [{"keyword": "x"}], "date_from": "2026-01-01"}, 40501),
+        ("historical", {"target": [{"keyword": "x"}], "date_from": "2024-01-01"}, 40501),
+        ("top_mentioned_domains", {"target": [{"keyword": "x"}], "links_scope": "everything"}, 40501),
+    ]
+    for function, task, code in cases:
+        got = await mentions(harness, alice, function, task)
+        assert got["status_code"] == code, (function, task, got["status_message"])
+        assert got["result"] is None
+    response = await harness.client.post(f"{MENTIONS}/no_such_function/live", json=[{}], headers=alice.basic)
+    assert response.status_code == 404
