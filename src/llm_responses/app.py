@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from llm_responses.api import errors as api_errors
 from llm_responses.api import openapi
 from llm_responses.api.access_log import AccessLog
 from llm_responses.api.mentions_routes import routes as mentions_routes
+from llm_responses.api.routes import ApiContext
 from llm_responses.api.routes import routes as api_routes
 from llm_responses.api.webhook_routes import routes as webhook_routes
 from llm_responses.composition import running
@@ -75,7 +76,11 @@ async def _serving(mcp: Any) -> AsyncIterator[None]:
         await task
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(
+    settings: Settings, *, on_started: Callable[[ApiContext], Coroutine[Any, Any, None]] | None = None
+) -> FastAPI:
+    """The app; ``on_started`` runs in the background once it serves (``serve --demo``'s dataset), and is
+    cancelled when it stops."""
     from mcp.server.transport_security import TransportSecuritySettings
 
     from llm_responses.api.mcp_server import build_mcp  # the SDK's import only where the server runs
@@ -95,7 +100,15 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running(settings, work=settings.worker_enabled) as r, _serving(mcp):
             app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
-            yield
+            background: asyncio.Task[None] | None = (
+                asyncio.create_task(on_started(r.api)) if on_started else None
+            )
+            try:
+                yield
+            finally:
+                if background is not None:
+                    background.cancel()
+                    await asyncio.gather(background, return_exceptions=True)
 
     app = FastAPI(
         title="llm-responses",

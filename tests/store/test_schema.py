@@ -19,8 +19,8 @@ from tests import pg
 # The full-text indexes of the mentions index are each dialect's own by design (migration 0004): SQLite's
 # FTS5 tables (and their shadow tables), PostgreSQL's tsvector column and GIN indexes.
 _FULLTEXT_TABLES = re.compile(r"^mention_(words|chars)(_\w+)?$")
-_FULLTEXT_COLUMNS = {("mention_answers", "words")}
-_FULLTEXT_INDEX = re.compile(r"^mention_answers_(words|\w+_trgm)$")
+_FULLTEXT_COLUMNS = {("mention_texts", "words")}
+_FULLTEXT_INDEX = re.compile(r"^mention_texts_(words|\w+_trgm)$")
 
 
 def _shape(connection) -> dict[str, tuple]:

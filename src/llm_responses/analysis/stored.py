@@ -26,7 +26,7 @@ def stored_answer(record: TaskRecord, entities: list[Entity]) -> Answer | None:
         engine=record.se,
         model=str(data.get("model_name") or ""),
         country=str(data.get("web_search_country_iso_code") or ""),
-        day=datetime.fromtimestamp(record.finished_at or record.created_at, UTC).strftime("%Y-%m-%d"),
+        day=datetime.fromtimestamp(record.created_at, UTC).strftime("%Y-%m-%d"),  # the day it was asked
         cited_any=bool(urls),
         hits=tuple(find(reading.text, urls, entities)),
     )

@@ -46,7 +46,7 @@ async def demo_account(store: Store, settings: Settings) -> tuple[str, str, str]
     return "demo", password, token
 
 
-def _demo_model(settings: Settings) -> str:
+def demo_model(settings: Settings) -> str:
     """The model the printed curl uses: OpenAI's when configured, else the embedded model's own name."""
     if settings.openai_api_key or settings.openai_base_url or settings.local_model == "off":
         return "gpt-4.1-mini"
@@ -58,7 +58,7 @@ def _demo_model(settings: Settings) -> str:
 
 def print_demo(settings: Settings, login: str, password: str, token: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    model = _demo_model(settings)
+    model = demo_model(settings)
     click.echo(
         f"""
 Demo account: login {login}  password {password}  token {token}

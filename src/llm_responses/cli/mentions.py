@@ -17,6 +17,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from llm_responses.analysis.answer_index import index_stored
 from llm_responses.analysis.metrics import GROUPS, Tally
 from llm_responses.analysis.stored import entities_of, stored_answer
 from llm_responses.cli.group import database_option, main, settings_from, with_store
@@ -81,3 +82,39 @@ def mentions(
     writer = csv.DictWriter(sys.stdout, columns)
     writer.writeheader()
     writer.writerows(rows)
+
+
+@main.command("mentions-index")
+@click.argument("logins", nargs=-1)
+@click.option("--rebuild", is_flag=True, help="re-index answers already indexed (after changing [[brands]])")
+@database_option
+def mentions_index(logins: tuple[str, ...], rebuild: bool, database_url: str | None) -> None:
+    """Index stored answers for the LLM Mentions endpoints (every account's, or LOGINS'): the backfill for
+    answers settled before the index existed, and, with --rebuild, after the tracked brands changed."""
+    settings = settings_from(database_url)
+    entities = entities_of(settings.brands)
+
+    async def backfill(store: Store) -> None:
+        accounts = [a for a in await store.list_accounts() if not logins or a.login in logins]
+        if missing := set(logins) - {a.login for a in accounts}:
+            click.echo(f"error: no account {', '.join(sorted(missing))}", err=True)
+            sys.exit(1)
+        for account in accounts:
+            indexed = seen = 0
+            after = ""
+            while page := await store.tasks_to_index(account.id, after):
+                after = page[-1][0].id
+                seen += len(page)
+                todo = [
+                    (record.id, index)
+                    for record, done in page
+                    if (rebuild or not done) and (index := index_stored(record, entities)) is not None
+                ]
+                if todo:
+                    indexed += await store.index_answers(todo)
+            total = await store.count_indexed(account.id)
+            click.echo(
+                f"{account.login}: {indexed} answers indexed now, {total} in the index, {seen} answered tasks"
+            )
+
+    with_store(settings, backfill)

@@ -10,8 +10,10 @@ from collections.abc import Callable
 
 import click
 
+from llm_responses.api.routes import ApiContext
 from llm_responses.app import create_app
-from llm_responses.cli.demo import demo_account, print_demo
+from llm_responses.cli.demo import demo_account, demo_model, print_demo
+from llm_responses.cli.demo_data import demo_settings_brands, seed
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.heap import freeze_startup_heap
 
@@ -24,7 +26,11 @@ from llm_responses.heap import freeze_startup_heap
 @click.option(
     "--demo", is_flag=True, help="Create a 'demo' account (kept across starts) and print a curl to try."
 )
-def serve(host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool) -> None:
+@click.option("--demo-days", default=7, show_default=True, type=click.IntRange(0, 28),
+              help="with --demo: days of demo answers made in the background on first start (0: none)")  # fmt: skip
+def serve(
+    host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool, demo_days: int
+) -> None:
     """Run the API server and, unless --no-worker, the task worker in the same process."""
     import uvicorn
 
@@ -40,10 +46,18 @@ def serve(host: str | None, port: int | None, database_url: str | None, no_worke
             f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", err=True
         )
         sys.exit(1)
+    on_started = None
     if demo:
+        settings = settings.updated({"brands": demo_settings_brands(settings.brands)})
         login, password, token = with_store(settings, lambda store: demo_account(store, settings))
         print_demo(settings, login, password, token)
-    app = create_app(settings)
+        if demo_days:
+            fallback = demo_model(settings)
+
+            async def on_started(api: ApiContext) -> None:
+                await seed(api, login=login, days=demo_days, fallback_model=fallback)
+
+    app = create_app(settings, on_started=on_started)
     freeze_startup_heap()
     uvicorn.Server(server_config(app, settings)).run(sockets=[sock])
 

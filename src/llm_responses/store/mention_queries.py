@@ -70,46 +70,64 @@ def _base(q: MentionsQuery, p: Params, dialect: Dialect, targets: Sequence[Targe
     return " AND ".join(where)
 
 
+# carried along from the answer's row, so no breakdown looks anything up again: the dimensions, and the
+# answer's cited domains and brands as JSON arrays (``facets``)
+_CARRY = ("platform", "location_code", "language_code", "cited_domains", "result_domains", "brand_names",
+          "brand_categories")  # fmt: skip
+_DIMS = ", ".join(f"a.{c}" for c in _CARRY)
+_M_DIMS = ", ".join(f"m.{c}" for c in _CARRY)
+
+
+def facets(column: str, dialect: Dialect) -> str:
+    """A row source of the values of a JSON array column, as ``j(value)``."""
+    if dialect == "sqlite":
+        return f"json_each({column}) j"
+    return f"json_array_elements_text({column}::json) AS j(value)"
+
+
 def _matched(q: MentionsQuery, p: Params, dialect: Dialect) -> str:
     return (
-        "WITH m AS MATERIALIZED (SELECT a.id, a.day, a.platform, a.question FROM mention_answers a "
+        f"WITH m AS MATERIALIZED (SELECT a.id, a.day, a.question, {_DIMS} FROM mention_answers a "
         f"WHERE {_base(q, p, dialect)})"
     )
 
 
 def _keyed(q: MentionsQuery, p: Params, dialect: Dialect) -> str:
-    """``m`` and ``k`` (answer_id, key): the CTEs every grouped endpoint shares."""
+    """``k`` (answer_id, key and what ``_CARRY`` carries): the CTE every grouped endpoint starts from."""
     f = q.function
     if f == "multi_target_metrics":
         arms = [
-            f"SELECT a.id AS answer_id, CAST({p(key)} AS TEXT) AS key FROM mention_answers a "
+            f"SELECT a.id AS answer_id, CAST({p(key)} AS TEXT) AS key, {_DIMS} FROM mention_answers a "
             f"WHERE {_base(q, p, dialect, targets)}"
             for key, targets in q.groups
         ]
         return "WITH k AS MATERIALIZED (" + " UNION ALL ".join(arms) + ")"
     head = _matched(q, p, dialect)
     if f == "target_metrics":
-        return head + ", k AS (SELECT id AS answer_id, '' AS key FROM m)"
-    if f in ("top_mentioned_domains", "top_mentioned_pages"):
-        column = "l.domain" if f == "top_mentioned_domains" else "l.url"
+        return head + f", k AS MATERIALIZED (SELECT m.id AS answer_id, '' AS key, {_M_DIMS} FROM m)"
+    if f == "top_mentioned_pages":
         where = [f"l.scope = {p(q.links_scope)}"]
         if q.include_keys:
-            where.append(in_list(column, q.include_keys, p, dialect))
+            where.append(in_list("l.url", q.include_keys, p, dialect))
         if q.exclude_keys:
-            where.append(in_list(column, q.exclude_keys, p, dialect, negate=True))
+            where.append(in_list("l.url", q.exclude_keys, p, dialect, negate=True))
         return (
-            head + f", k AS (SELECT DISTINCT l.answer_id, {column} AS key FROM m "
+            head + f", k AS MATERIALIZED (SELECT DISTINCT l.answer_id, l.url AS key, {_M_DIMS} FROM m "
             f"JOIN mention_links l ON l.answer_id = m.id WHERE {' AND '.join(where)})"
         )
-    if f == "top_mentioned_brands":
-        where = ["b.mentioned"]
+    if f in ("top_mentioned_domains", "top_mentioned_brands"):
+        if f == "top_mentioned_brands":
+            column = "m.brand_names"
+        else:
+            column = "m.cited_domains" if q.links_scope == "s" else "m.result_domains"
+        where = ["1 = 1"]
         if q.include_keys:
-            where.append(in_list("b.brand", q.include_keys, p, dialect))
+            where.append(in_list("j.value", q.include_keys, p, dialect))
         if q.exclude_keys:
-            where.append(in_list("b.brand", q.exclude_keys, p, dialect, negate=True))
+            where.append(in_list("j.value", q.exclude_keys, p, dialect, negate=True))
         return (
-            head + ", k AS (SELECT b.answer_id, b.brand AS key FROM m "
-            f"JOIN mention_brands b ON b.answer_id = m.id WHERE {' AND '.join(where)})"
+            head + f", k AS MATERIALIZED (SELECT m.id AS answer_id, CAST(j.value AS TEXT) AS key, {_M_DIMS} "
+            f"FROM m, {facets(column, dialect)} WHERE {' AND '.join(where)})"
         )
     raise ValueError(f"not a grouped function: {f}")
 
@@ -126,55 +144,57 @@ def _order(q: MentionsQuery, key_field: str) -> str:
 
 async def ranked(c: Connection, dialect: Dialect, account_id: int, q: MentionsQuery) -> Ranked:
     """A page of keys (domains, pages, brands, target groups, or the one target set) with each one's
-    mentions and breakdowns."""
+    mentions and breakdowns: one statement, so the matched answers are looked up once."""
     key_field = ITEM_KEYS.get(q.function, "key")
     p = Params(account_id)
-    having = f" HAVING {metric_filter(q.filters, p, dialect, key_field)}" if q.filters else ""
-    page = await c.fetch_composed(
-        f"{_keyed(q, p, dialect)}, g AS (SELECT key, count(*) AS mentions FROM k GROUP BY key{having}) "
-        f"SELECT g.key, g.mentions, count(*) OVER () FROM g ORDER BY {_order(q, key_field)} "
-        f"LIMIT {p(q.limit)} OFFSET {p(q.offset)}",
-        p.values,
-        QUERY_SECONDS,
-    )
+    rows = await c.fetch_composed(_ranked_sql(q, p, dialect, key_field), p.values, QUERY_SECONDS)
+    page = sorted((r for r in rows if r[1] == _PAGE), key=lambda r: r[4])
     if not page:
         return Ranked(0, [])
-    keys = [r[0] for r in page]
-    p = Params(account_id)
-    rows = await c.fetch_composed(_breakdown_sql(q, p, dialect, keys), p.values, QUERY_SECONDS)
-    by: dict[str, dict[str, list[tuple[str | None, int]]]] = {k: {d: [] for d in DIMENSIONS} for k in keys}
-    for key, dim, value, n in rows:
-        by[key][dim].append((None if value is None else str(value), int(n)))
-    items = [(key, Breakdown(int(n), by[key])) for key, n, _ in page]
+    by: dict[str, dict[str, list[tuple[str | None, int]]]] = {r[0]: {d: [] for d in DIMENSIONS} for r in page}
+    for key, dim, value, n, _ in rows:
+        if dim != _PAGE:
+            by[key][dim].append((None if value is None else str(value), int(n)))
+    items = [(key, Breakdown(int(n), by[key])) for key, _, _, n, _ in page]
     return Ranked(int(page[0][2]), items)
 
 
-def _breakdown_sql(q: MentionsQuery, p: Params, dialect: Dialect, keys: list[str]) -> str:
-    keyed = _keyed(q, p, dialect)
-    pk = f"pk AS (SELECT answer_id, key FROM k WHERE {in_list('key', keys, p, dialect)})"
-    answers = "FROM pk JOIN mention_answers a ON a.id = pk.answer_id"
+_PAGE = "#"  # the rows naming the page's keys: (key, '#', total_count, mentions, position)
+
+
+def _ranked_sql(q: MentionsQuery, p: Params, dialect: Dialect, key_field: str) -> str:
+    having = f" HAVING {metric_filter(q.filters, p, dialect, key_field)}" if q.filters else ""
+    order = _order(q, key_field)
+    page = (
+        f"g AS (SELECT key, count(*) AS mentions FROM k GROUP BY key{having}), "
+        f"page AS MATERIALIZED (SELECT g.key, g.mentions, count(*) OVER () AS total, "
+        f"row_number() OVER (ORDER BY {order}) AS pos FROM g ORDER BY {order} "
+        f"LIMIT {p(q.limit)} OFFSET {p(q.offset)}), "
+        "pk AS MATERIALIZED (SELECT * FROM k WHERE key IN (SELECT key FROM page))"
+    )
     arms = [
-        f"SELECT pk.key, 'platform' AS dim, a.platform AS value, count(*) AS n {answers} GROUP BY pk.key, a.platform",
-        f"SELECT pk.key, 'location', CAST(a.location_code AS TEXT), count(*) {answers} "
-        "GROUP BY pk.key, a.location_code",
-        f"SELECT pk.key, 'language', a.language_code, count(*) {answers} GROUP BY pk.key, a.language_code",
+        "SELECT key, 'platform' AS dim, platform AS value, count(*) AS n FROM pk GROUP BY key, platform",
+        "SELECT key, 'location', CAST(location_code AS TEXT), count(*) FROM pk GROUP BY key, location_code",
+        "SELECT key, 'language', language_code, count(*) FROM pk GROUP BY key, language_code",
     ]
-    for dim, scope in (("sources_domain", "s"), ("search_results_domain", "r")):
+    # each answer's arrays hold distinct values: counting rows counts answers
+    for dim, column in (
+        ("sources_domain", "cited_domains"),
+        ("search_results_domain", "result_domains"),
+        ("brand_entities_title", "brand_names"),
+        ("brand_entities_category", "brand_categories"),
+    ):
         arms.append(
-            f"SELECT pk.key, '{dim}', l.domain, count(DISTINCT l.answer_id) FROM pk "
-            f"JOIN mention_links l ON l.answer_id = pk.answer_id AND l.scope = '{scope}' GROUP BY pk.key, l.domain"
-        )
-    for dim, column in (("brand_entities_title", "b.brand"), ("brand_entities_category", "b.category")):
-        arms.append(
-            f"SELECT pk.key, '{dim}', {column}, count(DISTINCT b.answer_id) FROM pk "
-            f"JOIN mention_brands b ON b.answer_id = pk.answer_id AND b.mentioned GROUP BY pk.key, {column}"
+            f"SELECT pk.key, '{dim}', CAST(j.value AS TEXT), count(*) FROM pk, {facets('pk.' + column, dialect)} "
+            "GROUP BY pk.key, j.value"
         )
     limit = p(q.internal_list_limit)
     return (
-        f"{keyed}, {pk}, d AS ({' UNION ALL '.join(arms)}) "
-        "SELECT key, dim, value, n FROM (SELECT key, dim, value, n, "
+        f"{_keyed(q, p, dialect)}, {page}, d AS ({' UNION ALL '.join(arms)}) "
+        "SELECT key, dim, value, n, rn FROM (SELECT key, dim, value, n, "
         "row_number() OVER (PARTITION BY key, dim ORDER BY n DESC, value) AS rn FROM d) x "
-        f"WHERE rn <= {limit} ORDER BY key, dim, rn"
+        f"WHERE rn <= {limit} "
+        f"UNION ALL SELECT key, '{_PAGE}', CAST(total AS TEXT), mentions, pos FROM page"
     )
 
 
@@ -206,7 +226,8 @@ async def questions_per_day(
 
 _SEARCH_ORDER = {
     "platform": "a.platform", "model_name": "a.model_name", "location_code": "a.location_code",
-    "language_code": "a.language_code", "question": "a.question", "answer": "a.answer",
+    "language_code": "a.language_code", "question": "a.question",
+    "answer": "(SELECT answer FROM mention_texts t WHERE t.id = a.id)",
     "first_response_at": "a.asked_at", "last_response_at": "a.asked_at", "is_web_search_based": "a.web_search",
 }  # fmt: skip
 
@@ -230,8 +251,8 @@ async def search(
     order = ", ".join([*rules, "a.asked_at DESC", "a.id DESC"])
     rows = await c.fetch_composed(
         "SELECT a.id, a.task_id, a.platform, a.model_name, a.location_code, a.language_code, a.question, "
-        "a.asked_at, a.web_search, t.result_json, a.fan_out FROM mention_answers a "
-        f"JOIN tasks t ON t.id = a.task_id WHERE {where} ORDER BY {order} "
+        "a.asked_at, a.web_search, t.result_json, x.fan_out FROM mention_answers a "
+        f"JOIN tasks t ON t.id = a.task_id JOIN mention_texts x ON x.id = a.id WHERE {where} ORDER BY {order} "
         f"LIMIT {p(q.limit)} OFFSET {p(q.offset if q.search_after is None else 0)}",
         p.values,
         QUERY_SECONDS,

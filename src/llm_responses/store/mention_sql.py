@@ -29,7 +29,8 @@ SCOPE_COLUMNS = {
 _WEIGHTS = {"question": "a", "answer": "b", "fan_out": "c", "brands": "d"}
 ROW_COLUMNS = {
     "platform": "a.platform", "model_name": "a.model_name", "location_code": "a.location_code",
-    "language_code": "a.language_code", "question": "a.question", "answer": "a.answer",
+    "language_code": "a.language_code", "question": "a.question",
+    "answer": "(SELECT answer FROM mention_texts t WHERE t.id = a.id)",
     "first_response_at": "a.asked_at", "last_response_at": "a.asked_at", "is_web_search_based": "a.web_search",
 }  # fmt: skip
 _COMPARE = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -57,15 +58,19 @@ def in_list(column: str, values: Sequence[Any], p: Params, dialect: Dialect, *, 
 
 
 def matching(targets: Sequence[Target], account: str, p: Params, dialect: Dialect) -> str:
-    """The answers (alias ``a``) the targets match: any include target and no exclude one."""
-    include = [_target(t, account, p, dialect) for t in targets if not t.exclude]
-    exclude = [_target(t, account, p, dialect) for t in targets if t.exclude]
-    parts = ["(" + " OR ".join(include) + ")"] if include else []
-    parts += [f"NOT {e}" for e in exclude]
+    """The answers (alias ``a``) the targets match: any include target and no exclude one. Each target is
+    a set of answer ids from an index; the include sets' union drives the query (``a`` is then read by
+    primary key), so a rare target costs its matches, not a pass over the account's answers."""
+    include = [_ids(t, account, p, dialect) for t in targets if not t.exclude]
+    exclude = [_ids(t, account, p, dialect) for t in targets if t.exclude]
+    parts = [f"a.id IN ({' UNION '.join(include)})"] if include else []
+    if exclude:
+        parts.append(f"a.id NOT IN ({' UNION '.join(exclude)})")
     return " AND ".join(parts) or "1 = 1"
 
 
-def _target(t: Target, account: str, p: Params, dialect: Dialect) -> str:
+def _ids(t: Target, account: str, p: Params, dialect: Dialect) -> str:
+    """A SELECT of the ids of the account's answers that ``t`` matches (ignoring include/exclude)."""
     if t.domain is not None:
         return _domain(t, account, p)
     assert t.keyword is not None
@@ -89,32 +94,36 @@ def _domain(t: Target, account: str, p: Params) -> str:
         scope = " AND scope = 's'"
     elif scopes == {"search_results"}:
         scope = " AND scope = 'r'"
-    return f"a.id IN (SELECT answer_id FROM mention_links WHERE account_id = {account} AND {host}{scope})"
+    return f"SELECT answer_id FROM mention_links WHERE account_id = {account} AND {host}{scope}"
+
+
+def _fts_query(keyword: str, columns: list[str]) -> str:
+    """An FTS5 phrase (``"..."``, quotes doubled), limited to the scope's columns unless it is all of them."""
+    phrase = '"' + keyword.replace('"', '""') + '"'
+    return phrase if len(columns) == len(_WEIGHTS) else "{" + " ".join(columns) + "} : " + phrase
 
 
 def _words(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str:
     if not re.search(r"\w", keyword):
-        return "1 = 0"  # no word to look for
+        return "SELECT NULL WHERE 1 = 0"  # no word to look for
     if dialect == "sqlite":
-        phrase = '"' + keyword.replace('"', '""') + '"'
-        query = phrase if len(columns) == len(_WEIGHTS) else "{" + " ".join(columns) + "} : " + phrase
-        return f"a.id IN (SELECT rowid FROM mention_words WHERE mention_words MATCH {p(query)})"
+        return f"SELECT rowid FROM mention_words WHERE mention_words MATCH {p(_fts_query(keyword, columns))}"
     q = f"phraseto_tsquery('simple', {p(keyword)})"
-    if len(columns) == len(_WEIGHTS):
-        return f"a.words @@ {q}"
-    weights = "{" + ",".join(_WEIGHTS[c] for c in columns) + "}"
-    # the index finds the phrase anywhere; ts_filter keeps the answers where it is in the scope's columns
-    return f"(a.words @@ {q} AND ts_filter(a.words, '{weights}') @@ {q})"
+    where = f"words @@ {q}"
+    if len(columns) < len(_WEIGHTS):
+        # the index finds the phrase anywhere; ts_filter keeps the answers where it is in the scope's columns
+        weights = "{" + ",".join(_WEIGHTS[c] for c in columns) + "}"
+        where += f" AND ts_filter(words, '{weights}') @@ {q}"
+    return f"SELECT id FROM mention_texts WHERE {where}"  # the outer query keeps the account's
 
 
 def _substring(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str:
     if dialect == "sqlite" and len(keyword) >= _TRIGRAM_MIN:
-        phrase = '"' + keyword.replace('"', '""') + '"'
-        query = phrase if len(columns) == len(_WEIGHTS) else "{" + " ".join(columns) + "} : " + phrase
-        return f"a.id IN (SELECT rowid FROM mention_chars WHERE mention_chars MATCH {p(query)})"
+        return f"SELECT rowid FROM mention_chars WHERE mention_chars MATCH {p(_fts_query(keyword, columns))}"
     pattern = p("%" + re.sub(r"([\\%_])", r"\\\1", keyword) + "%")
     op = "ILIKE" if dialect == "postgres" else "LIKE"  # SQLite's LIKE ignores (ASCII) case already
-    return "(" + " OR ".join(f"a.{c} {op} {pattern} ESCAPE '\\'" for c in columns) + ")"
+    where = " OR ".join(f"{c} {op} {pattern} ESCAPE '\\'" for c in columns)
+    return f"SELECT id FROM mention_texts WHERE {where}"
 
 
 def row_filter(node: Filter, p: Params, dialect: Dialect) -> str:

@@ -164,12 +164,15 @@ class TaskService:
 
     # -- live ------------------------------------------------------------------------------------
 
-    async def live(self, account: Account, se: str, raw: Any, started: float) -> dict[str, Any]:
+    async def live(
+        self, account: Account, se: str, raw: Any, started: float, *, posted_at: float | None = None
+    ) -> dict[str, Any]:
         """Run one task now. An account the fresh read of authentication shows short is refused before any
         call. On SQLite the upstream call starts before the hold commits, so the hold runs while the
         upstream works (docs/benchmarks.md), and a call that loses the race for the last funds is
         cancelled (40210). On PostgreSQL, where many processes race for the same balance, the hold comes
-        first: a burst on a short balance sent 7-12 upstream calls for the one that was paid."""
+        first: a burst on a short balance sent 7-12 upstream calls for the one that was paid.
+        ``posted_at``: when the task counts as posted (now; a demo dataset's past days)."""
         path = envelope.llm_path(se, "live")
         task_id = envelope.new_task_id()
         data = _data(se, raw)
@@ -180,9 +183,9 @@ class TaskService:
                 if account.balance < task.base_price + task.prepayment:
                     raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
                 if self.store.cheap_holds:
-                    outcome = await self._overlapped(account, task, request)
+                    outcome = await self._overlapped(account, task, request, posted_at)
                 else:  # a hold lost to another process must not have sent an upstream call nobody pays for
-                    await self._hold_or_refuse(account, task)
+                    await self._hold_or_refuse(account, task, posted_at)
                     outcome = await self._call(task_id, request)
                 await asyncio.shield(self.store.finish_task(task_id, 1, outcome, time.time()))
         except ApiError as exc:
@@ -204,24 +207,26 @@ class TaskService:
             result=[orjson.loads(outcome.result_json or "null")],
         )
 
-    async def _hold_or_refuse(self, account: Account, task: NewTask) -> None:
+    async def _hold_or_refuse(self, account: Account, task: NewTask, posted_at: float | None = None) -> None:
         now = time.time()
         if not await self.store.start_live(
             account.id,
             task,
             self.owner,
             now + self.config.live_timeout_seconds + self.config.lease_seconds,
-            now,
+            now if posted_at is None else posted_at,  # a demo dataset's past days
         ):
             raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
 
-    async def _overlapped(self, account: Account, task: NewTask, request: TaskRequest) -> Outcome:
+    async def _overlapped(
+        self, account: Account, task: NewTask, request: TaskRequest, posted_at: float | None = None
+    ) -> Outcome:
         """The upstream call started first, the hold taken while it is on the wire (where a hold is a
         local transaction of microseconds); a lost hold cancels the call."""
         call = asyncio.create_task(self._call(task.id, request))
         try:
             await asyncio.sleep(0)  # let the call reach its first wait (the request is on the wire)
-            await self._hold_or_refuse(account, task)
+            await self._hold_or_refuse(account, task, posted_at)
             return await call
         finally:
             if not call.done():

@@ -282,11 +282,14 @@ DELETE FROM mention_answers WHERE task_id = $1
 -- name: insert_mention_answer
 -- account, tag and posting day come from the task itself
 INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
-    asked_at, web_search, question, answer, fan_out, brands)
-SELECT id, account_id, $2, $3, $4, $5, tag, strftime('%Y-%m-%d', created_at, 'unixepoch'), created_at, $6, $7, $8,
-    $9, $10
+    asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories)
+SELECT id, account_id, $2, $3, $4, $5, tag, strftime('%Y-%m-%d', created_at, 'unixepoch'), created_at, $6, $7, $8, $9,
+    $10, $11
 FROM tasks WHERE id = $1
 RETURNING id, account_id
+
+-- name: insert_mention_texts_bulk
+INSERT INTO mention_texts (id, question, answer, fan_out, brands) VALUES ($1, $2, $3, $4, $5)
 
 -- name: insert_mention_links_bulk
 INSERT INTO mention_links (answer_id, account_id, scope, host_rev, domain, url, title, rank)

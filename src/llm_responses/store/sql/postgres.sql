@@ -93,11 +93,15 @@ SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts 
 
 -- name: insert_mention_answer
 INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
-    asked_at, web_search, question, answer, fan_out, brands)
+    asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories)
 SELECT id, account_id, $2, $3, $4, $5, tag, to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-    created_at, $6, $7, $8, $9, $10
+    created_at, $6, $7, $8, $9, $10, $11
 FROM tasks WHERE id = $1
 RETURNING id, account_id
+
+-- name: insert_mention_texts_bulk
+INSERT INTO mention_texts (id, question, answer, fan_out, brands)
+SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
 
 -- name: insert_mention_links_bulk
 INSERT INTO mention_links (answer_id, account_id, scope, host_rev, domain, url, title, rank)
