@@ -70,7 +70,26 @@ async def test_tasks_filter_answer_with_highlighted_citations_and_brands(served,
     await page.click("text=Brands")
     assert "Parc Astérix" in await page.locator("#brands").inner_text()
     await page.wait_for_selector("#visibility-chart canvas")  # Chart.js drew, from the bundled script
+    await page.wait_for_selector("#sov-chart canvas")
     await screenshot("brands")
+
+    await page.click("text=Sources")
+    domains = await page.locator("#sources").inner_text()
+    assert "wikipedia.org" in domains  # the fake cites fr.wikipedia.org in both web-search answers
+    await page.select_option("select[name=kind]", "pages")
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**kind=pages**")
+    assert await page.locator("#sources a[href^='https://']").count() >= 1
+    await screenshot("sources")
+
+    await page.click("text=New & lost")
+    assert "Parc Astérix" in await page.locator("#changes").inner_text()
+    await screenshot("changes")
+
+    await page.click("text=Spend")
+    await page.wait_for_selector("#spend-chart canvas")
+    assert "chat_gpt" in await page.locator("#spend").inner_text()
+    await screenshot("spend")
 
 
 def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
@@ -88,6 +107,16 @@ def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
     asterix = {r["tag"]: r for r in brands if r["entity"] == "Parc Astérix"}
     assert asterix["parks"]["citation_share"] == 1.0 and asterix["plain"]["citations"] == 0
     assert httpx.get(f"{srv.url}/dashboard/brands.csv", auth=auth).text.startswith("engine,entity")
+    domains = httpx.get(f"{srv.url}/dashboard/sources.json", auth=auth).json()
+    wiki = next(r for r in domains if r["domain"].endswith("wikipedia.org"))
+    assert wiki["answers"] == 2 and wiki["share"] == round(2 / 3, 4)  # 2 of the 3 answers cite it
+    assert httpx.get(f"{srv.url}/dashboard/sources.csv?kind=pages", auth=auth).text.startswith("page,answers")
+    changes = httpx.get(f"{srv.url}/dashboard/changes.json", auth=auth).json()
+    this_week = [r for r in changes if r["brand"] == "Disneyland"][-1]
+    assert this_week["new"] == 0 and this_week["lost"] == 0  # the fake's answers never name Disneyland
+    spent = httpx.get(f"{srv.url}/dashboard/spend.json", auth=auth).json()
+    assert [(r["engine"], r["tasks"], r["answered"]) for r in spent] == [("chat_gpt", 3, 3)]
+    assert httpx.get(f"{srv.url}/dashboard/sources?kind=everything", auth=auth).status_code == 400
     assert httpx.get(f"{srv.url}/dashboard?after=not-a-cursor", auth=auth).status_code == 400
     assert httpx.get(f"{srv.url}/dashboard/brands?by=weekday", auth=auth).status_code == 400
     anonymous = httpx.get(f"{srv.url}/dashboard")

@@ -1,4 +1,5 @@
-"""``/dashboard``: tasks, one answer, brands; every page with a ``.json`` and a ``.csv`` twin.
+"""``/dashboard``: tasks, one answer, brands, cited sources, new and lost mentions, spend; every page with a
+``.json`` and a ``.csv`` twin.
 
 Logged in with the account's own credentials (HTTP Basic, as the API: the browser asks once). Reads only,
 bounded: pages of ``PAGE`` tasks (``?after=`` for the next), brand metrics over at most ``MAX_SCAN``
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +25,19 @@ from starlette.staticfiles import StaticFiles
 
 from llm_responses.analysis.stored import entities_of
 from llm_responses.config_tables import BrandConfig
-from llm_responses.dashboard.views import answer_view, brand_rows, safe_url, task_row
-from llm_responses.errors import ApiError
+from llm_responses.dashboard.views import answer_view, brand_rows, safe_url, source_rows, spend_rows, task_row
+from llm_responses.errors import ApiError, QueryTimeout
+from llm_responses.store import mention_queries
 from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
+from llm_responses.wire import mentions_result
 from llm_responses.wire.engines import ENGINES
+from llm_responses.wire.mentions_request import MentionsQuery, Target
 
 PAGE = 50
 MAX_SCAN = 20_000
+TOP = 50  # cited domains and pages listed
+CHANGE_WEEKS = 8
+SPEND_DAYS = 90
 _env = Environment(loader=PackageLoader("llm_responses.dashboard"), autoescape=select_autoescape())
 _env.filters["safe_url"] = safe_url
 CHARTKICK_STATIC = Path(chartkick.__file__).parent / "django" / "static" / "chartkick"
@@ -127,20 +136,109 @@ def brands_page(brands: list[BrandConfig]):
             rows, daily = brand_rows(records, entities, by)
         except ValueError as exc:
             return HTMLResponse(str(exc), status_code=400)
-        series = [
-            {
-                "name": e.name,
-                "data": {r["day"]: round(r["visibility"] * 100, 1) for r in daily if r["entity"] == e.name},
-            }
-            for e in entities
-        ]
+        series = {
+            metric: [
+                {
+                    "name": e.name,
+                    "data": {r["day"]: round(r[metric] * 100, 1) for r in daily if r["entity"] == e.name},
+                }
+                for e in entities
+            ]
+            for metric in ("visibility", "share_of_voice")
+        }
         return _out(request, "brands.html", rows, account=account, by=by, series=series, brands=brands)
 
     return brands_view
 
 
+async def sources(request: Request) -> Response:
+    """The domains and pages the account's answers cite most (the mentions index: every answer at once)."""
+    try:
+        account = await _caller(request)
+    except ApiError:
+        return _unauthorized()
+    engine = request.query_params.get("engine") or None
+    if engine is not None and engine not in ENGINES:
+        return HTMLResponse("no such engine", status_code=400)
+    kind = request.query_params.get("kind", "domains")
+    if kind not in ("domains", "pages"):
+        return HTMLResponse("kind: domains or pages", status_code=400)
+    store = request.app.state.api.store
+    everything = MentionsQuery("target_metrics", platform=engine, internal_list_limit=1)
+    top = MentionsQuery(f"top_mentioned_{kind}", platform=engine, limit=TOP, internal_list_limit=1)
+    try:
+        total = await store.mention_query(lambda c, d: mention_queries.ranked(c, d, account.id, everything))
+        ranked = await store.mention_query(lambda c, d: mention_queries.ranked(c, d, account.id, top))
+    except QueryTimeout:
+        return HTMLResponse("the database gave up on this page; narrow it with ?engine=", status_code=503)
+    answers = total.items[0][1].mentions if total.items else 0
+    key = "domain" if kind == "domains" else "page"
+    rows = source_rows(key, [(k, b.mentions) for k, b in ranked.items], answers)
+    return _out(
+        request, "sources.html", rows, account=account, kind=kind, key=key, answers=answers,
+        engines=list(ENGINES), engine=engine or "",
+    )  # fmt: skip
+
+
+def changes_page(brands: list[BrandConfig]):
+    entities = entities_of(brands)
+
+    async def changes(request: Request) -> Response:
+        """Week by week, the questions whose answers newly name each brand, and those that stopped."""
+        try:
+            account = await _caller(request)
+        except ApiError:
+            return _unauthorized()
+        today = datetime.now(UTC).date()
+        start = (today - timedelta(weeks=CHANGE_WEEKS - 1)).isoformat()
+        first = mentions_result.period_of(start, "week")
+        before = mentions_result.previous_period(first, "week")
+        store = request.app.state.api.store
+        rows: list[dict[str, Any]] = []
+        for e in entities:
+            q = MentionsQuery(
+                "timeseries_new_lost",
+                targets=tuple(Target(None, term) for term in e.terms),
+                date_from=before,
+                date_to=today.isoformat(),
+                group_range="week",
+            )
+            try:
+                found = await store.mention_query(
+                    lambda c, d, q=q: mention_queries.questions_per_day(c, d, account.id, q)
+                )
+            except QueryTimeout:
+                return HTMLResponse("the database gave up on this page", status_code=503)
+            series = mentions_result.new_lost_result(found, start, today.isoformat(), "week")
+            rows += [
+                {"brand": e.name, "competitor": e.competitor, "week": i["date"], "new": i["new_mentions"],
+                 "lost": i["lost_mentions"]}
+                for i in series["items"]
+            ]  # fmt: skip
+        return _out(request, "changes.html", rows, account=account, brands=brands)
+
+    return changes
+
+
+async def spend(request: Request) -> Response:
+    """What the account's tasks cost, per day and engine, over the last ``SPEND_DAYS`` days."""
+    try:
+        account = await _caller(request)
+    except ApiError:
+        return _unauthorized()
+    since = time.time() - SPEND_DAYS * 86400
+    rows = spend_rows(await request.app.state.api.store.spend_by_day(account.id, since))
+    by_day: dict[str, float] = {}
+    for r in rows:
+        by_day[r["day"]] = round(by_day.get(r["day"], 0.0) + r["cost"], 6)
+    chart = [{"name": "cost (USD)", "data": dict(sorted(by_day.items()))}]
+    total = round(sum(r["cost"] for r in rows), 6)
+    return _out(request, "spend.html", rows, account=account, chart=chart, total=total, days=SPEND_DAYS)
+
+
 def dashboard_routes(brands: list[BrandConfig]) -> list[BaseRoute]:
     brands_view = brands_page(brands)
+    changes = changes_page(brands)
     return [
         Route("/dashboard", tasks),
         Route("/dashboard/tasks.{fmt:str}", tasks),
@@ -148,5 +246,11 @@ def dashboard_routes(brands: list[BrandConfig]) -> list[BaseRoute]:
         Route("/dashboard/answer/{task_id}", answer),
         Route("/dashboard/brands", brands_view),
         Route("/dashboard/brands.{fmt:str}", brands_view),
+        Route("/dashboard/sources", sources),
+        Route("/dashboard/sources.{fmt:str}", sources),
+        Route("/dashboard/changes", changes),
+        Route("/dashboard/changes.{fmt:str}", changes),
+        Route("/dashboard/spend", spend),
+        Route("/dashboard/spend.{fmt:str}", spend),
         Mount("/dashboard/static/chartkick", app=StaticFiles(directory=CHARTKICK_STATIC), name="chartkick"),
     ]

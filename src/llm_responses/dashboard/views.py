@@ -79,3 +79,17 @@ def brand_rows(
             grouped.add(answer)
             daily.add(answer)
     return grouped.rows(), daily.rows()
+
+
+def source_rows(key_field: str, items: list[tuple[str, int]], answers: int) -> list[dict[str, Any]]:
+    """Cited domains or pages: how many answers cite each, and what share of all answers that is."""
+    return [
+        {key_field: key, "answers": n, "share": round(n / answers, 4) if answers else 0.0} for key, n in items
+    ]
+
+
+def spend_rows(rows: list[tuple[str, str, int, int, int]]) -> list[dict[str, Any]]:
+    return [
+        {"day": day, "engine": se, "tasks": n, "answered": done, "cost": to_usd(nanos)}
+        for day, se, n, done, nanos in rows
+    ]

@@ -194,6 +194,11 @@ class Store:
         rows = await self.db.read(lambda c: c.fetch("tasks_to_index", account_id, after, limit))
         return [(_task_record(r[:14]), r[14] is not None) for r in rows]
 
+    async def spend_by_day(self, account_id: int, since: float) -> list[tuple[str, str, int, int, int]]:
+        """(day, engine, tasks, answered, nano-dollars) for the tasks posted since ``since``, newest day first."""
+        rows = await self.db.read(lambda c: c.fetch("spend_by_day", account_id, since))
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
+
     async def count_indexed(self, account_id: int) -> int:
         return int(await self.db.read(lambda c: c.fetchval("count_mention_answers", account_id)))
 

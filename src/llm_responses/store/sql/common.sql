@@ -311,3 +311,10 @@ LIMIT $3
 
 -- name: count_mention_answers
 SELECT COUNT(*) FROM mention_answers WHERE account_id = $1
+
+-- name: spend_by_day
+-- an account's tasks posted since $2, per UTC day and engine: how many, how many answered, what they cost
+SELECT strftime('%Y-%m-%d', created_at, 'unixepoch') AS day, se, count(*), count(CASE WHEN status = 'done' THEN 1 END),
+    sum(cost)
+FROM tasks WHERE account_id = $1 AND created_at >= $2
+GROUP BY day, se ORDER BY day DESC, se

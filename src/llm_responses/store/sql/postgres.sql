@@ -112,3 +112,9 @@ INSERT INTO mention_brands (answer_id, account_id, brand, category, competitor, 
     first_offset)
 SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::int[], $7::bool[], $8::bool[],
     $9::bool[], $10::int[])
+
+-- name: spend_by_day
+SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, se, count(*),
+    count(CASE WHEN status = 'done' THEN 1 END), sum(cost)
+FROM tasks WHERE account_id = $1 AND created_at >= $2
+GROUP BY day, se ORDER BY day DESC, se
