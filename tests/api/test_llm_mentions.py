@@ -212,3 +212,93 @@ async def test_bad_input_is_a_clear_task_error(harness):
         assert got["result"] is None
     response = await harness.client.post(f"{MENTIONS}/no_such_function/live", json=[{}], headers=alice.basic)
     assert response.status_code == 404
+
+
+async def test_filters_ordering_and_lists(running_with, db_settings, pg_databases):
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        alice = await h.account()
+        await post_answers(h, alice)
+        everything = [{"keyword": "answer", "search_scope": ["answer"]}]  # the fake's every plain answer
+        only = ok(
+            await mentions(
+                h,
+                alice,
+                "search_mentions",
+                {
+                    "target": everything,
+                    "filters": [
+                        ["question", "like", "%Acme%"],
+                        "or",
+                        ["question", "like", "Globex%"],
+                    ],
+                    "order_by": ["question,asc"],
+                },
+            )
+        )
+        assert [i["question"] for i in only["items"]] == [
+            "Acme or Globex for a small team?",
+            "Globex pricing in 2026",
+            "Is Acme Corp better than Initech?",
+        ]
+        none = ok(
+            await mentions(
+                h,
+                alice,
+                "search_mentions",
+                {"target": everything, "filters": [["platform", "in", ["claude", "gemini"]]]},
+            )
+        )
+        assert none["total_count"] == 0 and none["items"] == []
+
+        brands = ok(
+            await mentions(
+                h,
+                alice,
+                "top_mentioned_brands",
+                {
+                    "target": everything,
+                    "order_by": ["mentions,asc", "brand,desc"],
+                    "filters": [["mentions", ">=", 1]],
+                    "exclude_brands": ["Globex"],
+                },
+            )
+        )
+        assert [(i["brand"], i["total"]["mentions"]) for i in brands["items"]] == [
+            ("Initech", 1),
+            ("Acme", 2),
+        ]
+        paged = ok(
+            await mentions(h, alice, "top_mentioned_brands", {"target": everything, "limit": 1, "offset": 1})
+        )
+        assert paged["total_count"] == 3 and paged["offset"] == 1 and len(paged["items"]) == 1
+
+
+async def test_purged_answers_leave_the_index(running_with, db_settings, pg_databases):
+    import time
+
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        alice = await h.account()
+        await post_answers(h, alice, PROMPTS[:2])
+        target = {"target": [{"keyword": "acme"}]}
+        assert (
+            ok(await mentions(h, alice, "target_metrics", target))["aggregated_metrics"]["total"]["mentions"]
+            == 2
+        )
+        assert await h.store.purge_results(time.time() + 1) == 2
+        assert (
+            ok(await mentions(h, alice, "target_metrics", target))["aggregated_metrics"]["total"]["mentions"]
+            == 0
+        )
+        partial = {"target": [{"keyword": "acm", "match_type": "partial_match"}]}  # the trigram index too
+        assert ok(await mentions(h, alice, "search_mentions", partial))["total_count"] == 0
+
+
+async def test_a_runaway_read_is_stopped(running_with, db_settings, pg_databases):
+    from llm_responses.errors import QueryTimeout
+
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        endless = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+        started = __import__("time").monotonic()
+        with pytest.raises(QueryTimeout):
+            await h.store.mention_query(lambda c, d: c.fetch_composed(endless, [], 0.3))
+        assert __import__("time").monotonic() - started < 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -94,6 +95,17 @@ def test_metrics_follow_the_written_formulas():
     assert (disney["average_position"], asterix["average_position"]) == (1.0, 1.5)
     assert rows["claude", "Disneyland Paris"]["visibility"] == 1.0
     assert asterix["competitor"] is True
+
+
+def test_metrics_per_prompt():
+    answers = [
+        replace(answer("1", "chat_gpt", "Disneyland."), prompt="best park?"),
+        replace(answer("2", "chat_gpt", "Nothing."), prompt="best park?"),
+        replace(answer("3", "chat_gpt", "Disneyland again."), prompt="a day in Paris"),
+    ]
+    rows = {(r["prompt"], r["entity"]): r for r in metrics(answers, by=("prompt",))}
+    assert rows["best park?", "Disneyland Paris"]["visibility"] == 0.5
+    assert rows["a day in Paris", "Disneyland Paris"]["visibility"] == 1.0
 
 
 def test_the_dashboard_escapes_answers_and_links_only_http():

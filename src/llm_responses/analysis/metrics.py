@@ -18,7 +18,7 @@ from typing import Any
 
 from llm_responses.analysis.mentions import Hit
 
-GROUPS = ("tag", "engine", "model", "country", "day")
+GROUPS = ("prompt", "tag", "engine", "model", "country", "day")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +30,10 @@ class Answer:
     engine: str
     model: str
     country: str
-    day: str  # YYYY-MM-DD of finishing
+    day: str  # YYYY-MM-DD (UTC) it was asked
     cited_any: bool
     hits: tuple[Hit, ...]
+    prompt: str = ""  # the user_prompt
 
 
 class Tally:

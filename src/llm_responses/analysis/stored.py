@@ -1,4 +1,4 @@
-"""A stored task as an ``Answer`` for the metrics: the one place its result, posted fields and finishing
+"""A stored task as an ``Answer`` for the metrics: the one place its result, posted fields and posting
 day are read (the ``mentions`` command, the dashboard and the MCP tools all go through it)."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def stored_answer(record: TaskRecord, entities: list[Entity]) -> Answer | None:
         day=datetime.fromtimestamp(record.created_at, UTC).strftime("%Y-%m-%d"),  # the day it was asked
         cited_any=bool(urls),
         hits=tuple(find(reading.text, urls, entities)),
+        prompt=str(data.get("user_prompt") or ""),
     )
 
 

@@ -163,12 +163,12 @@ _PAGE = "#"  # the rows naming the page's keys: (key, '#', total_count, mentions
 
 
 def _ranked_sql(q: MentionsQuery, p: Params, dialect: Dialect, key_field: str) -> str:
-    having = f" HAVING {metric_filter(q.filters, p, dialect, key_field)}" if q.filters else ""
+    where = f" WHERE {metric_filter(q.filters, p, dialect, key_field)}" if q.filters else ""
     order = _order(q, key_field)
     page = (
-        f"g AS (SELECT key, count(*) AS mentions FROM k GROUP BY key{having}), "
+        "g AS (SELECT key, count(*) AS mentions FROM k GROUP BY key), "
         f"page AS MATERIALIZED (SELECT g.key, g.mentions, count(*) OVER () AS total, "
-        f"row_number() OVER (ORDER BY {order}) AS pos FROM g ORDER BY {order} "
+        f"row_number() OVER (ORDER BY {order}) AS pos FROM g{where} ORDER BY {order} "
         f"LIMIT {p(q.limit)} OFFSET {p(q.offset)}), "
         "pk AS MATERIALIZED (SELECT * FROM k WHERE key IN (SELECT key FROM page))"
     )
