@@ -10,8 +10,10 @@ copied into this repository).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,22 @@ async def _caller(request: Request) -> Account:
     return await request.app.state.api.auth.authenticate(
         request.headers.get("authorization"), request.client.host if request.client else ""
     )
+
+
+def logged_in(
+    page: Callable[[Request, Account], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A page for the account whose credentials the request carries; 401 (the browser asks) otherwise."""
+
+    @functools.wraps(page)
+    async def handler(request: Request) -> Response:
+        try:
+            account = await _caller(request)
+        except ApiError:
+            return _unauthorized()
+        return await page(request, account)
+
+    return handler
 
 
 def _unauthorized() -> Response:
@@ -89,11 +107,8 @@ async def _records(
     return out
 
 
-async def tasks(request: Request) -> Response:
-    try:
-        account = await _caller(request)
-    except ApiError:
-        return _unauthorized()
+@logged_in
+async def tasks(request: Request, account: Account) -> Response:
     try:
         after = parse_finished_cursor(request.query_params.get("after", ""))
     except ValueError as exc:
@@ -105,11 +120,8 @@ async def tasks(request: Request) -> Response:
     return _out(request, "tasks.html", rows, account=account, engines=list(ENGINES), next=nxt, total=total)
 
 
-async def answer(request: Request) -> Response:
-    try:
-        account = await _caller(request)
-    except ApiError:
-        return _unauthorized()
+@logged_in
+async def answer(request: Request, account: Account) -> Response:
     record = await request.app.state.api.store.get_task(account.id, request.path_params["task_id"])
     if record is None:
         return HTMLResponse("no such task", status_code=404)
@@ -125,11 +137,8 @@ async def answer(request: Request) -> Response:
 def brands_page(brands: list[BrandConfig]):
     entities = entities_of(brands)
 
-    async def brands_view(request: Request) -> Response:
-        try:
-            account = await _caller(request)
-        except ApiError:
-            return _unauthorized()
+    @logged_in
+    async def brands_view(request: Request, account: Account) -> Response:
         records = await _records(request, account, limit=MAX_SCAN)
         by = tuple(g for g in request.query_params.get("by", "engine").split(",") if g)
         try:
@@ -151,12 +160,9 @@ def brands_page(brands: list[BrandConfig]):
     return brands_view
 
 
-async def sources(request: Request) -> Response:
+@logged_in
+async def sources(request: Request, account: Account) -> Response:
     """The domains and pages the account's answers cite most (the mentions index: every answer at once)."""
-    try:
-        account = await _caller(request)
-    except ApiError:
-        return _unauthorized()
     engine = request.query_params.get("engine") or None
     if engine is not None and engine not in ENGINES:
         return HTMLResponse("no such engine", status_code=400)
@@ -183,12 +189,9 @@ async def sources(request: Request) -> Response:
 def changes_page(brands: list[BrandConfig]):
     entities = entities_of(brands)
 
-    async def changes(request: Request) -> Response:
+    @logged_in
+    async def changes(request: Request, account: Account) -> Response:
         """Week by week, the questions whose answers newly name each brand, and those that stopped."""
-        try:
-            account = await _caller(request)
-        except ApiError:
-            return _unauthorized()
         today = datetime.now(UTC).date()
         start = (today - timedelta(weeks=CHANGE_WEEKS - 1)).isoformat()
         first = mentions_result.period_of(start, "week")
@@ -220,12 +223,9 @@ def changes_page(brands: list[BrandConfig]):
     return changes
 
 
-async def spend(request: Request) -> Response:
+@logged_in
+async def spend(request: Request, account: Account) -> Response:
     """What the account's tasks cost, per day and engine, over the last ``SPEND_DAYS`` days."""
-    try:
-        account = await _caller(request)
-    except ApiError:
-        return _unauthorized()
     since = time.time() - SPEND_DAYS * 86400
     rows = spend_rows(await request.app.state.api.store.spend_by_day(account.id, since))
     by_day: dict[str, float] = {}

@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llm_responses.store.connection import Connection
-from llm_responses.store.mention_sql import Dialect, Params, in_list, matching, metric_filter, row_filter
+from llm_responses.store.mention_sql import (
+    ROW_COLUMNS,
+    Dialect,
+    Params,
+    in_list,
+    matching,
+    metric_filter,
+    row_filter,
+)
 from llm_responses.wire.mentions_request import ITEM_KEYS, MentionsQuery, Target
 
 QUERY_SECONDS = 20.0
@@ -106,11 +114,7 @@ def _keyed(q: MentionsQuery, p: Params, dialect: Dialect) -> str:
     if f == "target_metrics":
         return head + f", k AS MATERIALIZED (SELECT m.id AS answer_id, '' AS key, {_M_DIMS} FROM m)"
     if f == "top_mentioned_pages":
-        where = [f"l.scope = {p(q.links_scope)}"]
-        if q.include_keys:
-            where.append(in_list("l.url", q.include_keys, p, dialect))
-        if q.exclude_keys:
-            where.append(in_list("l.url", q.exclude_keys, p, dialect, negate=True))
+        where = [f"l.scope = {p(q.links_scope)}", *_key_lists("l.url", q, p, dialect)]
         return (
             head + f", k AS MATERIALIZED (SELECT DISTINCT l.answer_id, l.url AS key, {_M_DIMS} FROM m "
             f"JOIN mention_links l ON l.answer_id = m.id WHERE {' AND '.join(where)})"
@@ -120,16 +124,20 @@ def _keyed(q: MentionsQuery, p: Params, dialect: Dialect) -> str:
             column = "m.brand_names"
         else:
             column = "m.cited_domains" if q.links_scope == "s" else "m.result_domains"
-        where = ["1 = 1"]
-        if q.include_keys:
-            where.append(in_list("j.value", q.include_keys, p, dialect))
-        if q.exclude_keys:
-            where.append(in_list("j.value", q.exclude_keys, p, dialect, negate=True))
+        where = ["1 = 1", *_key_lists("j.value", q, p, dialect)]
         return (
             head + f", k AS MATERIALIZED (SELECT m.id AS answer_id, CAST(j.value AS TEXT) AS key, {_M_DIMS} "
             f"FROM m, {facets(column, dialect)} WHERE {' AND '.join(where)})"
         )
     raise ValueError(f"not a grouped function: {f}")
+
+
+def _key_lists(column: str, q: MentionsQuery, p: Params, dialect: Dialect) -> list[str]:
+    """``include_*`` / ``exclude_*`` (domains, pages, brands) as conditions on the key ``column``."""
+    out = [in_list(column, q.include_keys, p, dialect)] if q.include_keys else []
+    if q.exclude_keys:
+        out.append(in_list(column, q.exclude_keys, p, dialect, negate=True))
+    return out
 
 
 def _order(q: MentionsQuery, key_field: str) -> str:
@@ -224,14 +232,6 @@ async def questions_per_day(
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-_SEARCH_ORDER = {
-    "platform": "a.platform", "model_name": "a.model_name", "location_code": "a.location_code",
-    "language_code": "a.language_code", "question": "a.question",
-    "answer": "(SELECT answer FROM mention_texts t WHERE t.id = a.id)",
-    "first_response_at": "a.asked_at", "last_response_at": "a.asked_at", "is_web_search_based": "a.web_search",
-}  # fmt: skip
-
-
 async def search(
     c: Connection, dialect: Dialect, account_id: int, q: MentionsQuery
 ) -> tuple[int, list[FoundAnswer]]:
@@ -247,7 +247,7 @@ async def search(
     if q.search_after is not None:
         where += f" AND (a.asked_at < {p(q.search_after[0])} OR (a.asked_at = {p(q.search_after[0])} "
         where += f"AND a.id < {p(q.search_after[1])}))"
-    rules = [f"{_SEARCH_ORDER[f]} {'DESC' if d else 'ASC'}" for f, d in q.order_by if f in _SEARCH_ORDER]
+    rules = [f"{ROW_COLUMNS[f]} {'DESC' if d else 'ASC'}" for f, d in q.order_by if f in ROW_COLUMNS]
     order = ", ".join([*rules, "a.asked_at DESC", "a.id DESC"])
     rows = await c.fetch_composed(
         "SELECT a.id, a.task_id, a.platform, a.model_name, a.location_code, a.language_code, a.question, "
