@@ -9,6 +9,7 @@ break each key's answers down by platform, location, language, cited domains and
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -160,14 +161,24 @@ async def ranked(c: Connection, dialect: Dialect, account_id: int, q: MentionsQu
     if not page:
         return Ranked(0, [])
     by: dict[str, dict[str, list[tuple[str | None, int]]]] = {r[0]: {d: [] for d in DIMENSIONS} for r in page}
+    combos: dict[str, dict[str, Counter[str | None]]] = {r[0]: {d: Counter() for d in _SPLIT} for r in page}
     for key, dim, value, n, _ in rows:
-        if dim != _PAGE:
+        if dim == _DIMS_ROW:
+            for d, part in zip(_SPLIT, str(value).split("|"), strict=True):
+                combos[key][d][part or None] += int(n)
+        elif dim != _PAGE:
             by[key][dim].append((None if value is None else str(value), int(n)))
+    for key, counters in combos.items():
+        for d, counter in counters.items():
+            ranked_values = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+            by[key][d] = ranked_values[: q.internal_list_limit]
     items = [(key, Breakdown(int(n), by[key])) for key, _, _, n, _ in page]
     return Ranked(int(page[0][2]), items)
 
 
 _PAGE = "#"  # the rows naming the page's keys: (key, '#', total_count, mentions, position)
+_DIMS_ROW = "dims"  # (key, 'dims', 'platform|location|language', mentions)
+_SPLIT = ("platform", "location", "language")
 
 
 def _ranked_sql(q: MentionsQuery, p: Params, dialect: Dialect, key_field: str) -> str:
@@ -180,10 +191,10 @@ def _ranked_sql(q: MentionsQuery, p: Params, dialect: Dialect, key_field: str) -
         f"LIMIT {p(q.limit)} OFFSET {p(q.offset)}), "
         "pk AS MATERIALIZED (SELECT * FROM k WHERE key IN (SELECT key FROM page))"
     )
+    # platform, location and language in one pass (their combinations are few); split apart in ``ranked``
     arms = [
-        "SELECT key, 'platform' AS dim, platform AS value, count(*) AS n FROM pk GROUP BY key, platform",
-        "SELECT key, 'location', CAST(location_code AS TEXT), count(*) FROM pk GROUP BY key, location_code",
-        "SELECT key, 'language', language_code, count(*) FROM pk GROUP BY key, language_code",
+        f"SELECT key, '{_DIMS_ROW}' AS dim, platform || '|' || coalesce(CAST(location_code AS TEXT), '') || '|' || "
+        "coalesce(language_code, '') AS value, count(*) AS n FROM pk GROUP BY key, platform, location_code, language_code"
     ]
     # each answer's arrays hold distinct values: counting rows counts answers
     for dim, column in (
@@ -201,7 +212,7 @@ def _ranked_sql(q: MentionsQuery, p: Params, dialect: Dialect, key_field: str) -
         f"{_keyed(q, p, dialect)}, {page}, d AS ({' UNION ALL '.join(arms)}) "
         "SELECT key, dim, value, n, rn FROM (SELECT key, dim, value, n, "
         "row_number() OVER (PARTITION BY key, dim ORDER BY n DESC, value) AS rn FROM d) x "
-        f"WHERE rn <= {limit} "
+        f"WHERE rn <= {limit} OR dim = '{_DIMS_ROW}' "
         f"UNION ALL SELECT key, '{_PAGE}', CAST(total AS TEXT), mentions, pos FROM page"
     )
 
