@@ -137,6 +137,20 @@ def test_official_client_reads_every_mentions_answer(tmp_path, fake_openai):
             top = ok(api.llm_mentions_top_mentioned_brands_live([TopBrands(target=acme)]))
             assert [(i.brand, i.total.mentions) for i in top.items] == [("Acme", 2)]
 
+            places = api.llm_mentions_locations_and_languages()
+            assert places.tasks[0].status_code == 20000
+            us = next(p for p in places.tasks[0].result if p.location_code == 2840)
+            assert us.location_name == "United States of America"
+            assert us.available_languages[0].available_platforms == ["chat_gpt"]
+            assert us.available_languages[0].responses_count == 1
+            filters = api.llm_mentions_available_filters().tasks[0].result[0]
+            assert filters.search_mentions["first_response_at"] == "time"
+            assert filters.top_mentioned_domains == {
+                "domain": "str",
+                "total.mentions": "num",
+                "total.ai_search_volume": "num",
+            }
+
             today = datetime.datetime.now(datetime.UTC).date()
             history = ok(api.llm_mentions_historical_live([Historical(target=acme)]))
             assert (history.items[-1].year, history.items[-1].month) == (today.year, today.month)

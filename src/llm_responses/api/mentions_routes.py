@@ -32,6 +32,29 @@ MENTIONS = f"{envelope.PREFIX}/llm_mentions"
 routes = Routes()
 
 
+@routes.add(MENTIONS + "/locations_and_languages", "GET")
+async def mentions_locations(request: Request) -> Response:
+    """The locations and languages of the caller's answers (DataForSEO's list is of its own data)."""
+    started = time.perf_counter()
+    ctx = context(request)
+    account = await caller(request)
+    result = mentions_result.locations_result(await ctx.store.mention_locations(account.id))
+    data = {"api": envelope.API, "function": "locations_and_languages", "se": "llm_mentions"}
+    task = envelope.task(started=started, path=envelope.path_of(request.url.path), data=data, result=result)
+    return render.ok([task], started)
+
+
+@routes.add(MENTIONS + "/available_filters", "GET")
+async def mentions_filters(request: Request) -> Response:
+    """The fields each function's filters take, and their types."""
+    started = time.perf_counter()
+    await caller(request)
+    data = {"api": envelope.API, "function": "available_filters", "se": "llm_mentions"}
+    result = [mentions_result.filters_result()]
+    task = envelope.task(started=started, path=envelope.path_of(request.url.path), data=data, result=result)
+    return render.ok([task], started)
+
+
 @routes.add(MENTIONS + "/{function}/live", "POST")
 async def mentions_live(request: Request) -> Response:
     started = time.perf_counter()

@@ -199,6 +199,11 @@ class Store:
         rows = await self.db.read(lambda c: c.fetch("spend_by_day", account_id, since))
         return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
+    async def mention_locations(self, account_id: int) -> list[tuple[int | None, str | None, str, int]]:
+        """(location_code, language_code, engine, answers) of the account's mentions index."""
+        rows = await self.db.read(lambda c: c.fetch("mention_locations", account_id))
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
     async def count_indexed(self, account_id: int) -> int:
         return int(await self.db.read(lambda c: c.fetchval("count_mention_answers", account_id)))
 

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from iso3166 import countries_by_numeric
+
 from llm_responses.wire.envelope import format_datetime
-from llm_responses.wire.mentions_request import EARLIEST
+from llm_responses.wire.mentions_request import EARLIEST, ITEM_KEYS, ROW_FIELD_TYPES
 from llm_responses.wire.result import domain_of, read_result
 
 DIMENSIONS = (
@@ -221,3 +223,46 @@ def new_lost_result(
         )
         before = now
     return {"items_count": len(items), "items": items}
+
+
+def locations_result(rows: Sequence[tuple[int | None, str | None, str, int]]) -> list[dict[str, Any]]:
+    """locations_and_languages: the locations the caller's answers come from, each with its languages,
+    the engines that answered in them and how many answers (``null`` location: tasks without a country)."""
+    by_location: dict[int | None, dict[str | None, tuple[list[str], int]]] = {}
+    for location, language, platform, n in rows:
+        platforms, count = by_location.setdefault(location, {}).get(language, ([], 0))
+        by_location[location][language] = ([*platforms, platform], count + n)
+    return [
+        {
+            "location_code": location,
+            "location_name": location_name(location),
+            "available_languages": [
+                {
+                    "available_platforms": platforms,
+                    "language_name": None,
+                    "language_code": language,
+                    "responses_count": n,
+                }
+                for language, (platforms, n) in languages.items()
+            ],  # fmt: skip
+        }
+        for location, languages in by_location.items()
+    ]
+
+
+def location_name(code: int | None) -> str | None:
+    entry = countries_by_numeric.get(f"{code - 2000:03d}") if code and 2000 < code < 3000 else None
+    return entry.name if entry else None
+
+
+def filters_result() -> dict[str, dict[str, str]]:
+    """available_filters: the fields each function's ``filters`` (or ``initial_dataset_filters``) take."""
+    rows = {field: _FIELD_TYPES[ROW_FIELD_TYPES[field]] for field in ROW_FIELD_TYPES}
+    metrics_ = {"total.mentions": "num", "total.ai_search_volume": "num"}
+    out: dict[str, dict[str, str]] = {"search_mentions": rows, "target_metrics": rows}
+    for function, key in ITEM_KEYS.items():
+        out[function] = {key: "str", **metrics_}
+    return out
+
+
+_FIELD_TYPES: dict[Any, str] = {str: "str", int: "num", bool: "bool", "datetime": "time"}

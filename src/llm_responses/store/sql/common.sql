@@ -318,3 +318,8 @@ SELECT strftime('%Y-%m-%d', created_at, 'unixepoch') AS day, se, count(*), count
     sum(cost)
 FROM tasks WHERE account_id = $1 AND created_at >= $2
 GROUP BY day, se ORDER BY day DESC, se
+
+-- name: mention_locations
+-- what the account's mentions index holds, per location, language and engine (locations_and_languages)
+SELECT location_code, language_code, platform, count(*) FROM mention_answers WHERE account_id = $1
+GROUP BY location_code, language_code, platform ORDER BY location_code, language_code, platform
