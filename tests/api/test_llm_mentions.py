@@ -302,3 +302,76 @@ async def test_a_runaway_read_is_stopped(running_with, db_settings, pg_databases
         with pytest.raises(QueryTimeout):
             await h.store.mention_query(lambda c, d: c.fetch_composed(endless, [], 0.3))
         assert __import__("time").monotonic() - started < 5
+
+
+HOSTILE = [
+    {"target": [{"keyword": '" OR 1=1 --'}]},
+    {"target": [{"keyword": 'NEAR(a b) "x" * ^ {question} : y'}]},
+    {"target": [{"keyword": "%%%_\\", "match_type": "partial_match"}]},
+    {"target": [{"keyword": "ab", "match_type": "partial_match", "search_scope": ["question", "answer"]}]},
+    {"target": [{"keyword": "x" * 2000}]},
+    {"target": [{"keyword": "é" * 1999, "match_type": "partial_match"}]},
+    {"target": [{"keyword": "...!!!"}]},
+    {"target": [{"keyword": "acme"}], "filters": [["is_web_search_based", "in", [True, False]]]},
+    {"target": [{"keyword": "acme"}], "filters": [["location_code", "in", [2840, 2250]]]},
+    {"target": [{"keyword": "acme"}], "filters": [["location_code", "=", 2840.5]]},
+    {"target": [{"keyword": "acme"}], "filters": [["location_code", "=", 2**70]]},
+    {"target": [{"keyword": "acme"}], "filters": [["first_response_at", ">", "2026-01-01"]]},
+    {"target": [{"keyword": "acme"}], "filters": [["first_response_at", ">", "yesterday"]]},
+    {"target": [{"keyword": "acme"}], "filters": [["answer", "match", "%_\\"]]},
+    {
+        "target": [{"keyword": "acme"}],
+        "filters": [[["platform", "=", "x"], "and", ["platform", "=", "y"]], "or", ["question", "like", "%"]],
+    },
+    {
+        "target": [{"keyword": "acme"}],
+        "filters": [["platform", "=", "x"], "and", ["platform", "=", "y"], "or", ["a", "=", 1]],
+    },
+    {"target": [{"keyword": "acme"}], "filters": [[[[[[[[[[["platform", "=", "x"]]]]]]]]]]]},
+    {"target": [{"keyword": "acme"}], "order_by": ["question,sideways"]},
+    {"target": [{"keyword": "acme"}], "search_after_token": "garbage"},
+    {"target": [{"keyword": "acme"}], "search_after_token": "1e999_-5"},
+    {"target": [{"domain": "münchen.de"}]},
+    {"target": [{"domain": "https://www.Example.com:8080/path?q=1", "include_subdomains": "yes"}]},
+    {"target": [{"keyword": "acme", "search_scope": "answer"}]},
+    {"target": [{"keyword": "acme", "search_scope": []}]},
+    {"target": "acme"},
+    {"target": [None]},
+    {"target": [{"keyword": 5}]},
+    {"target": [{"keyword": "acme"}], "location_name": "Atlantis"},
+    {"target": [{"keyword": "acme"}], "location_code": "2840"},
+    {"target": [{"keyword": "acme"}], "language_code": "'; DROP TABLE tasks; --"},
+    {"target": [{"keyword": "acme"}], "limit": True},
+    {"target": [{"keyword": "acme"}], "offset": 1_000_001},
+]
+
+
+async def test_hostile_input_never_breaks_a_query(running_with, db_settings, pg_databases):
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        alice = await h.account()
+        await post_answers(h, alice, PROMPTS[:2])
+        for task in HOSTILE:
+            for function in ("search_mentions", "target_metrics"):
+                if function == "target_metrics":
+                    task = {
+                        k: v
+                        for k, v in task.items()
+                        if k not in ("filters", "order_by", "search_after_token", "limit", "offset")
+                    }
+                response = await h.client.post(
+                    f"{MENTIONS}/{function}/live", json=[task], headers=alice.basic
+                )
+                assert response.status_code == 200, (function, task, response.text[:300])
+                got = response.json()["tasks"][0]
+                assert got["status_code"] in (20000, 40501, 40503, 40506), (
+                    function,
+                    task,
+                    got["status_message"],
+                )
+        # and nothing was dropped
+        assert (
+            ok(await mentions(h, alice, "target_metrics", {"target": [{"keyword": "acme"}]}))[
+                "aggregated_metrics"
+            ]["total"]["mentions"]
+            == 2
+        )

@@ -51,7 +51,12 @@ class Params:
 def in_list(column: str, values: Sequence[Any], p: Params, dialect: Dialect, *, negate: bool = False) -> str:
     """``column IN (values)``: an array on PostgreSQL, a JSON array read with json_each() on SQLite."""
     if dialect == "postgres":
-        cast = "::bigint[]" if all(isinstance(v, int) for v in values) else "::text[]"
+        if all(isinstance(v, bool) for v in values):
+            cast = "::boolean[]"
+        elif all(isinstance(v, int) for v in values):
+            cast = "::bigint[]"
+        else:
+            cast = "::text[]"
         expr = f"{column} = ANY({p(list(values))}{cast})"
         return f"NOT ({expr})" if negate else expr
     return f"{column} {'NOT IN' if negate else 'IN'} (SELECT value FROM json_each({p(list(values))}))"
@@ -129,7 +134,7 @@ def _fts_query(keyword: str, columns: list[str]) -> str:
 
 def _words(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str:
     if not re.search(r"\w", keyword):
-        return "SELECT NULL WHERE 1 = 0"  # no word to look for
+        return "SELECT CAST(NULL AS INTEGER) WHERE 1 = 0"  # no word to look for
     if dialect == "sqlite":
         return f"SELECT rowid FROM mention_words WHERE mention_words MATCH {p(_fts_query(keyword, columns))}"
     q = f"phraseto_tsquery('simple', {p(keyword)})"

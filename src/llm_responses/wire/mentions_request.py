@@ -435,8 +435,8 @@ def _check_type(field: str, op: str, value: Any, name: str) -> None:
     for v in value if isinstance(value, list) else [value]:
         if wanted == "datetime":
             ok = epoch_of(v) is not None
-        elif wanted is int:
-            ok = isinstance(v, int | float) and not isinstance(v, bool)
+        elif wanted is int:  # counts and codes are whole numbers (a float would not bind to an integer column)
+            ok = isinstance(v, int) and not isinstance(v, bool) and -(2**62) < v < 2**62
         elif wanted is bool:
             ok = isinstance(v, bool)
         else:
