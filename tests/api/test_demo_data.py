@@ -14,9 +14,11 @@ async def test_seed_answers_prompts_on_past_days_once(running_with):
     async with running_with(brands=[b.model_dump() for b in DEMO_BRANDS]) as h:
         alice = await h.account()
         prompts = ["Disneyland Paris or Parc Astérix?", "Is Futuroscope fun?"]
-        stored = await seed(h.api, login="alice", days=3, prompts=prompts, fallback_model="gpt-4.1-mini")
-        assert stored >= 3 * len(prompts)  # chat_gpt at least (the fake OpenAI); other engines where served
-        assert await seed(h.api, login="alice", days=3, prompts=prompts) == 0  # once per database
+        # the fake OpenAI stands in for the embedded model here: gpt-4.1-mini is served on chat_gpt only
+        stored = await seed(h.api, login="alice", days=3, prompts=prompts, model="gpt-4.1-mini")
+        assert stored == 3 * len(prompts)
+        assert await seed(h.api, login="alice", days=3, prompts=prompts, model="gpt-4.1-mini") == 0  # once
+        assert await seed(h.api, login="alice", days=3, prompts=prompts, model="no-such-model") == 0
 
         today = datetime.now(UTC).date()
         body = await h.post(

@@ -48,12 +48,19 @@ async def demo_account(store: Store, settings: Settings) -> tuple[str, str, str]
 
 def demo_model(settings: Settings) -> str:
     """The model the printed curl uses: OpenAI's when configured, else the embedded model's own name."""
-    if settings.openai_api_key or settings.openai_base_url or settings.local_model == "off":
+    if settings.openai_api_key or settings.openai_base_url:
         return "gpt-4.1-mini"
+    return embedded_model_name(settings) or "gpt-4.1-mini"
+
+
+def embedded_model_name(settings: Settings) -> str | None:
+    """The embedded model's name as the catalog lists it; None when it is off or not installed."""
+    if settings.local_model == "off":
+        return None
     from llm_responses.providers.local_model import default_model_path, model_name_for
 
     path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()
-    return settings.local_model_name or (model_name_for(path) if path else "gpt-4.1-mini")
+    return settings.local_model_name or (model_name_for(path) if path else None)
 
 
 def print_demo(settings: Settings, login: str, password: str, token: str) -> None:

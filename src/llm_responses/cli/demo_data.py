@@ -4,7 +4,8 @@ and the LLM Mentions endpoints have history to answer from.
 
 Each answer is a live call posted as if on a past day (``posted_at``), oldest day first, one at a time in
 the background of ``serve --demo``: the first days show within a minute and the rest fill in while the
-server is used. It runs once per database (a ``meta`` row says it did) and stops with the server.
+server is used. It runs once per database (a ``meta`` row says it did) and stops with the server. Only the
+embedded model answers it: with vendor keys configured it would spend real money, so it is skipped.
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ DEMO_PROMPTS = [
     "What are the best amusement parks near Paris?",
     "Plan a two-day trip to Futuroscope with young children.",
 ]
-# the model each engine is asked for when its vendor is configured; else the embedded model's name
-PREFERRED = {"chat_gpt": "gpt-4.1-mini", "claude": "claude-haiku-4-5", "gemini": "gemini-2.5-flash",
-             "perplexity": "sonar"}  # fmt: skip
+ENGINES = ("chat_gpt", "claude", "gemini", "perplexity")
 MARK = "demo_dataset"
 DAY = 86400.0
 
@@ -52,27 +51,28 @@ async def seed(
     login: str = "demo",
     days: int = 7,
     prompts: Sequence[str] = DEMO_PROMPTS,
-    fallback_model: str = "gpt-4.1-mini",
+    model: str,
     max_output_tokens: int = 160,
 ) -> int:
-    """Answer every prompt on every engine for each of the past ``days`` (once per database); how many
-    answers were stored."""
+    """Answer every prompt with ``model`` on every engine that serves it, for each of the past ``days``
+    (once per database); how many answers were stored."""
     account = await api.store.account_by_login(login)
-    if account is None:
+    engines = [se for se in ENGINES if api.catalog.resolve(model, se) is not None]
+    if account is None or not engines:
+        log.info("demo dataset: skipped (%s is not served here)", model)
         return 0
     stamp = repr(time.time())
     if await api.store.meta_get_or_set(MARK, stamp) != stamp:
         log.info("demo dataset: already made for this database")
         return 0
-    models = {se: m for se in PREFERRED if (m := _model_for(api, se, fallback_model))}
     log.info(
-        "demo dataset: %d prompts x %d engines x %d days, in the background", len(prompts), len(models), days
+        "demo dataset: %d prompts x %d engines x %d days, in the background", len(prompts), len(engines), days
     )
     stored = 0
     now = time.time()
     for day in range(days, 0, -1):
         for i, prompt in enumerate(prompts):
-            for se, model in models.items():
+            for se in engines:
                 task = {"user_prompt": prompt, "model_name": model, "max_output_tokens": max_output_tokens,
                         "tag": "demo"}  # fmt: skip
                 account = await api.store.account_by_login(login) or account
@@ -85,10 +85,3 @@ async def seed(
                     log.info("demo dataset: %s on %s: %s", model, se, answer["status_message"])
         log.info("demo dataset: %d of %d days answered (%d answers)", days - day + 1, days, stored)
     return stored
-
-
-def _model_for(api: ApiContext, se: str, fallback: str) -> str | None:
-    for name in (PREFERRED[se], fallback):
-        if api.catalog.resolve(name, se) is not None:
-            return name
-    return None

@@ -12,7 +12,7 @@ import click
 
 from llm_responses.api.routes import ApiContext
 from llm_responses.app import create_app
-from llm_responses.cli.demo import demo_account, demo_model, print_demo
+from llm_responses.cli.demo import demo_account, embedded_model_name, print_demo
 from llm_responses.cli.demo_data import demo_settings_brands, seed
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.heap import freeze_startup_heap
@@ -51,11 +51,11 @@ def serve(
         settings = settings.updated({"brands": demo_settings_brands(settings.brands)})
         login, password, token = with_store(settings, lambda store: demo_account(store, settings))
         print_demo(settings, login, password, token)
-        if demo_days:
-            fallback = demo_model(settings)
+        embedded = embedded_model_name(settings)
+        if demo_days and embedded:
 
             async def on_started(api: ApiContext) -> None:
-                await seed(api, login=login, days=demo_days, fallback_model=fallback)
+                await seed(api, login=login, days=demo_days, model=embedded)
 
     app = create_app(settings, on_started=on_started)
     freeze_startup_heap()

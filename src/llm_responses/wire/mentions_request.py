@@ -435,7 +435,9 @@ def _check_type(field: str, op: str, value: Any, name: str) -> None:
     for v in value if isinstance(value, list) else [value]:
         if wanted == "datetime":
             ok = epoch_of(v) is not None
-        elif wanted is int:  # counts and codes are whole numbers (a float would not bind to an integer column)
+        elif (
+            wanted is int
+        ):  # counts and codes are whole numbers (a float would not bind to an integer column)
             ok = isinstance(v, int) and not isinstance(v, bool) and -(2**62) < v < 2**62
         elif wanted is bool:
             ok = isinstance(v, bool)
