@@ -375,3 +375,37 @@ async def test_hostile_input_never_breaks_a_query(running_with, db_settings, pg_
             ]["total"]["mentions"]
             == 2
         )
+
+
+async def test_lite_endpoints_and_brand_categories(running_with, db_settings, pg_databases):
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        alice = await h.account()
+        await post_answers(h, alice)
+        acme = [{"keyword": "acme"}]
+        flat = ok(await mentions(h, alice, "target_metrics_lite", {"target": acme}))
+        assert flat["aggregated_metrics"] is None
+        assert flat["items"] == [
+            {
+                "location": None,
+                "language": None,
+                "platform": "chat_gpt",
+                "metrics": {"mentions": 2, "ai_search_volume": None},
+            }
+        ]
+        brands = ok(await mentions(h, alice, "top_mentioned_brands_lite", {"target": acme, "limit": 1}))
+        assert brands["total_count"] == 3 and brands["items"][0]["brand"] == "Acme"
+        assert brands["items"][0]["metrics"]["mentions"] == 2
+        categories = ok(
+            await mentions(h, alice, "top_mentioned_brand_categories", {"target": [{"keyword": "answer"}]})
+        )
+        assert {i["brand_category"]: i["total"]["mentions"] for i in categories["items"]} == {
+            "competitor": 3,  # Globex twice, Initech once: three answers
+            "software": 2,  # Acme's own category
+        }
+        lite = ok(
+            await mentions(
+                h, alice, "top_mentioned_brand_categories_lite",
+                {"target": [{"keyword": "answer"}], "exclude_brand_categories": ["software"]},
+            )
+        )  # fmt: skip
+        assert [(i["brand_category"], i["metrics"]["mentions"]) for i in lite["items"]] == [("competitor", 3)]

@@ -43,6 +43,9 @@ from dataforseo_client.models.ai_optimization_llm_mentions_timeseries_new_lost_l
 from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_brands_live_request_info import (
     AiOptimizationLlmMentionsTopMentionedBrandsLiveRequestInfo as TopBrands,
 )
+from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_brands_lite_live_request_info import (
+    AiOptimizationLlmMentionsTopMentionedBrandsLiteLiveRequestInfo as TopBrandsLite,
+)
 from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_domains_live_request_info import (
     AiOptimizationLlmMentionsTopMentionedDomainsLiveRequestInfo as TopDomains,
 )
@@ -136,6 +139,10 @@ def test_official_client_reads_every_mentions_answer(tmp_path, fake_openai):
             assert pages.items[0].page.startswith("https://")
             top = ok(api.llm_mentions_top_mentioned_brands_live([TopBrands(target=acme)]))
             assert [(i.brand, i.total.mentions) for i in top.items] == [("Acme", 2)]
+            flat = ok(api.llm_mentions_top_mentioned_brands_lite_live([TopBrandsLite(target=acme)]))
+            assert [(i.brand, i.platform, i.metrics.mentions) for i in flat.items] == [
+                ("Acme", "chat_gpt", 2)
+            ]
 
             places = api.llm_mentions_locations_and_languages()
             assert places.tasks[0].status_code == 20000

@@ -119,6 +119,9 @@ async def _answer(store: Store, account: Account, q: MentionsQuery) -> dict[str,
             "items_count": len(items),
             "items": items,
         }
+    if q.lite:
+        total, flat = await store.mention_query(lambda c, d: mention_queries.lite(c, d, account.id, q))
+        return mentions_result.lite_result(ITEM_KEYS.get(f), total, q.offset, flat)
     if f in ("target_metrics", *ITEM_KEYS):
         ranked = await store.mention_query(lambda c, d: mention_queries.ranked(c, d, account.id, q))
         if f == "target_metrics":

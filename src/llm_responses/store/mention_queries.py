@@ -120,9 +120,11 @@ def _keyed(q: MentionsQuery, p: Params, dialect: Dialect) -> str:
             head + f", k AS MATERIALIZED (SELECT DISTINCT l.answer_id, l.url AS key, {_M_DIMS} FROM m "
             f"JOIN mention_links l ON l.answer_id = m.id WHERE {' AND '.join(where)})"
         )
-    if f in ("top_mentioned_domains", "top_mentioned_brands"):
+    if f in ("top_mentioned_domains", "top_mentioned_brands", "top_mentioned_brand_categories"):
         if f == "top_mentioned_brands":
             column = "m.brand_names"
+        elif f == "top_mentioned_brand_categories":
+            column = "m.brand_categories"
         else:
             column = "m.cited_domains" if q.links_scope == "s" else "m.result_domains"
         where = ["1 = 1", *_key_lists("j.value", q, p, dialect)]
@@ -174,6 +176,26 @@ async def ranked(c: Connection, dialect: Dialect, account_id: int, q: MentionsQu
             by[key][d] = ranked_values[: q.internal_list_limit]
     items = [(key, Breakdown(int(n), by[key])) for key, _, _, n, _ in page]
     return Ranked(int(page[0][2]), items)
+
+
+async def lite(
+    c: Connection, dialect: Dialect, account_id: int, q: MentionsQuery
+) -> tuple[int, list[tuple[str, int | None, str | None, str, int]]]:
+    """The Lite endpoints: (total rows, a page of (key, location, language, platform, mentions))."""
+    key_field = ITEM_KEYS.get(q.function, "key")
+    p = Params(account_id)
+    where = f" WHERE {metric_filter(q.filters, p, dialect, key_field)}" if q.filters else ""
+    rows = await c.fetch_composed(
+        f"{_keyed(q, p, dialect)}, g AS (SELECT key, location_code, language_code, platform, count(*) AS mentions "
+        "FROM k GROUP BY key, location_code, language_code, platform) "
+        f"SELECT g.key, g.location_code, g.language_code, g.platform, g.mentions, count(*) OVER () FROM g{where} "
+        f"ORDER BY {_order(q, key_field)}, g.platform, g.location_code, g.language_code "
+        f"LIMIT {p(q.limit)} OFFSET {p(q.offset)}",
+        p.values,
+        QUERY_SECONDS,
+    )
+    total = int(rows[0][5]) if rows else 0
+    return total, [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
 
 _PAGE = "#"  # the rows naming the page's keys: (key, '#', total_count, mentions, position)

@@ -77,6 +77,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
     "top_mentioned_domains": _TOP | {"links_scope", "include_domains", "exclude_domains"},
     "top_mentioned_pages": _TOP | {"links_scope", "include_pages", "exclude_pages"},
     "top_mentioned_brands": _TOP | {"include_brands", "exclude_brands"},
+    "top_mentioned_brand_categories": _TOP | {"include_brand_categories", "exclude_brand_categories"},
     "historical": _SERIES,
     "timeseries_delta": _SERIES | {"group_range"},
     "timeseries_new_lost": _SERIES | {"group_range"},
@@ -87,11 +88,19 @@ ITEM_KEYS = {
     "top_mentioned_domains": "domain",
     "top_mentioned_pages": "page",
     "top_mentioned_brands": "brand",
+    "top_mentioned_brand_categories": "brand_category",
 }
+# the Lite versions: the same data as flat rows (key, location, language, platform, metrics)
+LITE = {
+    "target_metrics_lite": (_AGGREGATE - {"internal_list_limit"}) | {"limit", "order_by", "offset"},
+    **{f"{f}_lite": FUNCTIONS[f] for f in ITEM_KEYS if f != "multi_target_metrics"},
+}
+FUNCTIONS |= LITE
 _INCLUDE_LISTS = {
     "top_mentioned_domains": ("include_domains", "exclude_domains"),
     "top_mentioned_pages": ("include_pages", "exclude_pages"),
     "top_mentioned_brands": ("include_brands", "exclude_brands"),
+    "top_mentioned_brand_categories": ("include_brand_categories", "exclude_brand_categories"),
 }
 _LANGUAGES = {
     "english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it", "portuguese": "pt",
@@ -150,6 +159,7 @@ class MentionsQuery:
     date_to: str | None = None
     group_range: str = "month"
     tag: str | None = None
+    lite: bool = False  # a ``_lite`` endpoint: flat rows instead of breakdowns
 
 
 def parse_query(function: str, raw: Any) -> MentionsQuery:
@@ -162,6 +172,9 @@ def parse_query(function: str, raw: Any) -> MentionsQuery:
     if unknown:
         raise ApiError.unknown_fields(unknown)
     q: dict[str, Any] = {"function": function}
+    if function in LITE:
+        function = q["function"] = function.removesuffix("_lite")
+        q["lite"] = True
     if function == "multi_target_metrics":
         q["groups"] = _groups(given.get("targets"))
     else:

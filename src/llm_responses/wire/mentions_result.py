@@ -63,6 +63,27 @@ def ranked_result(
     }
 
 
+def lite_result(
+    key_field: str | None,
+    total_count: int,
+    offset: int,
+    rows: Sequence[tuple[str, int | None, str | None, str, int]],
+) -> dict[str, Any]:
+    """The ``_lite`` endpoints: one flat row per key, location, language and platform."""
+    items = [
+        {**({key_field: key} if key_field else {}), "location": location, "language": language,
+         "platform": platform, "metrics": metrics(n)}
+        for key, location, language, platform, n in rows
+    ]  # fmt: skip
+    return {
+        "total_count": total_count,
+        "offset": offset,
+        "items_count": len(items),
+        "aggregated_metrics": None,
+        "items": items,
+    }
+
+
 def search_item(
     *,
     platform: str,
