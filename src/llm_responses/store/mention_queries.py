@@ -113,7 +113,8 @@ def _keyed(q: MentionsQuery, p: Params, dialect: Dialect) -> str:
         return "WITH k AS MATERIALIZED (" + " UNION ALL ".join(arms) + ")"
     head = _matched(q, p, dialect)
     if f == "target_metrics":
-        return head + f", k AS MATERIALIZED (SELECT m.id AS answer_id, '' AS key, {_M_DIMS} FROM m)"
+        # one key: k is m under another name, never a copy
+        return head + f", k AS NOT MATERIALIZED (SELECT m.id AS answer_id, '' AS key, {_M_DIMS} FROM m)"
     if f == "top_mentioned_pages":
         where = [f"l.scope = {p(q.links_scope)}", *_key_lists("l.url", q, p, dialect)]
         return (
@@ -211,7 +212,11 @@ def _ranked_sql(q: MentionsQuery, p: Params, dialect: Dialect, key_field: str) -
         f"page AS MATERIALIZED (SELECT g.key, g.mentions, count(*) OVER () AS total, "
         f"row_number() OVER (ORDER BY {order}) AS pos FROM g{where} ORDER BY {order} "
         f"LIMIT {p(q.limit)} OFFSET {p(q.offset)}), "
-        "pk AS MATERIALIZED (SELECT * FROM k WHERE key IN (SELECT key FROM page))"
+        + (
+            "pk AS NOT MATERIALIZED (SELECT * FROM k)"  # the one key of target_metrics: every row of k
+            if q.function == "target_metrics"
+            else "pk AS MATERIALIZED (SELECT * FROM k WHERE key IN (SELECT key FROM page))"
+        )
     )
     # platform, location and language in one pass (their combinations are few); split apart in ``ranked``
     arms = [
