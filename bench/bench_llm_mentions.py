@@ -36,7 +36,7 @@ from llm_responses.api.mentions_routes import answer  # noqa: E402
 from llm_responses.composition import make_store  # noqa: E402
 from llm_responses.config import Settings  # noqa: E402
 from llm_responses.store.mentions import host_rev  # noqa: E402
-from llm_responses.store.records import Account  # noqa: E402
+from llm_responses.store.records import Account, AnswerIndex, IndexedBrand, IndexedLink  # noqa: E402
 from llm_responses.wire.mentions_request import parse_query  # noqa: E402
 
 ADMIN = os.environ.get("LLM_RESPONSES_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -243,7 +243,9 @@ async def scan_baseline(store: Any, corpus: Corpus, account_id: int, dialect: st
     return (time.perf_counter() - started) * 1000
 
 
-async def measure(url: str, corpus: Corpus, n: int, repeat: int, dialect: str, loaded: bool) -> None:
+async def measure(
+    url: str, corpus: Corpus, n: int, repeat: int, dialect: str, loaded: bool, load_only: bool = False
+) -> None:
     store = make_store(Settings(database_url=url))
     await store.open()
     try:
@@ -257,6 +259,8 @@ async def measure(url: str, corpus: Corpus, n: int, repeat: int, dialect: str, l
             else:
                 await load_postgres(url, corpus, n, account.id)
             print(f"  loaded {n:,} answers in {time.perf_counter() - started:.0f} s")
+        if load_only:
+            return
         acct = Account(account.id, "bench", "", "", 0, 0.0)
         for tier in TIERS:
             for label, (function, task) in queries(corpus, tier).items():
@@ -288,35 +292,116 @@ async def _timed(store: Any, acct: Account, q: Any) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+async def write_cost(url: str, dialect: str, corpus: Corpus, n: int = 2000) -> None:
+    """What indexing adds to settling an answer: ``Store.index_answers`` in batches of 200 (the settler's
+    group commit), for answers of ~1,500 characters with 4 links and 3 tracked brands."""
+    store = make_store(Settings(database_url=url))
+    await store.open()
+    try:
+        account = await store.create_account("writer", "x" * 64, uuid.uuid4().hex * 2, 0)
+        ids = [str(uuid.uuid4()) for _ in range(n)]
+        now = time.time()
+
+        async def tasks(c: Any) -> None:
+            for task_id in ids:
+                await c.fetch_composed(
+                    f"INSERT INTO tasks {TASK_COLUMNS} VALUES ($1, $2, 'chat_gpt', 'live', 'done', 0, 0, 0, $3, $3, $4)"
+                    " RETURNING id",
+                    [task_id, account.id, now, RESULT],
+                    10.0,
+                )
+
+        await store.db.write(tasks)
+        items = []
+        for task_id in ids:
+            text = " ".join(corpus.answer()[0] for _ in range(3))[:1500]
+            links = tuple(
+                IndexedLink("s", d, f"https://{d}/p", None, r)
+                for r, d in enumerate(corpus.rng.sample(corpus.domains[:200], 4), 1)
+            )
+            brands = tuple(
+                IndexedBrand(b, "brand", False, p, True, False, False, 0)
+                for p, b in enumerate(corpus.rng.sample(corpus.brands[:50], 3), 1)
+            )
+            items.append(
+                (
+                    task_id,
+                    AnswerIndex(
+                        "chat_gpt", "m", 2840, None, True, "which is best", text, ("q",), links, brands
+                    ),
+                )
+            )
+        started = time.perf_counter()
+        for i in range(0, n, 200):
+            await store.index_answers(items[i : i + 200])
+        per = (time.perf_counter() - started) / n * 1000
+        print(f"  indexing at settle: {per:.2f} ms per answer ({n:,} answers, batches of 200)")
+    finally:
+        await store.close()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--answers", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--dialect", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--keep", default=None, help="a SQLite file to keep (and reuse when it exists)")
+    ap.add_argument(
+        "--keep-pg", default=None, help="a PostgreSQL database name to keep (and reuse when it exists)"
+    )
+    ap.add_argument(
+        "--load-only", action="store_true", help="load (--keep/--keep-pg) and stop: measure later"
+    )
+    ap.add_argument("--write-only", action="store_true", help="only what indexing adds to settling an answer")
     args, _ = ap.parse_known_args()
     dialects = ["sqlite", "postgres"] if args.dialect == "both" else [args.dialect]
     for dialect in dialects:
         corpus = Corpus(random.Random(7))
+        if not args.load_only:
+            await _fresh(dialect, lambda url, d=dialect: write_cost(url, d, Corpus(random.Random(8))))
+        if args.write_only:
+            continue
         print(f"{dialect}: {args.answers:,} answers, 10-target queries x{args.repeat}")
         if dialect == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
                 path = args.keep or f"{tmp}/bench.db"
                 loaded = bool(args.keep) and os.path.exists(path)  # noqa: ASYNC240  (once, before any work)
-                await measure(f"sqlite:///{path}", corpus, args.answers, args.repeat, dialect, loaded)
+                await measure(
+                    f"sqlite:///{path}", corpus, args.answers, args.repeat, dialect, loaded, args.load_only
+                )
             continue
-        name = f"llmr_mentions_{uuid.uuid4().hex[:8]}"
+        name = args.keep_pg or f"llmr_mentions_{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(ADMIN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        loaded = bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+        if not loaded:
+            await admin.execute(f'CREATE DATABASE "{name}"')
         await admin.close()
         try:
-            await measure(
-                ADMIN.rsplit("/", 1)[0] + "/" + name, corpus, args.answers, args.repeat, dialect, False
-            )
+            url = ADMIN.rsplit("/", 1)[0] + "/" + name
+            await measure(url, corpus, args.answers, args.repeat, dialect, loaded, args.load_only)
         finally:
-            admin = await asyncpg.connect(ADMIN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+            if not args.keep_pg:
+                admin = await asyncpg.connect(ADMIN)
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await admin.close()
+
+
+async def _fresh(dialect: str, run: Any) -> None:
+    """``run(url)`` on a new, empty database of the dialect, removed afterwards."""
+    if dialect == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            await run(f"sqlite:///{tmp}/write.db")
+        return
+    name = f"llmr_write_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        await run(ADMIN.rsplit("/", 1)[0] + "/" + name)
+    finally:
+        admin = await asyncpg.connect(ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def mentions_index(logins: tuple[str, ...], rebuild: bool, database_url: str | N
                     if (rebuild or not done) and (index := index_stored(record, entities)) is not None
                 ]
                 if todo:
-                    indexed += await store.index_answers(todo)
+                    indexed += await store.index_answers(todo, replace=rebuild)
             total = await store.count_indexed(account.id)
             click.echo(
                 f"{account.login}: {indexed} answers indexed now, {total} in the index, {seen} answered tasks"

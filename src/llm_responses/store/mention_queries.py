@@ -24,12 +24,9 @@ from llm_responses.store.mention_sql import (
     row_filter,
 )
 from llm_responses.wire.mentions_request import ITEM_KEYS, MentionsQuery, Target
+from llm_responses.wire.mentions_result import DIMENSIONS
 
 QUERY_SECONDS = 20.0
-DIMENSIONS = (
-    "location", "language", "platform", "sources_domain", "search_results_domain", "brand_entities_title",
-    "brand_entities_category",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,34 +22,33 @@ def host_rev(domain: str) -> str:
     return ".".join(reversed(domain.lower().split(".")))
 
 
-async def index_answers(c: Connection, items: Sequence[tuple[str, AnswerIndex]]) -> int:
-    """Index each (task id, answer); how many were (a task that no longer exists is skipped)."""
+async def index_answers(
+    c: Connection, items: Sequence[tuple[str, AnswerIndex]], *, replace: bool = False
+) -> int:
+    """Index each (task id, answer), a batch in a handful of statements however large it is; how many were
+    (a task that no longer exists, or one indexed already unless ``replace``, is skipped)."""
+    if not items:
+        return 0
+    if replace:
+        await c.execute("delete_mention_answers", [task_id for task_id, _ in items])
+    rows = []
+    for task_id, a in items:
+        named = [b for b in a.brands if b.mentioned]
+        rows.append(
+            [task_id, a.platform, a.model_name[:128], a.location_code, a.language_code, a.web_search, a.question,
+             _array(x.domain for x in a.links if x.scope == "s"), _array(x.domain for x in a.links if x.scope == "r"),
+             _array(b.brand for b in named), _array(b.category for b in named)]
+        )  # fmt: skip
+    inserted = {r[1]: (r[0], r[2]) for r in await c.fetch("insert_mention_answers", json.dumps(rows))}
+    texts: list[tuple[Any, ...]] = []
     links: list[tuple[Any, ...]] = []
     brands: list[tuple[Any, ...]] = []
-    texts: list[tuple[Any, ...]] = []
-    indexed = 0
     for task_id, a in items:
-        await c.execute("delete_mention_answer", task_id)
-        named = [b for b in a.brands if b.mentioned]
-        row = await c.fetchrow(
-            "insert_mention_answer", task_id, a.platform, a.model_name[:128], a.location_code, a.language_code,
-            a.web_search, a.question, _array(x.domain for x in a.links if x.scope == "s"),
-            _array(x.domain for x in a.links if x.scope == "r"), _array(b.brand for b in named),
-            _array(b.category for b in named),
-        )  # fmt: skip
-        if row is None:
+        if task_id not in inserted:
             continue
-        indexed += 1
-        answer_id, account_id = row[0], row[1]
-        texts.append(
-            (
-                answer_id,
-                a.question,
-                a.answer,
-                "\n".join(a.fan_out),
-                "\n".join(b.brand for b in a.brands if b.mentioned),
-            )
-        )
+        answer_id, account_id = inserted[task_id]
+        named_text = "\n".join(b.brand for b in a.brands if b.mentioned)
+        texts.append((answer_id, a.question, a.answer, "\n".join(a.fan_out), named_text))
         links += [
             (answer_id, account_id, x.scope, host_rev(x.domain)[:255], x.domain[:255], x.url, x.title, x.rank)
             for x in a.links
@@ -62,4 +61,4 @@ async def index_answers(c: Connection, items: Sequence[tuple[str, AnswerIndex]])
     await c.bulk("insert_mention_texts_bulk", texts)
     await c.bulk("insert_mention_links_bulk", links)
     await c.bulk("insert_mention_brands_bulk", brands)
-    return indexed
+    return len(inserted)

@@ -183,9 +183,9 @@ class Store:
 
     # -- the mentions index ------------------------------------------------------------------------
 
-    async def index_answers(self, items: list[tuple[str, AnswerIndex]]) -> int:
-        """(Re-)index answers already settled (the backfill); how many tasks were found."""
-        return await self.db.write(lambda c: mentions.index_answers(c, items))
+    async def index_answers(self, items: list[tuple[str, AnswerIndex]], *, replace: bool = False) -> int:
+        """Index answers already settled (the backfill; ``replace``: those indexed already too); how many."""
+        return await self.db.write(lambda c: mentions.index_answers(c, items, replace=replace))
 
     async def tasks_to_index(
         self, account_id: int, after: str = "", limit: int = 500

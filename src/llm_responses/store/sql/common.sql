@@ -276,17 +276,22 @@ LIMIT $6
 
 -- the mentions index (store/mentions.py writes it, store/mention_queries.py composes what reads it) --------
 
--- name: delete_mention_answer
-DELETE FROM mention_answers WHERE task_id = $1
+-- name: delete_mention_answers
+DELETE FROM mention_answers WHERE task_id IN (SELECT value FROM json_each($1))
 
--- name: insert_mention_answer
--- account, tag and posting day come from the task itself
+-- name: insert_mention_answers
+-- a batch of answers as one JSON array of rows [task_id, platform, model_name, location_code, language_code,
+-- web_search, question, cited_domains, result_domains, brand_names, brand_categories]; account, tag and
+-- posting day come from the task itself; a task indexed already is left as it is
 INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
     asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories)
-SELECT id, account_id, $2, $3, $4, $5, tag, strftime('%Y-%m-%d', created_at, 'unixepoch'), created_at, $6, $7, $8, $9,
-    $10, $11
-FROM tasks WHERE id = $1
-RETURNING id, account_id
+SELECT t.id, t.account_id, v.value ->> 1, v.value ->> 2, v.value ->> 3, v.value ->> 4, t.tag,
+    strftime('%Y-%m-%d', t.created_at, 'unixepoch'), t.created_at, v.value ->> 5, v.value ->> 6, v.value ->> 7,
+    v.value ->> 8, v.value ->> 9, v.value ->> 10
+FROM json_each($1) v JOIN tasks t ON t.id = v.value ->> 0
+WHERE true
+ON CONFLICT (task_id) DO NOTHING
+RETURNING id, task_id, account_id
 
 -- name: insert_mention_texts_bulk
 INSERT INTO mention_texts (id, question, answer, fan_out, brands) VALUES ($1, $2, $3, $4, $5)

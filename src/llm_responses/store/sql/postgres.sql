@@ -91,13 +91,18 @@ RETURNING id, task_id, account_id, kind, url, attempts
 -- name: delivery_to_record
 SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts = $3 FOR UPDATE
 
--- name: insert_mention_answer
+-- name: delete_mention_answers
+DELETE FROM mention_answers WHERE task_id = ANY($1::text[])
+
+-- name: insert_mention_answers
 INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
     asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories)
-SELECT id, account_id, $2, $3, $4, $5, tag, to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-    created_at, $6, $7, $8, $9, $10, $11
-FROM tasks WHERE id = $1
-RETURNING id, account_id
+SELECT t.id, t.account_id, v ->> 1, v ->> 2, (v ->> 3)::int, v ->> 4, t.tag,
+    to_char(to_timestamp(t.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), t.created_at, (v ->> 5)::boolean,
+    v ->> 6, v ->> 7, v ->> 8, v ->> 9, v ->> 10
+FROM json_array_elements($1::json) v JOIN tasks t ON t.id = v ->> 0
+ON CONFLICT (task_id) DO NOTHING
+RETURNING id, task_id, account_id
 
 -- name: insert_mention_texts_bulk
 INSERT INTO mention_texts (id, question, answer, fan_out, brands)
