@@ -72,8 +72,13 @@ class PostgresConnection(RowReads):
             raise UniqueViolation(str(exc)) from exc
 
     async def fetch_composed(self, sql: str, args: Sequence[Any], seconds: float) -> list[Row]:
+        """Planned for its own values every time: after five runs PostgreSQL may keep a generic plan of a
+        prepared statement, and for these (a target's selectivity is everything) one took 6 s where the
+        custom plan takes 0.3 s (measured on a million answers)."""
         try:
-            return await self._conn.fetch(sql, *args, timeout=seconds)
+            async with self._conn.transaction():  # a savepoint inside a write
+                await self._conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                return await self._conn.fetch(sql, *args, timeout=seconds)
         except (TimeoutError, asyncpg.QueryCanceledError) as exc:
             raise QueryTimeout(f"stopped after {seconds:g} s") from exc
 
