@@ -151,6 +151,15 @@ async def test_every_function_over_indexed_answers(running_with, db_settings, pg
             )
         )
         assert domains["items_count"] == 1 and domains["total_count"] >= 1
+        retrieved = ok(
+            await mentions(
+                h,
+                alice,
+                "top_mentioned_domains",
+                {"target": [{"keyword": "amusement"}], "links_scope": "search_results"},
+            )
+        )
+        assert retrieved["total_count"] == 0 and retrieved["items"] == []  # no engine reports uncited results
         pages = ok(await mentions(h, alice, "top_mentioned_pages", {"target": [{"keyword": "amusement"}]}))
         assert all(i["page"].startswith("http") for i in pages["items"])
 
