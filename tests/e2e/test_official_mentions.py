@@ -40,11 +40,11 @@ from dataforseo_client.models.ai_optimization_llm_mentions_timeseries_delta_live
 from dataforseo_client.models.ai_optimization_llm_mentions_timeseries_new_lost_live_request_info import (
     AiOptimizationLlmMentionsTimeseriesNewLostLiveRequestInfo as NewLost,
 )
-from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_brands_live_request_info import (
-    AiOptimizationLlmMentionsTopMentionedBrandsLiveRequestInfo as TopBrands,
-)
 from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_brands_lite_live_request_info import (
     AiOptimizationLlmMentionsTopMentionedBrandsLiteLiveRequestInfo as TopBrandsLite,
+)
+from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_brands_live_request_info import (
+    AiOptimizationLlmMentionsTopMentionedBrandsLiveRequestInfo as TopBrands,
 )
 from dataforseo_client.models.ai_optimization_llm_mentions_top_mentioned_domains_live_request_info import (
     AiOptimizationLlmMentionsTopMentionedDomainsLiveRequestInfo as TopDomains,
