@@ -249,6 +249,8 @@ async def test_filters_ordering_and_lists(running_with, db_settings, pg_database
             "Globex pricing in 2026",
             "Is Acme Corp better than Initech?",
         ]
+        past = ok(await mentions(h, alice, "search_mentions", {"target": everything, "offset": 10}))
+        assert past["total_count"] == 4 and past["items"] == []  # paged past the end: the total still said
         none = ok(
             await mentions(
                 h,

@@ -5,6 +5,7 @@ post, answered in HTTP 200 with the task's own status, as every DataForSEO live 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,15 +140,9 @@ async def _answer(store: Store, account: Account, q: MentionsQuery) -> dict[str,
     assert q.date_from is not None
     # one period earlier than asked: the first period's delta (or new/lost) is against the one before it
     first = mentions_result.period_of(q.date_from, q.group_range)
-    wider = MentionsQuery(
-        **{**_fields(q), "date_from": mentions_result.previous_period(first, q.group_range)}
-    )
+    wider = replace(q, date_from=mentions_result.previous_period(first, q.group_range))
     if f == "timeseries_delta":
         counts = await store.mention_query(lambda c, d: mention_queries.per_day(c, d, account.id, wider))
         return mentions_result.delta_result(counts, q.date_from, date_to, q.group_range)
     rows = await store.mention_query(lambda c, d: mention_queries.questions_per_day(c, d, account.id, wider))
     return mentions_result.new_lost_result(rows, q.date_from, date_to, q.group_range)
-
-
-def _fields(q: MentionsQuery) -> dict[str, Any]:
-    return {name: getattr(q, name) for name in q.__dataclass_fields__}

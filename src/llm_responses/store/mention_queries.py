@@ -275,23 +275,30 @@ async def search(
     where = _base(q, p, dialect)
     if q.filters is not None:
         where += " AND " + row_filter(q.filters, p, dialect)
-    count_args = list(p.values)
-    total = await c.fetch_composed(
-        f"SELECT count(*) FROM mention_answers a WHERE {where}", count_args, QUERY_SECONDS
-    )
+    # the matched answers are found once: the total rides along on each of them, the page is read from them
+    matched = f"WITH m AS MATERIALIZED (SELECT a.id, count(*) OVER () AS total FROM mention_answers a WHERE {where})"
+    matched_args = list(p.values)
+    after = "1 = 1"
     if q.search_after is not None:
-        where += f" AND (a.asked_at < {p(q.search_after[0])} OR (a.asked_at = {p(q.search_after[0])} "
-        where += f"AND a.id < {p(q.search_after[1])}))"
+        after = f"(a.asked_at < {p(q.search_after[0])} OR (a.asked_at = {p(q.search_after[0])} "
+        after += f"AND a.id < {p(q.search_after[1])}))"
     rules = [f"{ROW_COLUMNS[f]} {'DESC' if d else 'ASC'}" for f, d in q.order_by if f in ROW_COLUMNS]
     order = ", ".join([*rules, "a.asked_at DESC", "a.id DESC"])
     rows = await c.fetch_composed(
-        "SELECT a.id, a.task_id, a.platform, a.model_name, a.location_code, a.language_code, a.question, "
-        "a.asked_at, a.web_search, t.result_json, x.fan_out FROM mention_answers a "
-        f"JOIN tasks t ON t.id = a.task_id JOIN mention_texts x ON x.id = a.id WHERE {where} ORDER BY {order} "
+        f"{matched} SELECT a.id, a.task_id, a.platform, a.model_name, a.location_code, a.language_code, a.question, "
+        "a.asked_at, a.web_search, t.result_json, x.fan_out, m.total FROM m JOIN mention_answers a ON a.id = m.id "
+        f"JOIN tasks t ON t.id = a.task_id JOIN mention_texts x ON x.id = a.id WHERE {after} ORDER BY {order} "
         f"LIMIT {p(q.limit)} OFFSET {p(q.offset if q.search_after is None else 0)}",
         p.values,
         QUERY_SECONDS,
     )
+    if rows:
+        total = int(rows[0][11])
+    elif q.offset or q.search_after is not None:  # paged past the end: the total still has to be said
+        counted = await c.fetch_composed(f"{matched} SELECT count(*) FROM m", matched_args, QUERY_SECONDS)
+        total = int(counted[0][0])
+    else:
+        total = 0
     brands: dict[int, list[tuple[int | None, str, str]]] = {r[0]: [] for r in rows}
     if rows:
         p = Params()
@@ -303,7 +310,7 @@ async def search(
         )
         for answer_id, position, brand, category in found:
             brands[answer_id].append((position, brand, category))
-    return int(total[0][0]), [
+    return total, [
         FoundAnswer(
             r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), bool(r[8]), r[9], r[10], brands[r[0]]
         )

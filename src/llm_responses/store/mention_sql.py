@@ -149,10 +149,15 @@ def _words(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str
 def _substring(keyword: str, columns: list[str], p: Params, dialect: Dialect) -> str:
     if dialect == "sqlite" and len(keyword) >= _TRIGRAM_MIN:
         return f"SELECT rowid FROM mention_chars WHERE mention_chars MATCH {p(_fts_query(keyword, columns))}"
-    pattern = p("%" + re.sub(r"([\\%_])", r"\\\1", keyword) + "%")
+    pattern = p(contains(keyword))
     op = "ILIKE" if dialect == "postgres" else "LIKE"  # SQLite's LIKE ignores (ASCII) case already
     where = " OR ".join(f"{c} {op} {pattern} ESCAPE '\\'" for c in columns)
     return f"SELECT id FROM mention_texts WHERE {where}"
+
+
+def contains(text: str) -> str:
+    """A LIKE pattern (``ESCAPE '\\'``) for ``text`` anywhere: its own ``%``, ``_`` and ``\\`` taken literally."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
 def row_filter(node: Filter, p: Params, dialect: Dialect) -> str:
@@ -194,8 +199,7 @@ def _condition(c: Condition, p: Params, dialect: Dialect, column: str | None) ->
     negate = "NOT " if c.op.startswith("not_") else ""
     op = c.op.removeprefix("not_")
     if op == "match":  # a word or phrase anywhere in the field, case aside
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", str(value)) + "%"
-        op, value = "ilike", pattern
+        op, value = "ilike", contains(str(value))
     if op == "ilike":
         like = "ILIKE" if dialect == "postgres" else "LIKE"
     else:  # like: case-sensitive on both
