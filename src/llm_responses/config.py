@@ -52,8 +52,13 @@ class Settings(BaseSettings):
     http_header_timeout_seconds: float = (
         10.0  # a connection's (or request's) headers must be complete by then
     )
-    http_body_timeout_seconds: float = 30.0  # a POST body must have arrived by then
+    http_body_timeout_seconds: float = 30.0  # a POST body must have arrived by then (after its headers)
     http_max_connections: int = 4096  # open client connections per process; more get a 503 at once
+    # per client address (IPv6: per /64); behind a reverse proxy, every connection is the proxy's: raise it
+    http_max_connections_per_address: int = 1024
+    # after answering a request whose body is still arriving: read and drop the rest this long / this much
+    http_linger_seconds: float = 10.0
+    http_linger_bytes: int = 64 << 20
 
     # OpenAI (or any server that speaks the Responses API)
     openai_api_key: str | None = Field(

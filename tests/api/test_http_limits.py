@@ -17,7 +17,13 @@ from llm_responses.config import Settings
 
 
 async def hello(request):
+    if request.method == "POST":
+        return PlainTextResponse("early")  # answered without reading the body
     return PlainTextResponse("hello")
+
+
+async def echo_size(request):
+    return PlainTextResponse(str(len(await request.body())))
 
 
 @pytest.fixture
@@ -28,7 +34,16 @@ def server(tmp_path):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", **limits)
-        config = server_config(Starlette(routes=[Route("/", hello)]), settings, lifespan="off")
+        config = server_config(
+            Starlette(
+                routes=[
+                    Route("/", hello, methods=["GET", "POST"]),
+                    Route("/read", echo_size, methods=["POST"]),
+                ]
+            ),
+            settings,
+            lifespan="off",
+        )
         srv = uvicorn.Server(config)
         thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
@@ -141,3 +156,66 @@ def test_connections_beyond_the_cap_get_a_503_envelope(server):
     s = connect(port)
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert read_all(s).startswith(b"HTTP/1.1 200")  # room again once they are gone
+
+
+def test_connections_beyond_the_per_address_cap_are_refused_and_other_addresses_are_not(server):
+    port = server(http_max_connections_per_address=3, http_header_timeout_seconds=5)
+    idle = [connect(port) for _ in range(3)]
+    time.sleep(0.1)
+    reply = read_all(connect(port))
+    assert reply.startswith(b"HTTP/1.1 503")
+    assert envelope_of(reply)["status_code"] == 40209
+    assert b"from your address" in reply
+    other = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.2", 0))
+    OPEN.append(other)
+    other.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert read_all(other).startswith(b"HTTP/1.1 200")  # another address still gets in
+    for s in idle:
+        s.close()
+    time.sleep(0.2)
+    again = connect(port)  # the closed ones no longer count
+    again.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert read_all(again).startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_that_drips_in_is_answered_and_the_connection_closed_at_the_deadline(server):
+    port = server(http_body_timeout_seconds=0.6)
+    s = connect(port)
+    started = time.monotonic()
+    s.sendall(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+    try:
+        for _ in range(30):
+            time.sleep(0.1)
+            s.sendall(b" ")  # one byte at a time: data keeps arriving, the body never ends
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    reply = read_all(s, 3)
+    assert time.monotonic() - started < 2.5
+    assert envelope_of(reply)["status_code"] == 40503
+    assert b"did not arrive within 0.6 s" in reply
+
+
+def test_an_answer_before_the_body_is_read_by_a_client_still_sending(server):
+    """A client that sends its whole body before reading (urllib, with ``Connection: close``) reads the
+    answer: the rest of its body is read and dropped (a lingering close), not answered with a reset."""
+    import urllib.request
+
+    port = server()
+    body = b"x" * (40 << 20)  # far more than the socket buffers hold: still sending when we answer
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=20) as r:
+        assert r.read() == b"early"
+
+
+def test_lingering_is_bounded_in_bytes(server):
+    port = server(http_linger_bytes=1 << 20)
+    s = connect(port)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1000000000\r\n\r\n")
+    sent = 0
+    try:
+        while sent < 1 << 30:
+            s.sendall(b"x" * 65536)
+            sent += 65536
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    assert sent < 200 << 20  # the server stopped reading after about a mebibyte more
