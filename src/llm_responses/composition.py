@@ -37,6 +37,7 @@ from llm_responses.config import Settings, VendorConfig
 from llm_responses.config_tables import ProviderConfig, QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
+from llm_responses.heavy_reads import HeavyReads
 from llm_responses.providers.anthropic_messages import AnthropicProvider
 from llm_responses.providers.gemini_generate import GeminiProvider
 from llm_responses.providers.local_model import (
@@ -50,6 +51,7 @@ from llm_responses.providers.openai_chat import OpenAIChatProvider
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
 from llm_responses.providers.perplexity_sonar import PerplexityProvider
 from llm_responses.providers.redirects import RedirectResolver
+from llm_responses.redaction import Redactor
 from llm_responses.search.grounded import SearchGroundedProvider
 from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
 from llm_responses.store.sqlite_database import SqliteDatabase
@@ -68,13 +70,19 @@ log = logging.getLogger(__name__)
 
 def make_store(settings: Settings) -> Store:
     url = settings.database_url
+    heavy, wait = settings.heavy_read_connections, settings.heavy_read_wait_seconds
     if url.startswith("sqlite:///"):
-        return Store(SqliteDatabase(url, synchronous=settings.sqlite_synchronous))
+        sqlite = SqliteDatabase(
+            url, synchronous=settings.sqlite_synchronous, heavy_connections=heavy, heavy_wait=wait
+        )
+        return Store(sqlite)
     if is_postgres_url(url):
         database = PostgresDatabase(
             url,
             pool_size=settings.postgres_pool_size,
             command_timeout=settings.postgres_command_timeout_seconds,
+            heavy_connections=heavy,
+            heavy_wait=wait,
         )
         return Store(database)
     raise ValueError(
@@ -168,6 +176,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         tariff,
         reasoning_allowance=settings.reasoning_token_allowance,
         brands=entities_of(settings.brands),
+        redact=Redactor(settings.secrets()),
     )
     owner = process_owner()
     guard = AddressGuard.from_setting(settings.webhook_allowlist)
@@ -215,6 +224,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         ),
         catalog=catalog,
         store=store,
+        heavy_reads=HeavyReads(settings.heavy_reads_per_account),
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.http_body_timeout_seconds,
     )

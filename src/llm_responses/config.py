@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # shared rate and live-concurrency limits across API processes
     redis_timeout_seconds: float = 0.5  # per Redis call; a Redis slower than this is bypassed (fail open)
     postgres_command_timeout_seconds: float = 30.0  # per statement and per wait for a pooled connection
+    # LLM Mentions reads and the dashboard's aggregates: connections of their own, a share per account
+    heavy_read_connections: int = 2  # SQLite: reader threads; PostgreSQL: a pool apart from the main one
+    heavy_read_wait_seconds: float = 10.0  # a heavy read waits this long for one of them, then 40209
+    heavy_reads_per_account: int = 2  # at once per account and API process; more are answered 40209
 
     # HTTP
     access_log: bool = True  # one INFO line per request (method, path, status, ms, account)
@@ -238,6 +242,15 @@ class Settings(BaseSettings):
             ),
         }
         return {name: v for name, v in every.items() if v.api_key or v.base_url}
+
+    def secrets(self) -> list[str]:
+        """Every secret value this server was configured with: kept out of logs and stored errors."""
+        values = [v.api_key for v in self.vendors().values()]
+        values += [
+            p.api_key or (os.environ.get(p.api_key_env) if p.api_key_env else None) for p in self.providers
+        ]
+        values.append(self.secret_key)
+        return [v for v in values if v]
 
     def worker(self) -> WorkerConfig:
         return WorkerConfig(

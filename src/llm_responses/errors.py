@@ -8,11 +8,14 @@ The exceptions, one tree (``except LlmResponsesError`` catches anything we raise
 
     LlmResponsesError
      ├── ApiError              a status to send back (raised in api/ and tasks/, rendered by api/)
+     │    └── CrossSiteRefused a browser sent it from another site: 40100 without a login challenge
      ├── ConfigError           a setting that cannot work: the process refuses to start (also a ValueError)
      ├── StoreError
      │    ├── AccountExists    create_account with a login already taken
      │    ├── AccountNotFound  an operation on a login or id that has no account
-     │    └── UniqueViolation  a row a unique index already has (the driver's error, translated)
+     │    ├── UniqueViolation  a row a unique index already has (the driver's error, translated)
+     │    ├── QueryTimeout     a composed read ran past its time limit and was stopped
+     │    └── Busy             every connection for heavy reads stayed taken past the wait bound
      ├── UpstreamError
      │    ├── ProviderError    the model's server failed or refused; ``kind`` says whether to retry
      │    └── SearchError      the search backend could not answer: the task goes on without sources
@@ -158,6 +161,8 @@ class LlmResponsesError(Exception):
 class ApiError(LlmResponsesError):
     """A DataForSEO status to answer with; ``message`` overrides the table's text when expanded."""
 
+    challenge = True  # a 401 asks for credentials (``WWW-Authenticate``), so a browser shows its login
+
     def __init__(self, status: StatusCode, message: str | None = None) -> None:
         self.status = status
         self.message = message or status.message
@@ -170,6 +175,20 @@ class ApiError(LlmResponsesError):
     @classmethod
     def unknown_fields(cls, names: list[str]) -> ApiError:
         return cls(StatusCode.UNKNOWN_FIELDS, f"Unknown Fields in POST Data: {', '.join(names)}")
+
+
+class CrossSiteRefused(ApiError):
+    """A request a browser sent on another site's behalf (``Sec-Fetch-Site``, ``Origin``): the credentials
+    it carries are the browser's, not the caller's intent. Answered 40100 without a login challenge."""
+
+    challenge = False
+
+    def __init__(self) -> None:
+        super().__init__(
+            StatusCode.UNAUTHORIZED,
+            "You are not authorized to access this resource. A browser sent this request from another "
+            "site; requests with credentials are only taken from API clients and this server's own pages.",
+        )
 
 
 class ConfigError(LlmResponsesError, ValueError):
@@ -194,6 +213,10 @@ class QueryTimeout(StoreError):
 
 class UniqueViolation(StoreError):
     """An insert or update hit a unique index (the database driver's own error, translated)."""
+
+
+class Busy(StoreError):
+    """Every connection for heavy reads stayed taken longer than a read may wait for one."""
 
 
 class UpstreamError(LlmResponsesError):

@@ -420,3 +420,46 @@ async def test_lite_endpoints_and_brand_categories(running_with, db_settings, pg
             )
         )  # fmt: skip
         assert [(i["brand_category"], i["metrics"]["mentions"]) for i in lite["items"]] == [("competitor", 3)]
+
+
+# Each of these was an HTTP 500 (a database error) before: each is now a 40501 naming the field.
+AUDIT_500S = [
+    ("search_mentions", {"target": [{"keyword": "acme\x00"}]}, "target.keyword"),
+    ("top_mentioned_brands", {"target": [{"keyword": "acme"}], "include_brands": ["Acme\x00"]}, "include_brands"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "search_after_token": "1_99999999999999999999"}, "search_after_token"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "search_after_token": "inf_99999999999"}, "search_after_token"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "filters": [["is_web_search_based", "like", "t%"]]}, "filters"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "filters": [["question", "like", "\\"]]}, "filters"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "filters": [["question", "ilike", "%ab\\"]]}, "filters"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "filters": [["first_response_at", "like", "2026%"]]}, "filters"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "filters": [["location_code", "=", 2**40]]}, "filters"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "filters": [["question", "=", "a\x00b"]]}, "filters"),
+    ("search_mentions", {"target": [{"keyword": "acme"}], "tag": "t\x00"}, "tag"),
+    ("multi_target_metrics", {"targets": [{"key": "k\x00", "target": [{"keyword": "acme"}]}]}, "targets.key"),
+    ("search_mentions", {"target": [{"keyword": "ac", "match_type": "partial_match"}]}, "target.keyword"),
+]  # fmt: skip
+
+
+async def test_the_audits_500s_are_each_a_40501_naming_the_field(running_with, db_settings, pg_databases):
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        alice = await h.account()
+        await post_answers(h, alice, PROMPTS[:2])
+        for function, task, field in AUDIT_500S:
+            r = await h.client.post(f"{MENTIONS}/{function}/live", json=[task], headers=alice.basic)
+            assert r.status_code == 200, (task, r.text[:300])
+            got = r.json()["tasks"][0]
+            assert got["status_code"] == 40501 and f"'{field}'" in got["status_message"], (task, got)
+        short = await mentions(
+            h, alice, "search_mentions", {"target": [{"keyword": "ac", "match_type": "partial_match"}]}
+        )
+        assert "at least 3 characters" in short["status_message"]
+
+
+async def test_a_nul_in_a_basic_login_is_a_40100(running_with, db_settings, pg_databases):
+    import base64
+
+    async with await _seeded(running_with, db_settings, pg_databases) as h:
+        for raw in (b"al\x00ice:pw", b"alice:p\x00w"):
+            header = {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+            r = await h.client.get("/v3/appendix/user_data", headers=header)
+            assert r.status_code == 401 and r.json()["status_code"] == 40100

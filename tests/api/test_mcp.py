@@ -18,9 +18,11 @@ BRANDS = [
 
 
 @asynccontextmanager
-async def mcp_session(harness, headers):
+async def mcp_session(harness, headers, client=("127.0.0.1", 123)):
     http = httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=harness.app), base_url="http://test", headers=headers
+        transport=httpx2.ASGITransport(app=harness.app, client=client),
+        base_url="http://test",
+        headers=headers,
     )
     async with http, streamable_http_client("http://test/mcp/", http_client=http) as (read, write, *_):
         async with ClientSession(read, write) as session:
@@ -89,3 +91,24 @@ async def test_every_tool_needs_the_accounts_credentials(harness):
         for tool, args in (("list_tags", {}), ("list_answers", {}), ("get_answer", {"task_id": "x"})):
             result = await mcp.call_tool(tool, args)
             assert result.is_error and "40100" in result.content[0].text
+
+
+async def test_wrong_tokens_lock_out_only_their_own_address(running_with):
+    """Failed logins are throttled per client address, as on the REST API: one MCP client's wrong tokens
+    never lock out another's."""
+    async with running_with(auth_failures_per_address=5) as h:
+        alice = await h.account()
+        async with mcp_session(h, {"Authorization": "Bearer lr_wrong"}, client=("10.0.0.1", 1)) as guesser:
+            for _ in range(7):
+                await guesser.call_tool("list_tags", {})
+            throttled = await guesser.call_tool("list_tags", {})
+            assert throttled.is_error and "Too many failed attempts" in throttled.content[0].text
+        async with mcp_session(h, alice.bearer, client=("10.0.0.2", 1)) as other:
+            assert not (await other.call_tool("list_tags", {})).is_error
+
+
+async def test_a_browser_on_another_site_gets_nothing(harness):
+    alice = await harness.account()
+    async with mcp_session(harness, {**alice.basic, "Sec-Fetch-Site": "cross-site"}) as mcp:
+        result = await mcp.call_tool("list_tags", {})
+        assert result.is_error and "40100" in result.content[0].text

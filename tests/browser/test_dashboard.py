@@ -2,48 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
-from tests.e2e.test_official_client import Server
-
 pytestmark = pytest.mark.e2e
-BRANDS = (
-    '[{"name": "Parc Astérix", "domains": ["wikipedia.org"]}, {"name": "Disneyland", "competitor": true}]'
-)
-
-
-@pytest.fixture
-def served(tmp_path, fake_openai):
-    srv = Server(tmp_path / "dash.db", fake_openai.base_url, LLM_RESPONSES_BRANDS=BRANDS)
-    creds = json.loads(srv.cli("accounts", "create", "dash", "--balance", "5", "--json"))
-    srv.start()
-    auth = (creds["login"], creds["password"])
-    for tag, search in (("parks", True), ("parks", True), ("plain", False)):
-        r = httpx.post(
-            f"{srv.url}/v3/ai_optimization/chat_gpt/llm_responses/live",
-            json=[
-                {
-                    "user_prompt": "amusement parks in France",
-                    "model_name": "gpt-4.1-mini",
-                    "web_search": search,
-                    "tag": tag,
-                }
-            ],
-            auth=auth,
-            timeout=30,
-        )
-        assert r.json()["tasks"][0]["status_code"] == 20000
-    yield srv, creds
-    srv.kill()
-
-
-@pytest.fixture
-def credentials(served):
-    _, creds = served
-    return {"username": creds["login"], "password": creds["password"]}
 
 
 async def test_tasks_filter_answer_with_highlighted_citations_and_brands(served, browser_page, screenshot):
@@ -51,9 +13,9 @@ async def test_tasks_filter_answer_with_highlighted_citations_and_brands(served,
     page = browser_page
     await page.goto(f"{srv.url}/dashboard")
     assert await page.locator("#tasks tr").count() == 4  # header + 3 tasks
-    await screenshot("tasks")
+    await screenshot(page, "tasks")
     await page.fill("input[name=tag]", "parks")
-    await page.click("button[type=submit]")
+    await page.click("form[method=get] button[type=submit]")
     await page.wait_for_url("**tag=parks**")
     assert await page.locator("#tasks tr").count() == 3
 
@@ -65,31 +27,31 @@ async def test_tasks_filter_answer_with_highlighted_citations_and_brands(served,
     assert cited and cited in body
     assert await page.locator("#sources li").count() == await marks.count()
     assert await page.locator("#fan-out li").count() >= 1
-    await screenshot("answer")
+    await screenshot(page, "answer")
 
     await page.click("text=Brands")
     assert "Parc Astérix" in await page.locator("#brands").inner_text()
     await page.wait_for_selector("#visibility-chart canvas")  # Chart.js drew, from the bundled script
     await page.wait_for_selector("#sov-chart canvas")
-    await screenshot("brands")
+    await screenshot(page, "brands")
 
     await page.click("text=Sources")
     domains = await page.locator("#sources").inner_text()
     assert "wikipedia.org" in domains  # the fake cites fr.wikipedia.org in both web-search answers
     await page.select_option("select[name=kind]", "pages")
-    await page.click("button[type=submit]")
+    await page.click("form[method=get] button[type=submit]")
     await page.wait_for_url("**kind=pages**")
     assert await page.locator("#sources a[href^='https://']").count() >= 1
-    await screenshot("sources")
+    await screenshot(page, "sources")
 
     await page.click("text=New & lost")
     assert "Parc Astérix" in await page.locator("#changes").inner_text()
-    await screenshot("changes")
+    await screenshot(page, "changes")
 
     await page.click("text=Spend")
     await page.wait_for_selector("#spend-chart canvas")
     assert "chat_gpt" in await page.locator("#spend").inner_text()
-    await screenshot("spend")
+    await screenshot(page, "spend")
 
 
 def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
@@ -119,7 +81,11 @@ def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
     assert httpx.get(f"{srv.url}/dashboard/sources?kind=everything", auth=auth).status_code == 400
     assert httpx.get(f"{srv.url}/dashboard?after=not-a-cursor", auth=auth).status_code == 400
     assert httpx.get(f"{srv.url}/dashboard/brands?by=weekday", auth=auth).status_code == 400
-    anonymous = httpx.get(f"{srv.url}/dashboard")
-    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Basic")
-    other = httpx.get(f"{srv.url}/dashboard/answer/{tasks[0]['id']}", auth=("nobody", "x"))
-    assert other.status_code == 401
+    anonymous = httpx.get(f"{srv.url}/dashboard")  # the login form, never a Basic prompt
+    assert (
+        anonymous.status_code == 303 and anonymous.headers["location"] == "/dashboard/login?next=/dashboard"
+    )
+    assert "www-authenticate" not in anonymous.headers
+    assert httpx.get(f"{srv.url}/dashboard/tasks.json").status_code == 401
+    other = httpx.get(f"{srv.url}/dashboard/answer/{tasks[0]['id']}.json", auth=("nobody", "x"))
+    assert other.status_code == 401 and "www-authenticate" not in other.headers

@@ -36,22 +36,28 @@ class Authenticator:
         """The caller's account, read fresh (its balance matters), or ``ApiError(40100)``."""
         scheme, _, value = (authorization or "").partition(" ")
         scheme, value = scheme.lower(), value.strip()
-        login = ""
-        account = None
         if scheme == "basic" and value:
             login, password = _basic_credentials(value)
             if login:
-                await self._refuse_if_throttled(login, address)
-                account = await self.store.account_by_login(login)
-                stored = account.password_hash if account is not None else _NO_ACCOUNT_DIGEST
-                if not self.hasher.matches(password, stored):
-                    account = None
+                return await self.login(login, password, address)
         elif scheme == "bearer" and value:
             await self._refuse_if_throttled("", address)
             account = await self.store.account_by_token_hash(self.hasher.digest(value))
-        if account is None:
-            if login or scheme == "bearer":
-                await self._failed(login, address)
+            if account is not None:
+                return account
+            await self._failed("", address)
+        raise ApiError(StatusCode.UNAUTHORIZED)
+
+    async def login(self, login: str, password: str, address: str = "") -> Account:
+        """The account of a login and its API password (Basic, the dashboard's login form), throttled."""
+        if not login or "\x00" in login or "\x00" in password:
+            raise ApiError(StatusCode.UNAUTHORIZED)
+        await self._refuse_if_throttled(login, address)
+        account = await self.store.account_by_login(login)
+        stored = account.password_hash if account is not None else _NO_ACCOUNT_DIGEST
+        matched = self.hasher.matches(password, stored)  # the same digest work for an unknown login
+        if account is None or not matched:
+            await self._failed(login, address)
             raise ApiError(StatusCode.UNAUTHORIZED)
         return account
 

@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from llm_responses.api import render
-from llm_responses.errors import ApiError, StatusCode
+from llm_responses.errors import ApiError, Busy, StatusCode
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return render.error(ApiError(StatusCode.POST_DATA_INVALID))
 
 
+async def _busy(request: Request, exc: Exception) -> Response:
+    """Every database connection stayed taken past its wait bound: the caller may try again shortly."""
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return render.error(ApiError(StatusCode.TOO_MANY_SIMULTANEOUS))
+
+
 async def _client_gone(request: Request, exc: Exception) -> Response:
     """The client hung up before its body arrived: nothing was accepted, nobody is listening, not an error."""
     log.info("client disconnected during %s %s", request.method, request.url.path)
@@ -50,4 +56,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
+    app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(Exception, _unexpected)

@@ -10,9 +10,11 @@ over at most ``MAX_SCAN`` answers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -21,6 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from llm_responses.analysis.metrics import Tally
 from llm_responses.analysis.stored import entities_of, stored_answer
 from llm_responses.config_tables import BrandConfig
+from llm_responses.cross_site import refuse_cross_site
 from llm_responses.errors import ApiError
 from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
 from llm_responses.wire.envelope import format_datetime
@@ -42,20 +45,36 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
     entities = entities_of(brands)
 
     async def caller(ctx: Context) -> Account:
+        """The account of the call's credentials; failures throttled per client address, as the REST
+        API's, so one client's wrong tokens lock out only that client."""
         headers = ctx.headers or {}
+        client = getattr(ctx.request_context.request, "client", None)
         try:
-            return await get_api().auth.authenticate(headers.get("authorization"), "mcp")
+            refuse_cross_site(headers)
+            return await get_api().auth.authenticate(
+                headers.get("authorization"), client.host if client else ""
+            )
         except ApiError as exc:  # the client is told why, as the REST API would tell it
             raise ToolError(f"{int(exc.status)} {exc.message}") from None
 
     def scan(account: Account, engine: str | None, tag: str | None, limit: int) -> AsyncIterator[TaskRecord]:
         return get_api().store.each_finished_task(account.id, se=engine, tag=tag, limit=limit)
 
+    @asynccontextmanager
+    async def heavy(account: Account) -> AsyncIterator[None]:
+        """One of the account's heavy-read slots, shared with the REST API's and the dashboard's."""
+        try:
+            async with get_api().heavy_reads.slot(account.id):
+                yield
+        except ApiError as exc:
+            raise ToolError(f"{int(exc.status)} {exc.message}") from None
+
     @server.tool()
     async def list_tags(ctx: Context, engine: str | None = None) -> list[dict[str, Any]]:
         """The tags of this account's answers with how many answers each has (newest 100,000 at most)."""
         account = await caller(ctx)
-        counts = Counter([r.tag or "" async for r in scan(account, engine, None, MAX_SCAN)])
+        async with heavy(account):
+            counts = Counter([r.tag or "" async for r in scan(account, engine, None, MAX_SCAN)])
         return [{"tag": tag, "answers": n} for tag, n in counts.most_common()]
 
     @server.tool()
@@ -98,10 +117,24 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         account = await caller(ctx)
         if not entities:
             raise ToolError("no brands are configured ([[brands]] in the server's configuration)")
-        tally = Tally(tuple(by or ()))
-        async for record in scan(account, engine, tag, MAX_SCAN):
-            if (answer := stored_answer(record, entities)) is not None:
-                tally.add(answer)
+        try:
+            tally = Tally(tuple(by or ()))
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+
+        def add(records: list[TaskRecord]) -> None:
+            for record in records:
+                if (answer := stored_answer(record, entities)) is not None:
+                    tally.add(answer)
+
+        async with heavy(account):
+            page: list[TaskRecord] = []
+            async for record in scan(account, engine, tag, MAX_SCAN):
+                page.append(record)
+                if len(page) == 500:  # parsed in a thread: the server answers everyone meanwhile
+                    await asyncio.to_thread(add, page)
+                    page = []
+            await asyncio.to_thread(add, page)
         return tally.rows()
 
     return server

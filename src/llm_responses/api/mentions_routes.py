@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from llm_responses.api import render
 from llm_responses.api.routes import Routes, caller, context, json_array
-from llm_responses.errors import ApiError, QueryTimeout, StatusCode
+from llm_responses.errors import ApiError, Busy, QueryTimeout, StatusCode
 from llm_responses.store import mention_queries
 from llm_responses.store.records import Account
 from llm_responses.store.store import Store
@@ -73,7 +73,9 @@ async def mentions_live(request: Request) -> Response:
     if isinstance(raw, dict):
         data |= echo(raw)
     try:
-        result = await answer(ctx.store, account, parse_query(function, raw))
+        query = parse_query(function, raw)
+        async with ctx.heavy_reads.slot(account.id):
+            result = await answer(ctx.store, account, query)
     except ApiError as exc:
         return render.ok([envelope.task(started=started, path=path, data=data, error=exc)], started)
     task = envelope.task(started=started, path=path, data=data, result=[result])
@@ -81,11 +83,14 @@ async def mentions_live(request: Request) -> Response:
 
 
 async def answer(store: Store, account: Account, q: MentionsQuery) -> dict[str, Any]:
-    """The result object of one validated query (50401 when the database gives up on it)."""
+    """The result object of one validated query (50401 when the database gives up on it, 40209 when no
+    connection for heavy reads comes free in time)."""
     try:
         return await _answer(store, account, q)
     except QueryTimeout:
         raise ApiError(StatusCode.TIMEOUT) from None
+    except Busy:
+        raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS) from None
 
 
 async def _answer(store: Store, account: Account, q: MentionsQuery) -> dict[str, Any]:

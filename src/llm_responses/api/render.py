@@ -26,5 +26,5 @@ def error(exc: ApiError, started: float | None = None) -> Response:
     """A request-level error: the status at the top, no tasks."""
     body = envelope.response([], started=time.perf_counter() if started is None else started, error=exc)
     status = exc.status.http_status
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 and exc.challenge else None
     return json_response(body, status, headers)

@@ -25,7 +25,9 @@ from llm_responses.api.auth import Authenticator
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.billing.money import to_usd
 from llm_responses.catalog import Catalog
+from llm_responses.cross_site import refuse_cross_site
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.heavy_reads import HeavyReads
 from llm_responses.store.records import Account
 from llm_responses.store.store import Store
 from llm_responses.tasks.service import TaskService
@@ -42,8 +44,9 @@ class ApiContext:
     limiter: RateLimiter
     catalog: Catalog
     store: Store
-    max_body_bytes: int = 1 << 20
-    body_timeout: float = 30.0
+    heavy_reads: HeavyReads
+    max_body_bytes: int
+    body_timeout: float
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -96,9 +99,13 @@ def context(request: Request) -> ApiContext:
 
 
 async def caller(request: Request) -> Account:
+    """The account whose credentials the request carries, counted against its rate limit; 40100 for a
+    request another site made a browser send (``cross_site``) whatever it carries."""
     ctx = context(request)
     client = request.client
-    account = await ctx.auth.authenticate(request.headers.get("authorization"), client.host if client else "")
+    headers = request.headers
+    refuse_cross_site(headers)
+    account = await ctx.auth.authenticate(headers.get("authorization"), client.host if client else "")
     request.state.account = account.login  # for the access log
     if not await ctx.limiter.hit(account.id):
         raise ApiError(StatusCode.RATE_LIMIT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from llm_responses.accounts.credentials import new_password, new_token
 from llm_responses.billing.money import to_nanos
 from llm_responses.composition import make_hasher
 from llm_responses.config import Settings
+from llm_responses.private_files import write_private
 from llm_responses.store.store import Store
 
 
@@ -39,10 +39,7 @@ async def demo_account(store: Store, settings: Settings) -> tuple[str, str, str]
         await store.create_account("demo", hasher.digest(password), hasher.digest(token), to_nanos("100"))
     else:
         await store.reset_credentials("demo", hasher.digest(password), hasher.digest(token))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"login": "demo", "password": password, "token": token}, f)
+    write_private(path, json.dumps({"login": "demo", "password": password, "token": token}))
     return "demo", password, token
 
 

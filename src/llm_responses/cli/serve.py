@@ -15,7 +15,9 @@ from llm_responses.app import create_app
 from llm_responses.cli.demo import demo_account, embedded_model_name, print_demo
 from llm_responses.cli.demo_data import demo_settings_brands, seed
 from llm_responses.cli.group import database_option, main, settings_from, with_store
+from llm_responses.config import Settings
 from llm_responses.heap import freeze_startup_heap
+from llm_responses.redaction import RedactingFormatter, Redactor
 
 
 @main.command()
@@ -37,7 +39,7 @@ def serve(
     from llm_responses.api.http_server import server_config
 
     settings = settings_from(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     # the port first: a busy one fails here, before the database (or the demo account) is touched
     try:
         sock = _listen(settings.host, settings.port)
@@ -83,7 +85,7 @@ def worker(concurrency: int | None, database_url: str | None) -> None:
     from llm_responses.app import run_worker
 
     settings = settings_from(database_url, worker_concurrency=concurrency)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     freeze_startup_heap()
     # uvloop, as uvicorn uses for `serve`: the worker's event loop is a fifth of its CPU on the default loop
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -98,11 +100,14 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    """Our own lines at ``level``; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
-    logging.basicConfig(
-        level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def _configure_logging(settings: Settings) -> None:
+    """Our own lines at the settings' level, every one with the configured secrets and anything shaped like
+    a key redacted; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter(Redactor(settings.secrets()), "%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    logging.basicConfig(level=getattr(logging, settings.log_level), handlers=[handler])
     # google_genai logs "AFC is enabled" at INFO on every call
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic", "google_genai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

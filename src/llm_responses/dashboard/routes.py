@@ -1,78 +1,199 @@
 """``/dashboard``: tasks, one answer, brands, cited sources, new and lost mentions, spend; every page with a
 ``.json`` and a ``.csv`` twin.
 
-Logged in with the account's own credentials (HTTP Basic, as the API: the browser asks once). Reads only,
-bounded: pages of ``PAGE`` tasks (``?after=`` for the next), brand metrics over at most ``MAX_SCAN``
-answers. Charts are chartkick's Chart.js bundle, served from the installed package (no CDN, nothing
-copied into this repository).
+Logged in through its own form (``dashboard/session``: a SameSite cookie, so the browser never holds API
+credentials); scripts may send the account's ``Authorization`` header instead, as to the API. Every
+response carries a Content-Security-Policy without inline script and may not be framed; nothing a request
+sent is echoed but through the templates' escaping. Reads only, bounded: pages of ``PAGE`` tasks
+(``?after=`` for the next), brand metrics over at most ``MAX_SCAN`` answers, computed off the event loop,
+and at most ``heavy_reads_per_account`` heavy pages of one account at once. Charts are chartkick's Chart.js
+bundle, served from the installed package (no CDN, nothing copied into this repository).
 """
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import functools
-import io
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote
 
 import chartkick
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from llm_responses.analysis.metrics import GROUPS
 from llm_responses.analysis.stored import entities_of
 from llm_responses.config_tables import BrandConfig
+from llm_responses.cross_site import is_cross_site
+from llm_responses.dashboard import session
 from llm_responses.dashboard.views import answer_view, brand_rows, safe_url, source_rows, spend_rows, task_row
-from llm_responses.errors import ApiError, QueryTimeout
+from llm_responses.errors import ApiError, Busy, QueryTimeout
 from llm_responses.store import mention_queries
 from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
 from llm_responses.wire import mentions_result
 from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.mentions_request import MentionsQuery, Target
+from llm_responses.wire.spreadsheet import csv_text
 
 PAGE = 50
 MAX_SCAN = 20_000
 TOP = 50  # cited domains and pages listed
 CHANGE_WEEKS = 8
 SPEND_DAYS = 90
+LOGIN_BODY_BYTES = 4096
 _env = Environment(loader=PackageLoader("llm_responses.dashboard"), autoescape=select_autoescape())
 _env.filters["safe_url"] = safe_url
 CHARTKICK_STATIC = Path(chartkick.__file__).parent / "django" / "static" / "chartkick"
+OWN_STATIC = Path(__file__).parent / "static"
+# every dashboard response: no inline script or style, nothing from elsewhere, never in another page's frame
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+FORMATS = ("", "json", "csv")
 
 
-async def _caller(request: Request) -> Account:
-    return await request.app.state.api.auth.authenticate(
-        request.headers.get("authorization"), request.client.host if request.client else ""
-    )
+def _secured(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _fmt(request: Request) -> str:
+    return str(request.path_params.get("fmt", ""))
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    """A fixed message (never anything the request sent) in the page's own format."""
+    fmt = _fmt(request)
+    if fmt == "json":
+        return JSONResponse({"error": message}, status_code=status)
+    if fmt == "csv":
+        return Response(message + "\n", status_code=status, media_type="text/plain")
+    return HTMLResponse(_env.get_template("error.html").render(message=message), status_code=status)
+
+
+async def _account(request: Request) -> Account | None:
+    """The session cookie's account; else the ``Authorization`` header's (scripts), as the API reads it."""
+    api = request.app.state.api
+    found = session.parse(request.cookies.get(session.COOKIE))
+    if found is not None:
+        account = await api.store.account_by_id(found.account_id)
+        if account is not None and session.valid(api.auth.hasher.key, found, account, time.time()):
+            return account
+    authorization = request.headers.get("authorization")
+    if authorization and not is_cross_site(request.headers):
+        client = request.client
+        try:
+            return await api.auth.authenticate(authorization, client.host if client else "")
+        except ApiError:
+            return None
+    return None
 
 
 def logged_in(
     page: Callable[[Request, Account], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """A page for the account whose credentials the request carries; 401 (the browser asks) otherwise."""
+    """A page for the logged-in account; the login form (or a 401 for the ``.json``/``.csv`` twins) else."""
 
     @functools.wraps(page)
     async def handler(request: Request) -> Response:
+        if _fmt(request) not in FORMATS:
+            return _secured(_error(request, 404, "No such page."))
+        account = await _account(request)
+        if account is None:
+            if _fmt(request):
+                return _secured(_error(request, 401, "Log in at /dashboard/login, or send credentials."))
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return _secured(RedirectResponse(f"/dashboard/login?next={quote(target)}", status_code=303))
         try:
-            account = await _caller(request)
-        except ApiError:
-            return _unauthorized()
-        return await page(request, account)
+            return _secured(await page(request, account))
+        except ApiError as exc:  # a heavy page over the account's share
+            return _secured(_error(request, 429, exc.message))
+        except (QueryTimeout, Busy):
+            return _secured(_error(request, 503, "The database gave up on this page: narrow it down."))
 
     return handler
 
 
-def _unauthorized() -> Response:
-    return Response(
-        "login required",
-        status_code=401,
-        headers={"WWW-Authenticate": 'Basic realm="llm-responses dashboard"'},
+def _next(raw: str | None) -> str:
+    """Where a login goes on to: a dashboard path only (never another host)."""
+    if raw and raw.startswith("/dashboard") and "//" not in raw and "\\" not in raw and raw.isprintable():
+        return raw
+    return "/dashboard"
+
+
+async def login_form(request: Request) -> Response:
+    page = _env.get_template("login.html").render(next=_next(request.query_params.get("next")), error="")
+    return _secured(HTMLResponse(page))
+
+
+async def login(request: Request) -> Response:
+    """The form's POST: the account's login and API password → the session cookie."""
+    if is_cross_site(request.headers):
+        return _secured(_error(request, 403, "Log in from this server's own login page."))
+    body = await _form(request)
+    if body is None:
+        return _secured(_error(request, 400, "The login form was too large or too slow."))
+    fields = parse_qs(body, max_num_fields=8)
+    name, password = fields.get("login", [""])[0], fields.get("password", [""])[0]
+    target = _next(fields.get("next", [""])[0])
+    client = request.client
+    try:
+        account = await request.app.state.api.auth.login(name, password, client.host if client else "")
+    except ApiError:
+        page = _env.get_template("login.html").render(
+            next=target, error="Wrong login or password, or too many attempts: try again in a minute."
+        )
+        return _secured(HTMLResponse(page, status_code=401))
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        session.COOKIE,
+        session.issue(request.app.state.api.auth.hasher.key, account, time.time()),
+        max_age=session.LIFETIME_SECONDS,
+        path="/dashboard",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
     )
+    return _secured(response)
+
+
+async def logout(request: Request) -> Response:
+    if is_cross_site(request.headers):
+        return _secured(_error(request, 403, "Log out from this server's own pages."))
+    response = RedirectResponse("/dashboard/login", status_code=303)
+    response.delete_cookie(session.COOKIE, path="/dashboard", httponly=True, samesite="strict")
+    return _secured(response)
+
+
+async def _form(request: Request) -> str | None:
+    """The urlencoded form body, at most ``LOGIN_BODY_BYTES`` read within 10 s; None otherwise."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(10):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > LOGIN_BODY_BYTES:
+                    return None
+                chunks.append(chunk)
+    except (TimeoutError, ClientDisconnect):
+        return None
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def _out(request: Request, template: str, rows: list[dict[str, Any]], **context: Any) -> Response:
@@ -80,26 +201,19 @@ def _out(request: Request, template: str, rows: list[dict[str, Any]], **context:
     if fmt == "json":
         return JSONResponse(rows)
     if fmt == "csv":
-        buffer = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buffer, list(rows[0]), extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        return Response(buffer.getvalue(), media_type="text/csv")
+        return Response(csv_text(rows), media_type="text/csv")
     return HTMLResponse(_env.get_template(template).render(rows=rows, request=request, **context))
 
 
 async def _records(
     request: Request, account: Account, *, limit: int, after: tuple[float, str] = (0.0, "")
 ) -> list[TaskRecord]:
-    q = request.query_params
-    engine = q.get("engine") or None
-    tag = q.get("tag") or None
+    engine, tag = _engine_and_tag(request)
     store = request.app.state.api.store
     out = [
         r async for r in store.each_finished_task(account.id, after=after, se=engine, tag=tag, limit=limit)
     ]
-    status = q.get("status")
+    status = request.query_params.get("status")
     if status == "done":
         out = [r for r in out if r.status_code == 20000]
     elif status == "failed":
@@ -107,12 +221,47 @@ async def _records(
     return out
 
 
-@logged_in
+class BadFilter(ValueError):
+    """A filter no page can take: answered 400 with a fixed message."""
+
+
+def _engine_and_tag(request: Request) -> tuple[str | None, str | None]:
+    q = request.query_params
+    engine = q.get("engine") or None
+    tag = q.get("tag") or None
+    if engine is not None and engine not in ENGINES:
+        raise BadFilter("No such engine.")
+    if tag is not None and (len(tag) > 255 or not tag.isprintable()):
+        raise BadFilter("A tag is at most 255 printable characters.")
+    return engine, tag
+
+
+def _heavy(request: Request, account: Account) -> Any:
+    """One of the account's heavy-read slots (``heavy_reads``) for a page that scans or aggregates."""
+    return request.app.state.api.heavy_reads.slot(account.id)
+
+
+def page(
+    handler: Callable[[Request, Account], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A logged-in page whose bad filters are a 400 with a fixed message."""
+
+    @functools.wraps(handler)
+    async def checked(request: Request, account: Account) -> Response:
+        try:
+            return await handler(request, account)
+        except BadFilter as exc:
+            return _error(request, 400, str(exc))
+
+    return logged_in(checked)
+
+
+@page
 async def tasks(request: Request, account: Account) -> Response:
     try:
         after = parse_finished_cursor(request.query_params.get("after", ""))
-    except ValueError as exc:
-        return HTMLResponse(str(exc), status_code=400)
+    except ValueError:
+        raise BadFilter("Not a page cursor: follow the Next link.") from None
     records = await _records(request, account, limit=PAGE, after=after)
     rows = [task_row(r) for r in records]
     nxt = finished_cursor(records[-1]) if len(records) == PAGE else ""
@@ -120,13 +269,18 @@ async def tasks(request: Request, account: Account) -> Response:
     return _out(request, "tasks.html", rows, account=account, engines=list(ENGINES), next=nxt, total=total)
 
 
-@logged_in
+@page
 async def answer(request: Request, account: Account) -> Response:
-    record = await request.app.state.api.store.get_task(account.id, request.path_params["task_id"])
+    task_id = request.path_params["task_id"]
+    record = (
+        await request.app.state.api.store.get_task(account.id, task_id)
+        if len(task_id) <= 64 and task_id.isprintable()
+        else None
+    )
     if record is None:
-        return HTMLResponse("no such task", status_code=404)
+        return _error(request, 404, "No such task.")
     view = answer_view(record)
-    fmt = request.path_params.get("fmt", "")
+    fmt = _fmt(request)
     if fmt == "json":
         return JSONResponse(view)
     if fmt == "csv":
@@ -134,17 +288,18 @@ async def answer(request: Request, account: Account) -> Response:
     return HTMLResponse(_env.get_template("answer.html").render(a=view, account=account))
 
 
-def brands_page(brands: list[BrandConfig]):
+def brands_page(brands: list[BrandConfig]) -> Callable[[Request], Awaitable[Response]]:
     entities = entities_of(brands)
 
-    @logged_in
+    @page
     async def brands_view(request: Request, account: Account) -> Response:
-        records = await _records(request, account, limit=MAX_SCAN)
         by = tuple(g for g in request.query_params.get("by", "engine").split(",") if g)
-        try:
-            rows, daily = brand_rows(records, entities, by)
-        except ValueError as exc:
-            return HTMLResponse(str(exc), status_code=400)
+        if not set(by) <= set(GROUPS):
+            raise BadFilter(f"Group by any of: {', '.join(GROUPS)}.")
+        async with _heavy(request, account):
+            records = await _records(request, account, limit=MAX_SCAN)
+            # thousands of answers read in Python: in a thread, so the server answers everyone meanwhile
+            rows, daily = await asyncio.to_thread(brand_rows, records, entities, by)
         series = {
             metric: [
                 {
@@ -160,23 +315,19 @@ def brands_page(brands: list[BrandConfig]):
     return brands_view
 
 
-@logged_in
+@page
 async def sources(request: Request, account: Account) -> Response:
     """The domains and pages the account's answers cite most (the mentions index: every answer at once)."""
-    engine = request.query_params.get("engine") or None
-    if engine is not None and engine not in ENGINES:
-        return HTMLResponse("no such engine", status_code=400)
+    engine, _ = _engine_and_tag(request)
     kind = request.query_params.get("kind", "domains")
     if kind not in ("domains", "pages"):
-        return HTMLResponse("kind: domains or pages", status_code=400)
+        raise BadFilter("Kind: domains or pages.")
     store = request.app.state.api.store
     everything = MentionsQuery("target_metrics", platform=engine, internal_list_limit=1)
     top = MentionsQuery(f"top_mentioned_{kind}", platform=engine, limit=TOP, internal_list_limit=1)
-    try:
+    async with _heavy(request, account):
         total = await store.mention_query(lambda c, d: mention_queries.ranked(c, d, account.id, everything))
         ranked = await store.mention_query(lambda c, d: mention_queries.ranked(c, d, account.id, top))
-    except QueryTimeout:
-        return HTMLResponse("the database gave up on this page; narrow it with ?engine=", status_code=503)
     answers = total.items[0][1].mentions if total.items else 0
     key = "domain" if kind == "domains" else "page"
     rows = source_rows(key, [(k, b.mentions) for k, b in ranked.items], answers)
@@ -186,10 +337,10 @@ async def sources(request: Request, account: Account) -> Response:
     )  # fmt: skip
 
 
-def changes_page(brands: list[BrandConfig]):
+def changes_page(brands: list[BrandConfig]) -> Callable[[Request], Awaitable[Response]]:
     entities = entities_of(brands)
 
-    @logged_in
+    @page
     async def changes(request: Request, account: Account) -> Response:
         """Week by week, the questions whose answers newly name each brand, and those that stopped."""
         today = datetime.now(UTC).date()
@@ -198,32 +349,30 @@ def changes_page(brands: list[BrandConfig]):
         before = mentions_result.previous_period(first, "week")
         store = request.app.state.api.store
         rows: list[dict[str, Any]] = []
-        for e in entities:
-            q = MentionsQuery(
-                "timeseries_new_lost",
-                targets=tuple(Target(None, term) for term in e.terms),
-                date_from=before,
-                date_to=today.isoformat(),
-                group_range="week",
-            )
-            try:
+        async with _heavy(request, account):
+            for e in entities:
+                q = MentionsQuery(
+                    "timeseries_new_lost",
+                    targets=tuple(Target(None, term) for term in e.terms),
+                    date_from=before,
+                    date_to=today.isoformat(),
+                    group_range="week",
+                )
                 found = await store.mention_query(
                     lambda c, d, q=q: mention_queries.questions_per_day(c, d, account.id, q)
                 )
-            except QueryTimeout:
-                return HTMLResponse("the database gave up on this page", status_code=503)
-            series = mentions_result.new_lost_result(found, start, today.isoformat(), "week")
-            rows += [
-                {"brand": e.name, "competitor": e.competitor, "week": i["date"], "new": i["new_mentions"],
-                 "lost": i["lost_mentions"]}
-                for i in series["items"]
-            ]  # fmt: skip
+                series = mentions_result.new_lost_result(found, start, today.isoformat(), "week")
+                rows += [
+                    {"brand": e.name, "competitor": e.competitor, "week": i["date"], "new": i["new_mentions"],
+                     "lost": i["lost_mentions"]}
+                    for i in series["items"]
+                ]  # fmt: skip
         return _out(request, "changes.html", rows, account=account, brands=brands)
 
     return changes
 
 
-@logged_in
+@page
 async def spend(request: Request, account: Account) -> Response:
     """What the account's tasks cost, per day and engine, over the last ``SPEND_DAYS`` days."""
     since = time.time() - SPEND_DAYS * 86400
@@ -236,11 +385,32 @@ async def spend(request: Request, account: Account) -> Response:
     return _out(request, "spend.html", rows, account=account, chart=chart, total=total, days=SPEND_DAYS)
 
 
+class _Headers:
+    """The static files with the pages' security headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def dashboard_routes(brands: list[BrandConfig]) -> list[BaseRoute]:
     brands_view = brands_page(brands)
     changes = changes_page(brands)
     return [
         Route("/dashboard", tasks),
+        Route("/dashboard/login", login_form, methods=["GET"]),
+        Route("/dashboard/login", login, methods=["POST"]),
+        Route("/dashboard/logout", logout, methods=["POST"]),
         Route("/dashboard/tasks.{fmt:str}", tasks),
         Route("/dashboard/answer/{task_id}.{fmt:str}", answer),
         Route("/dashboard/answer/{task_id}", answer),
@@ -252,5 +422,10 @@ def dashboard_routes(brands: list[BrandConfig]) -> list[BaseRoute]:
         Route("/dashboard/changes.{fmt:str}", changes),
         Route("/dashboard/spend", spend),
         Route("/dashboard/spend.{fmt:str}", spend),
-        Mount("/dashboard/static/chartkick", app=StaticFiles(directory=CHARTKICK_STATIC), name="chartkick"),
+        Mount(
+            "/dashboard/static/chartkick",
+            app=_Headers(StaticFiles(directory=CHARTKICK_STATIC)),
+            name="chartkick",
+        ),
+        Mount("/dashboard/static", app=_Headers(StaticFiles(directory=OWN_STATIC)), name="dashboard-static"),
     ]

@@ -81,8 +81,10 @@ class Database(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    async def read(self, fn: Transaction[T], *, quick: bool = False) -> T:
-        """``fn`` on a read connection. ``quick``: a point read (SQLite may run it on the event loop)."""
+    async def read(self, fn: Transaction[T], *, quick: bool = False, heavy: bool = False) -> T:
+        """``fn`` on a read connection. ``quick``: a point read (SQLite may run it on the event loop);
+        ``heavy``: seconds of work (the mentions index), on connections of their own, waited for within a
+        bound (``errors.Busy`` past it)."""
         ...
 
     async def write(self, fn: Transaction[T], how: Write = CRASH_SAFE) -> T:

@@ -2,7 +2,9 @@
 
 What differs from SQLite is how concurrency is made safe, and that lives in the SQL (``sql/postgres.sql``):
 claims skip rows other workers have locked, money moves under the account's row lock, set-based batches.
-This module is only the driver: a pool whose every wait is bounded, transactions with a durability each,
+This module is only the driver: pools whose every wait is bounded (a wait past its bound is ``Busy``, not a
+crash), heavy reads (the mentions index) on a small pool of their own so they never take the connections
+authentication, task endpoints and the worker need, transactions with a durability each,
 a retry when PostgreSQL reports a deadlock (every transaction is conditional, so a retry is safe), and
 LISTEN/NOTIFY to wake idle workers in other processes.
 """
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
 
 import asyncpg
 
-from llm_responses.errors import QueryTimeout, UniqueViolation
+from llm_responses.errors import Busy, QueryTimeout, UniqueViolation
 from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
@@ -103,21 +106,36 @@ class PostgresDatabase:
     dialect: Literal["postgres"] = "postgres"
     cheap_holds = False  # see Store.cheap_holds
 
-    def __init__(self, database_url: str, *, pool_size: int = 10, command_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        pool_size: int = 10,
+        command_timeout: float = 30.0,
+        heavy_connections: int = 2,
+        heavy_wait: float = 10.0,
+    ) -> None:
         self.url = database_url
         self.dsn = dsn_of(database_url)
         self.pool_size = pool_size
+        self.heavy_connections = max(1, heavy_connections)
+        self.heavy_wait = heavy_wait
         # every wait on the database is bounded: a statement (server- and client-side), a connection from
         # the pool, a new connection; a hung or locked-up database fails a request instead of freezing it
         self.command_timeout = command_timeout
         self._pool: asyncpg.Pool | None = None
+        self._heavy_pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._queries = load("postgres")
 
     async def open(self) -> None:
         await asyncio.to_thread(upgrade, "postgresql+asyncpg://" + self.dsn[len("postgresql://") :])
-        self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.pool_size, reset=_no_session_state,
+        self._pool = await self._create_pool(1, self.pool_size)
+        self._heavy_pool = await self._create_pool(0, self.heavy_connections)
+
+    async def _create_pool(self, min_size: int, max_size: int) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self.dsn, min_size=min_size, max_size=max_size, reset=_no_session_state,
             command_timeout=self.command_timeout, timeout=min(self.command_timeout, 10.0),
             # jit off: our statements are short; compiling one took 2 s of a 2.2 s mentions query (measured)
             server_settings={"statement_timeout": str(int(self.command_timeout * 1000)), "jit": "off"},
@@ -127,9 +145,10 @@ class PostgresDatabase:
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        for pool in (self._pool, self._heavy_pool):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._heavy_pool = None
 
     async def listen(self, callbacks: dict[str, Callable[[], None]]) -> None:
         """LISTEN on a connection of its own, kept for the life of the process."""
@@ -142,11 +161,23 @@ class PostgresDatabase:
         assert self._pool is not None, "store is not open"
         return self._pool
 
-    def _acquire(self) -> Any:
-        return self.pool.acquire(timeout=self.command_timeout)
+    @asynccontextmanager
+    async def _acquire(self, heavy: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, waited for at most the pool's bound: past it ``Busy``, never a crash."""
+        pool = self._heavy_pool if heavy else self._pool
+        assert pool is not None, "store is not open"
+        wait = self.heavy_wait if heavy else self.command_timeout
+        try:
+            conn = await pool.acquire(timeout=wait)
+        except TimeoutError:
+            raise Busy(f"no database connection came free within {wait:g} s") from None
+        try:
+            yield conn
+        finally:
+            await pool.release(conn)
 
-    async def read(self, fn: Transaction[T], *, quick: bool = False) -> T:
-        async with self._acquire() as conn:
+    async def read(self, fn: Transaction[T], *, quick: bool = False, heavy: bool = False) -> T:
+        async with self._acquire(heavy) as conn:
             return await fn(PostgresConnection(self._queries, conn))
 
     async def write(self, fn: Transaction[T], how: Write = CRASH_SAFE) -> T:

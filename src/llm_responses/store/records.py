@@ -3,6 +3,7 @@ is the interface that moves them)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -228,6 +229,9 @@ def parse_finished_cursor(text: str) -> tuple[float, str]:
     if not text:
         return 0.0, ""
     finished, sep, task_id = text.partition("|")
-    if not sep or len(task_id) > 64:
-        raise ValueError(f"not a page cursor: {text[:80]!r}")
-    return float(finished), task_id
+    if not sep or len(task_id) > 64 or not task_id.isprintable():
+        raise ValueError("not a page cursor")
+    value = float(finished)
+    if not math.isfinite(value):
+        raise ValueError("not a page cursor")
+    return value, task_id

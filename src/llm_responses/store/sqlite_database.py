@@ -1,9 +1,11 @@
-"""SQLite: one writer thread, one reader thread, WAL.
+"""SQLite: one writer thread, one reader thread, WAL, and reader threads of their own for heavy reads.
 
 As in datasette, every write runs on a single dedicated thread that owns the write connection, each as
 one ``BEGIN IMMEDIATE`` transaction executed in a single hop: a whole task_post is one call into that
 thread (``connection.drive`` runs the transaction's coroutine there), not a dozen awaits. Reads use their
-own connection, which WAL lets run beside the writer.
+own connection, which WAL lets run beside the writer. Heavy reads (the mentions index: seconds, not
+microseconds) run on ``heavy_connections`` more reader threads, so a point read (authentication, task_get)
+never queues behind one; a heavy read waits at most ``heavy_wait`` seconds for a free one (``Busy``).
 
 Durability is chosen per transaction. ``PROMISED`` commits (accepting tasks, moving money a client was
 told about) use ``synchronous=FULL`` (configurable): once task_post answers 20100 the task survives even a
@@ -23,7 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from llm_responses.errors import QueryTimeout, UniqueViolation
+from llm_responses.errors import Busy, QueryTimeout, UniqueViolation
+from llm_responses.private_files import create_private
 from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write, drive
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
@@ -109,7 +112,14 @@ class SqliteDatabase:
     dialect: Literal["sqlite"] = "sqlite"
     cheap_holds = True  # see Store.cheap_holds
 
-    def __init__(self, database_url: str, *, synchronous: Synchronous = "FULL") -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        synchronous: Synchronous = "FULL",
+        heavy_connections: int = 2,
+        heavy_wait: float = 10.0,
+    ) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):  # it goes into a PRAGMA
             raise ValueError(f"sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = sqlite_path(database_url)
@@ -117,6 +127,9 @@ class SqliteDatabase:
         self._synchronous = synchronous
         self._writer = Lane("sqlite-writer")
         self._reader = Lane("sqlite-reader")
+        self._heavy = [Lane(f"sqlite-heavy-{i}") for i in range(max(1, heavy_connections))]
+        self._heavy_slots: asyncio.Semaphore | None = None
+        self._heavy_wait = heavy_wait
         self._queries = load("sqlite")
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
@@ -124,9 +137,14 @@ class SqliteDatabase:
     async def open(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # it holds webhook signing secrets: 0600 (SQLite gives its -wal and -shm files the same mode)
+            create_private(Path(self.path))
         await asyncio.to_thread(upgrade, self.url)
         await self._writer.open(lambda: self._connect(writer=True))
         await self._reader.open(self._connect)
+        for lane in self._heavy:
+            await lane.open(self._connect)
+        self._heavy_slots = asyncio.Semaphore(len(self._heavy))
 
     def _connect(self, *, writer: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -149,15 +167,32 @@ class SqliteDatabase:
             await self._checkpoint
         await self._writer.close()
         await self._reader.close()
+        for lane in self._heavy:
+            await lane.close()
 
     async def listen(self, callbacks: dict[str, Callable[[], None]]) -> None:
         """Nothing to listen to: no other process writes this file's queue."""
 
-    async def read(self, fn: Transaction[T], *, quick: bool = False) -> T:
+    async def read(self, fn: Transaction[T], *, quick: bool = False, heavy: bool = False) -> T:
         def run(conn: sqlite3.Connection) -> T:
             return drive(fn(SqliteConnection(self._queries, conn)))
 
+        if heavy:
+            return await self._read_heavy(run)
         return await (self._reader.run_quick(run) if quick else self._reader.run(run))
+
+    async def _read_heavy(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._heavy_slots is not None, "store is not open"
+        try:
+            async with asyncio.timeout(self._heavy_wait):
+                await self._heavy_slots.acquire()
+        except TimeoutError:
+            raise Busy(f"no heavy-read connection came free within {self._heavy_wait:g} s") from None
+        try:
+            lane = min(self._heavy, key=lambda candidate: candidate.queued)
+            return await lane.run(run)
+        finally:
+            self._heavy_slots.release()
 
     async def write(self, fn: Transaction[T], how: Write = CRASH_SAFE) -> T:
         """``fn`` in one ``BEGIN IMMEDIATE`` transaction (``atomic`` changes nothing: every write is one).

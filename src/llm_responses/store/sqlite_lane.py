@@ -70,6 +70,11 @@ class Lane:
             self.conn = None
         self._executor.shutdown(wait=True)
 
+    @property
+    def queued(self) -> int:
+        """Calls handed to the thread and not finished there."""
+        return self._queued
+
     def _conn(self) -> sqlite3.Connection:
         assert self.conn is not None, "store is not open"
         return self.conn

@@ -201,15 +201,16 @@ class Store:
 
     async def mention_locations(self, account_id: int) -> list[tuple[int | None, str | None, str, int]]:
         """(location_code, language_code, engine, answers) of the account's mentions index."""
-        rows = await self.db.read(lambda c: c.fetch("mention_locations", account_id))
+        rows = await self.db.read(lambda c: c.fetch("mention_locations", account_id), heavy=True)
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     async def count_indexed(self, account_id: int) -> int:
         return int(await self.db.read(lambda c: c.fetchval("count_mention_answers", account_id)))
 
     async def mention_query(self, fn: Callable[[Connection, Dialect], Coroutine[Any, Any, T]]) -> T:
-        """Run a mentions-index read (``store.mention_queries``) on a read connection."""
-        return await self.db.read(lambda c: fn(c, self.db.dialect))
+        """Run a mentions-index read (``store.mention_queries``) on a heavy-read connection (``Busy`` when
+        none comes free in time)."""
+        return await self.db.read(lambda c: fn(c, self.db.dialect), heavy=True)
 
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
         row = await self.db.read(lambda c: c.fetchrow("get_task", task_id, account_id), quick=True)

@@ -20,6 +20,7 @@ from llm_responses.billing.pricing import Tariff, money_spent
 from llm_responses.catalog import Catalog
 from llm_responses.core import LlmRequest, Provider
 from llm_responses.errors import ApiError, ErrorKind, ProviderError, StatusCode
+from llm_responses.redaction import Redactor
 from llm_responses.store.records import Outcome
 from llm_responses.wire.request import TaskRequest
 from llm_responses.wire.result import render_result
@@ -65,8 +66,11 @@ class Runner:
         *,
         reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
         brands: Sequence[Entity] = (),
+        redact: Redactor | None = None,
     ) -> None:
         self.catalog = catalog
+        # an upstream may echo a key it was sent: its text is redacted before it is logged or stored
+        self.redact = redact or Redactor()
         self.providers = providers
         self.tariff = tariff
         self.reasoning_allowance = reasoning_allowance
@@ -83,11 +87,12 @@ class Runner:
                 to_llm_request(task_id, request, reasoning_allowance=self.reasoning_allowance)
             )
         except ProviderError as exc:
-            log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider.name, exc.message)
-            return Attempt(provider_failure(exc), retryable=exc.retryable)
+            message = self.redact(exc.message)
+            log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider.name, message)
+            return Attempt(provider_failure(exc, message), retryable=exc.retryable)
         detail = None
         if result.incomplete_reason:  # the text that came back is kept; the operator learns why it stopped
-            detail = f"incomplete: {result.incomplete_reason}"
+            detail = self.redact(f"incomplete: {result.incomplete_reason}")
             log.info(
                 "task %s: answer from %s incomplete (%s)", task_id, provider.name, result.incomplete_reason
             )
@@ -144,18 +149,20 @@ def to_llm_request(
     )
 
 
-def provider_failure(exc: ProviderError) -> Outcome:
-    """The failed outcome for an upstream error: whose fault it is decides the code and the refund."""
+def provider_failure(exc: ProviderError, detail: str | None = None) -> Outcome:
+    """The failed outcome for an upstream error: whose fault it is decides the code and the refund.
+    ``detail``: the upstream's message as the operator may see it (redacted), by default as it came."""
+    detail = exc.message if detail is None else detail
     if exc.kind is ErrorKind.TIMEOUT:
-        return _failure(StatusCode.TIMEOUT, StatusCode.TIMEOUT.message, exc.message)
+        return _failure(StatusCode.TIMEOUT, StatusCode.TIMEOUT.message, detail)
     name = _OUR_FIELDS.get(exc.param or "") if exc.kind is ErrorKind.INVALID_REQUEST else None
     if name:
-        return _failure(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.", exc.message)
+        return _failure(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.", detail)
     if exc.kind is ErrorKind.NO_OUTPUT:
         return _failure(
             StatusCode.TASK_EXECUTION_FAILED,
             StatusCode.TASK_EXECUTION_FAILED.message,
-            exc.message,
+            detail,
             refund_base=True,
         )
     # the operator's problem (credentials, quota, unknown model, a parameter we sent) or the upstream's
@@ -164,7 +171,7 @@ def provider_failure(exc: ProviderError) -> Outcome:
     return _failure(
         StatusCode.THIRD_PARTY_UNAVAILABLE,
         StatusCode.THIRD_PARTY_UNAVAILABLE.message,
-        exc.message,
+        detail,
         refund_base=refund_base,
     )
 

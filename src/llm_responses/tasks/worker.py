@@ -111,7 +111,7 @@ class Worker:
                 success=False,
                 status_code=StatusCode.INTERNAL_ERROR,
                 status_message=StatusCode.INTERNAL_ERROR.message,
-                error_detail=f"{type(exc).__name__}: {exc}",
+                error_detail=self.runner.redact(f"{type(exc).__name__}: {exc}"),
             )
             retryable = True
         now = time.time()

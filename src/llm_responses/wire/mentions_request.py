@@ -10,6 +10,7 @@ US/English only (DataForSEO's default is 2840/``en``). Several targets match an 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,6 +24,8 @@ from llm_responses.errors import ApiError, StatusCode
 PLATFORMS = ("chat_gpt", "claude", "gemini", "perplexity", "google")
 MAX_TARGETS = 10
 MAX_KEYWORD_CHARS = 2000
+MIN_PARTIAL_CHARS = 3  # the substring indexes (FTS5 trigram, pg_trgm) look up three characters at a time
+MAX_ANSWER_ID = 2**31 - 1  # the index's ids are 32-bit integers on PostgreSQL
 MAX_GROUP_KEY_CHARS = 250
 MAX_FILTERS = 8
 MAX_ORDER_BY = 3
@@ -223,7 +226,7 @@ def parse_query(function: str, raw: Any) -> MentionsQuery:
                 raise ApiError.invalid_field("group_range")
             q["group_range"] = group
     if "tag" in given:
-        if not isinstance(given["tag"], str) or len(given["tag"]) > 255:
+        if not isinstance(given["tag"], str) or len(given["tag"]) > 255 or not _text_ok(given["tag"]):
             raise ApiError.invalid_field("tag")
         q["tag"] = given["tag"]
     return MentionsQuery(**q)
@@ -268,11 +271,18 @@ def _target(raw: Any, name: str) -> Target:
     if not isinstance(keyword, str) or len(keyword) > MAX_KEYWORD_CHARS:
         raise ApiError.invalid_field(f"{name}.keyword")
     decoded = unquote_plus(keyword).strip()  # DataForSEO decodes %## and '+' in keywords
-    if not decoded:
+    if not decoded or not _text_ok(decoded):
         raise ApiError.invalid_field(f"{name}.keyword")
     match_type = t.get("match_type", "word_match")
     if match_type not in ("word_match", "partial_match"):
         raise ApiError.invalid_field(f"{name}.match_type")
+    if match_type == "partial_match" and len(decoded) < MIN_PARTIAL_CHARS:
+        # a substring index has nothing to look up below three characters: it would be a scan of every text
+        raise ApiError(
+            StatusCode.INVALID_FIELD,
+            f"Invalid Field: '{name}.keyword'. A partial_match keyword needs at least {MIN_PARTIAL_CHARS} "
+            "characters.",
+        )
     return Target(
         None,
         decoded,
@@ -310,7 +320,7 @@ def _groups(raw: Any) -> tuple[tuple[str, tuple[Target, ...]], ...]:
         if not isinstance(group, dict):
             raise ApiError.invalid_field("targets")
         key = group.get("key")
-        if not isinstance(key, str) or not key or len(key) > MAX_GROUP_KEY_CHARS:
+        if not isinstance(key, str) or not key or len(key) > MAX_GROUP_KEY_CHARS or not _text_ok(key):
             raise ApiError.invalid_field("targets.key")
         extra = {k for k, v in group.items() if v is not None} - {"key", "target"}
         if extra:
@@ -365,7 +375,7 @@ def _strings(given: dict[str, Any], name: str) -> tuple[str, ...]:
     if (
         not isinstance(value, list)
         or len(value) > MAX_LIST_ITEMS
-        or not all(isinstance(v, str) for v in value)
+        or not all(isinstance(v, str) and _text_ok(v) for v in value)
     ):
         raise ApiError.invalid_field(name)
     if name.endswith("domains"):
@@ -432,8 +442,10 @@ def _filter(raw: Any, name: str, fields: frozenset[str], depth: int) -> Filter:
 def _check_value(op: str, value: Any, name: str) -> None:
     if op in ("in", "not_in"):
         ok = isinstance(value, list) and 0 < len(value) <= MAX_LIST_ITEMS and all(_scalar(v) for v in value)
-    elif op in ("like", "not_like", "ilike", "not_ilike", "match", "not_match"):
-        ok = isinstance(value, str) and len(value) <= MAX_KEYWORD_CHARS
+    elif op in ("like", "not_like", "ilike", "not_ilike"):
+        ok = isinstance(value, str) and len(value) <= MAX_KEYWORD_CHARS and _pattern_ok(value)
+    elif op in ("match", "not_match"):
+        ok = isinstance(value, str) and len(value) <= MAX_KEYWORD_CHARS and _text_ok(value)
     else:
         ok = _scalar(value)
     if not ok:
@@ -442,16 +454,19 @@ def _check_value(op: str, value: Any, name: str) -> None:
 
 def _check_type(field: str, op: str, value: Any, name: str) -> None:
     """The value fits the field (a string compared with an integer column is a 40501, not a 500)."""
-    if op in ("like", "not_like", "ilike", "not_ilike", "match", "not_match"):
-        return  # patterns are text (already checked), matched against the field as text
     wanted = ROW_FIELD_TYPES.get(field, int if "mentions" in field or "volume" in field else str)
+    if op in ("like", "not_like", "ilike", "not_ilike", "match", "not_match"):
+        if wanted in (bool, "datetime"):  # a pattern matches text (and numbers as text), not these
+            raise ApiError.invalid_field(name)
+        return  # patterns are text (already checked), matched against the field as text
     for v in value if isinstance(value, list) else [value]:
         if wanted == "datetime":
             ok = epoch_of(v) is not None
         elif (
             wanted is int
-        ):  # counts and codes are whole numbers (a float would not bind to an integer column)
-            ok = isinstance(v, int) and not isinstance(v, bool) and -(2**62) < v < 2**62
+        ):  # whole numbers (a float would not bind to an integer column) of the column's size
+            high = 2**31 if field == "location_code" else 2**62
+            ok = isinstance(v, int) and not isinstance(v, bool) and -high < v < high
         elif wanted is bool:
             ok = isinstance(v, bool)
         else:
@@ -461,7 +476,29 @@ def _check_type(field: str, op: str, value: Any, name: str) -> None:
 
 
 def _scalar(v: Any) -> bool:
-    return isinstance(v, str | int | float | bool) and (not isinstance(v, str) or len(v) <= MAX_KEYWORD_CHARS)
+    if isinstance(v, str):
+        return len(v) <= MAX_KEYWORD_CHARS and _text_ok(v)
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return isinstance(v, int | bool)
+
+
+def _text_ok(text: str) -> bool:
+    """No NUL (no database stores one in text) and no lone surrogate (not encodable as UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _pattern_ok(pattern: str) -> bool:
+    """A LIKE pattern (``ESCAPE '\\'``) that does not end in a lone escape character, which both databases
+    refuse, and is valid text."""
+    trailing = len(pattern) - len(pattern.rstrip("\\"))
+    return trailing % 2 == 0 and _text_ok(pattern)
 
 
 def _count(node: Filter) -> int:
@@ -488,9 +525,12 @@ def search_after_token(asked_at: float, answer_id: int) -> str:
 def parse_search_after(raw: Any) -> tuple[float, int]:
     try:
         asked, _, answer_id = raw.partition("_")
-        return float(asked), int(answer_id)
+        at, after = float(asked), int(answer_id)
     except (AttributeError, ValueError):
         raise ApiError.invalid_field("search_after_token") from None
+    if not math.isfinite(at) or not 0 <= after <= MAX_ANSWER_ID:
+        raise ApiError.invalid_field("search_after_token")
+    return at, after
 
 
 def epoch_of(value: Any) -> float | None:
