@@ -14,8 +14,10 @@ from decimal import Decimal
 from llm_responses.batch.plan import Job
 from llm_responses.wire.engines import ENGINES
 
-TASK_POST = Decimal("0.0002") + Decimal("0.01")
-LIVE = Decimal("0.0006") + Decimal("0.01")
+TASK_POST_BASE = Decimal("0.0002")
+PREPAYMENT = Decimal("0.01")
+TASK_POST = TASK_POST_BASE + PREPAYMENT
+LIVE = Decimal("0.0006") + PREPAYMENT
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,21 +2,25 @@
 
 Append-only JSONL, one line per event, flushed as it happens: a run killed at any moment resumes from
 what it had written (``--resume`` skips finished jobs and collects posted ones instead of posting again).
+``posted.jsonl`` keeps what task_post charged for each task, so what the run spent (``batch.spend``) is
+known across resumes; results.csv's ``spent`` column is each task's, in USD.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 from llm_responses.batch.plan import Job
+from llm_responses.batch.spend import FLAT_CHARGE, settled
+from llm_responses.billing.money import to_decimal
 from llm_responses.wire.result import read_result
+from llm_responses.wire.spreadsheet import dict_writer
 
 CSV_COLUMNS = (
     "key", "engine", "model", "country", "repeat", "prompt_line", "user_prompt", "tag", "task_id",
-    "status_code", "status_message", "cost", "model_name", "money_spent", "web_search", "text",
+    "status_code", "status_message", "spent", "model_name", "money_spent", "web_search", "text",
     "citations", "cited_urls", "fan_out_queries",
 )  # fmt: skip
 
@@ -44,25 +48,30 @@ class OutputDir:
         """job key → task id."""
         return {row["key"]: row["task_id"] for row in _lines(self.posted_file)}
 
+    def charges(self) -> dict[str, int]:
+        """job key → what task_post charged for it, in nano-dollars."""
+        return {row["key"]: row.get("charge", FLAT_CHARGE) for row in _lines(self.posted_file)}
+
     def results(self) -> dict[str, dict[str, Any]]:
         return {row["key"]: row for row in _lines(self.results_file)}
 
-    def record_posted(self, key: str, task_id: str) -> None:
-        _append(self.posted_file, {"key": key, "task_id": task_id})
+    def record_posted(self, key: str, task_id: str, charge: int) -> None:
+        _append(self.posted_file, {"key": key, "task_id": task_id, "charge": charge})
 
     def record_result(self, job: Job, task: dict[str, Any]) -> None:
         """One finished job: the task object as the server answered it."""
         _append(self.results_file, {"key": job.key, "task": task})
 
     def write_csv(self, jobs: list[Job]) -> Path:
-        results = self.results()
+        results, charges = self.results(), self.charges()
         target = self.path / "results.csv"
         with target.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, CSV_COLUMNS)
+            writer = dict_writer(f, CSV_COLUMNS)
             writer.writeheader()
             for job in jobs:
                 if job.key in results:
-                    writer.writerow(row(job, results[job.key]["task"]))
+                    task = results[job.key]["task"]
+                    writer.writerow(row(job, task, settled(task, charges.get(job.key))))
         return target
 
 
@@ -89,13 +98,13 @@ def flatten_result(result: dict[str, Any] | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def row(job: Job, task: dict[str, Any]) -> dict[str, Any]:
-    """One CSV row: the job, the task's status, and the answer flattened."""
+def row(job: Job, task: dict[str, Any], spent: int) -> dict[str, Any]:
+    """One CSV row: the job, the task's status, what it cost (``spent``, nano-dollars), the answer flattened."""
     return {
         "key": job.key, "engine": job.engine, "model": job.model, "country": job.country or "",
         "repeat": job.repeat, "prompt_line": job.prompt_line, "user_prompt": job.task["user_prompt"],
         "tag": job.task.get("tag", ""), "task_id": task.get("id", ""), "status_code": task.get("status_code"),
-        "status_message": task.get("status_message", ""), "cost": task.get("cost", 0),
+        "status_message": task.get("status_message", ""), "spent": f"{to_decimal(spent):f}",
         **flatten_result((task.get("result") or [None])[0]),
     }  # fmt: skip
 

@@ -54,33 +54,20 @@ class PlanError(ValueError):
 
 def read_prompts(path: Path) -> tuple[list[Prompt], list[str]]:
     """The prompts of a ``.csv`` (a ``user_prompt`` or ``prompt`` column) or ``.jsonl`` file, and why
-    each skipped line was skipped."""
+    each skipped line was skipped. A line no reader can take (a field over the CSV limit, JSON nested past
+    the parser's depth, a number that is no number) is a ``PlanError`` naming it."""
     skipped: list[str] = []
-    rows: list[tuple[int, dict[str, Any]]] = []
     try:
         if path.suffix.lower() == ".jsonl":
-            for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except ValueError:
-                    skipped.append(f"line {n}: not JSON")
-                    continue
-                if not isinstance(value, dict):
-                    skipped.append(f"line {n}: not a JSON object")
-                    continue
-                rows.append((n, value))
+            rows = _jsonl_rows(path, skipped)
         elif path.suffix.lower() == ".csv":
-            with path.open(newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                if not reader.fieldnames or not any(c in reader.fieldnames for c in PROMPT_COLUMNS):
-                    raise PlanError(f"{path}: no 'user_prompt' (or 'prompt') column")
-                rows = [(n, row) for n, row in enumerate(reader, 2)]
+            rows = _csv_rows(path)
         else:
             raise PlanError(f"{path}: a prompt set is a .csv or a .jsonl file")
     except OSError as exc:
         raise PlanError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     prompts: list[Prompt] = []
     seen: set[str] = set()
     for n, row in rows:
@@ -88,7 +75,10 @@ def read_prompts(path: Path) -> tuple[list[Prompt], list[str]]:
         if not text.strip():
             skipped.append(f"line {n}: blank prompt")
             continue
-        fields = {k: _typed(k, row[k]) for k in TASK_FIELDS if row.get(k) not in (None, "")}
+        try:
+            fields = {k: _typed(k, row[k]) for k in TASK_FIELDS if row.get(k) not in (None, "")}
+        except ValueError as exc:
+            raise PlanError(f"{path}: line {n}: {exc}") from None
         identity = json.dumps([text, fields], sort_keys=True)
         if identity in seen:
             skipped.append(f"line {n}: duplicate of an earlier line")
@@ -98,14 +88,56 @@ def read_prompts(path: Path) -> tuple[list[Prompt], list[str]]:
     return prompts, skipped
 
 
+def _jsonl_rows(path: Path, skipped: list[str]) -> list[tuple[int, dict[str, Any]]]:
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for n, line in enumerate(path.read_text("utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except RecursionError:  # json recurses per nesting level: a hostile line would be a traceback
+            raise PlanError(f"{path}: line {n}: JSON nested too deeply") from None
+        except ValueError:
+            skipped.append(f"line {n}: not JSON")
+            continue
+        if not isinstance(value, dict):
+            skipped.append(f"line {n}: not a JSON object")
+            continue
+        rows.append((n, value))
+    return rows
+
+
+def _csv_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a CSV file (``utf-8-sig``: Excel starts its UTF-8 files with a byte order mark), each
+    with the line it ends on. A field over csv's limit (128 KiB, far above the server's 500-character
+    prompts) or any other malformed line is a usage error naming the line."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        try:
+            if not reader.fieldnames or not any(c in reader.fieldnames for c in PROMPT_COLUMNS):
+                raise PlanError(f"{path}: no 'user_prompt' (or 'prompt') column")
+            return [(reader.line_num, row) for row in reader]
+        except csv.Error as exc:
+            raise PlanError(f"{path}: line {reader.reader.line_num}: {exc}") from None
+
+
 def _typed(name: str, value: Any) -> Any:
-    """CSV cells are strings: the numeric and boolean fields become numbers and booleans."""
+    """CSV cells are strings: the numeric and boolean fields become numbers and booleans. Every task field
+    is a scalar: a JSON list or object (nested without end, perhaps) is refused here, not by the server."""
+    if isinstance(value, list | dict):
+        raise ValueError(f"{name} is a JSON {type(value).__name__}, not a string or a number")
     if not isinstance(value, str):
         return value
     if name == "max_output_tokens":
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{name} is not a whole number") from None
     if name in ("temperature", "top_p"):
-        return float(value)
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{name} is not a number") from None
     if name == "web_search":
         return value.strip().lower() in ("1", "true", "yes")
     return value

@@ -1,6 +1,7 @@
 """Executing a plan against a server over its public API: task_post (100 a call) for engines that have
 it, collected through tasks_ready and task_get; live, a few at a time, for the others (DataForSEO's own
 advice: task_post is the durable, resumable path). Every step is written to the output directory first.
+Collection trusts nothing tasks_ready lists: only ids this run posted to that engine are fetched, once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 from llm_responses.batch.estimate import uses_task_post
 from llm_responses.batch.output import OutputDir
 from llm_responses.batch.plan import Job
+from llm_responses.batch.spend import nanos, settled
 
 PREFIX = "/v3/ai_optimization"
 POST_BATCH = 100
@@ -28,10 +30,18 @@ class Refused(Exception):
 
 @dataclass
 class Progress:
+    """Counts, and money in nano-dollars: ``settled`` by finished tasks, ``held`` by posted ones still running."""
+
     total: int
     done: int = 0
     failed: int = 0
-    cost: float = 0.0
+    settled: int = 0
+    held: int = 0
+
+    @property
+    def spent(self) -> int:
+        """What the run has moved out of the balance so far (``batch.spend``)."""
+        return self.settled + self.held
 
 
 class Runner:
@@ -49,21 +59,22 @@ class Runner:
         self.live_concurrency = live_concurrency
         self.poll_seconds = poll_seconds
         self.on_progress = on_progress
-
-    async def preflight(self) -> None:
-        body = await self._get("/v3/appendix/user_data")
-        if body.get("status_code") != 20000:
-            raise Refused(f"{body.get('status_code')} {body.get('status_message')}")
+        self.charges: dict[str, int] = {}  # job key → what task_post charged (posted jobs only)
+        self.progress = Progress(total=0)  # the last run's so far, also when it ended in an exception
 
     async def run(self, jobs: list[Job], *, wait_seconds: float) -> Progress:
         results = self.out.results()
-        progress = Progress(total=len(jobs))
+        posted = self.out.posted()
+        self.charges = self.out.charges()
+        progress = self.progress = Progress(total=len(jobs))
         for job in jobs:
             if job.key in results:
-                self._count(progress, results[job.key]["task"])
+                self._count(progress, job, results[job.key]["task"])
+            elif job.key in posted:
+                progress.held += self.charges[job.key]
         self.on_progress(progress)
+        await preflight(self.client)
         todo = [j for j in jobs if j.key not in results]
-        posted = self.out.posted()
         await self._post([j for j in todo if uses_task_post(j) and j.key not in posted], posted, progress)
         await self._live([j for j in todo if not uses_task_post(j)], progress)
         await self._collect([j for j in todo if j.key in posted], posted, progress, wait_seconds)
@@ -84,10 +95,14 @@ class Runner:
                     raise Refused(f"task_post: {body.get('status_code')} {body.get('status_message')}")
                 for job, task in zip(chunk, tasks, strict=True):
                     if task.get("status_code") == 20100:
-                        self.out.record_posted(job.key, task["id"])
+                        charge = nanos(task.get("cost"))
+                        self.out.record_posted(job.key, task["id"], charge)
                         posted[job.key] = task["id"]
+                        self.charges[job.key] = charge
+                        progress.held += charge
                     else:  # refused at once (a field, the funds): that is this job's result
                         self._finish(job, task, progress)
+                self.on_progress(progress)
 
     async def _live(self, jobs: list[Job], progress: Progress) -> None:
         limit = asyncio.Semaphore(self.live_concurrency)
@@ -95,10 +110,10 @@ class Runner:
         async def one(job: Job) -> None:
             async with limit:
                 body = await self._post_json(f"{PREFIX}/{job.engine}/llm_responses/live", [job.task])
-            tasks = body.get("tasks") or []
-            if body.get("status_code") != 20000 or not tasks:
+            task = first_task(body)
+            if body.get("status_code") != 20000 or not task:
                 raise Refused(f"live: {body.get('status_code')} {body.get('status_message')}")
-            self._finish(job, tasks[0], progress)
+            self._finish(job, task, progress)
 
         await asyncio.gather(*(one(j) for j in jobs))
 
@@ -109,19 +124,16 @@ class Runner:
         deadline = time.monotonic() + wait_seconds
         idle_polls = 0
         while waiting and time.monotonic() < deadline:
-            ready: list[str] = []
+            ready: dict[str, Job] = {}
             for engine in sorted({j.engine for j in waiting.values()}):
-                body = await self._get(f"{PREFIX}/{engine}/llm_responses/tasks_ready")
-                for task in body.get("tasks") or []:
-                    ready += [r["id"] for r in task.get("result") or [] if r.get("id") in waiting]
+                ready.update(await self._ready(engine, waiting))
             if not ready:
                 idle_polls += 1
                 if idle_polls % 5 == 0:  # collected elsewhere, or by an earlier run: ask for each directly
-                    ready = list(waiting)[:50]
-            for task_id in ready:
-                job = waiting[task_id]
+                    ready = dict(list(waiting.items())[:50])
+            for task_id, job in ready.items():
                 body = await self._get(f"{PREFIX}/{job.engine}/llm_responses/task_get/{task_id}")
-                task = (body.get("tasks") or [{}])[0]
+                task = first_task(body)
                 if task.get("status_code") in PENDING:
                     continue
                 self._finish(job, task, progress)
@@ -129,22 +141,55 @@ class Runner:
             if waiting and not ready:
                 await asyncio.sleep(self.poll_seconds)
 
+    async def _ready(self, engine: str, waiting: dict[str, Job]) -> dict[str, Job]:
+        """The tasks ``engine``'s tasks_ready lists that this run posted to ``engine`` and still waits for.
+        Anything else it lists (another engine's tasks, as a server that lists every engine's on each path
+        does; tasks posted by someone else) is left alone."""
+        body = await self._get(f"{PREFIX}/{engine}/llm_responses/tasks_ready")
+        out: dict[str, Job] = {}
+        for task in body.get("tasks") or []:
+            listed = task.get("result") if isinstance(task, dict) else None
+            for item in listed if isinstance(listed, list) else []:
+                if not isinstance(item, dict) or not isinstance(task_id := item.get("id"), str):
+                    continue
+                job = waiting.get(task_id)
+                if job is not None and job.engine == engine and item.get("se", engine) == engine:
+                    out[task_id] = job
+        return out
+
     def _finish(self, job: Job, task: dict[str, Any], progress: Progress) -> None:
         self.out.record_result(job, task)
-        self._count(progress, task)
+        progress.held -= self.charges.get(job.key, 0)
+        self._count(progress, job, task)
         self.on_progress(progress)
 
-    @staticmethod
-    def _count(progress: Progress, task: dict[str, Any]) -> None:
+    def _count(self, progress: Progress, job: Job, task: dict[str, Any]) -> None:
         progress.done += 1
         progress.failed += task.get("status_code") != 20000
-        progress.cost += float(task.get("cost") or 0)
+        progress.settled += settled(task, self.charges.get(job.key))
 
     async def _get(self, path: str) -> dict[str, Any]:
-        return _json(await self.client.get(path))
+        return await get_json(self.client, path)
 
     async def _post_json(self, path: str, body: list[dict[str, Any]]) -> dict[str, Any]:
         return _json(await self.client.post(path, json=body))
+
+
+async def get_json(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+    return _json(await client.get(path))
+
+
+async def preflight(client: httpx.AsyncClient) -> None:
+    """The credentials, tried on user_data (free) before anything else."""
+    body = await get_json(client, "/v3/appendix/user_data")
+    if body.get("status_code") != 20000:
+        raise Refused(f"{body.get('status_code')} {body.get('status_message')}")
+
+
+def first_task(body: dict[str, Any]) -> dict[str, Any]:
+    tasks = body.get("tasks")
+    first = tasks[0] if isinstance(tasks, list) and tasks else None
+    return first if isinstance(first, dict) else {}
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

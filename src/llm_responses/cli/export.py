@@ -1,8 +1,8 @@
-"""``llm-responses export LOGIN``: an account's finished tasks from the database, as JSONL or CSV."""
+"""``llm-responses export LOGIN``: an account's finished tasks from the database, as JSONL or CSV (its cells
+neutralised against spreadsheet formulas: ``wire.spreadsheet``)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -16,6 +16,7 @@ from llm_responses.cli.group import database_option, main, settings_from, with_s
 from llm_responses.store.records import TaskRecord
 from llm_responses.store.store import Store
 from llm_responses.wire.envelope import format_datetime
+from llm_responses.wire.spreadsheet import dict_writer
 
 CSV_COLUMNS = (
     "id", "se", "endpoint", "status_code", "status_message", "tag", "cost", "created_at", "finished_at",
@@ -65,7 +66,7 @@ def export(
             click.echo(f"error: no account {login!r}", err=True)
             sys.exit(1)
         target: IO[str] = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
-        writer = csv.DictWriter(target, CSV_COLUMNS) if fmt == "csv" else None
+        writer = dict_writer(target, CSV_COLUMNS) if fmt == "csv" else None
         if writer:
             writer.writeheader()
         count = 0

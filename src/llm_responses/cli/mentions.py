@@ -7,7 +7,6 @@ metrics computed per group (``analysis.metrics`` has the formulas), as CSV or JS
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import tomllib
@@ -23,6 +22,7 @@ from llm_responses.analysis.stored import entities_of, stored_answer
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.config_tables import BrandConfig
 from llm_responses.store.store import Store
+from llm_responses.wire.spreadsheet import dict_writer
 
 
 @main.command("mentions")
@@ -79,7 +79,7 @@ def mentions(
         return
     columns = [*groups, "entity", "competitor", "answers", "mentions", "visibility", "share_of_voice", "citations",
                "citation_share", "average_position", "negated"]  # fmt: skip
-    writer = csv.DictWriter(sys.stdout, columns)
+    writer = dict_writer(sys.stdout, columns)
     writer.writeheader()
     writer.writerows(rows)
 

@@ -1,8 +1,9 @@
 """``llm-responses run PROMPTS``: a prompt set against a server (this one or any DataForSEO-compatible).
 
-Exit codes: 0 every task answered; 1 declined at the cost confirmation; 2 a usage or prompt-file error;
-3 done, some tasks failed; 4 not everything finished within ``--wait`` or interrupted (``--resume`` later);
-5 the server refused the run (credentials, an unknown path).
+Exit codes: 0 every task answered; 1 declined at the cost confirmation; 2 a usage or prompt-file error, or
+a model name the server does not list; 3 done, some tasks failed; 4 not everything finished within
+``--wait``, interrupted or the server unreachable (``--resume`` later); 5 the server refused the run
+(credentials, an unknown path). ``spent`` is what the run moved out of the balance (``batch.spend``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from llm_responses.batch.estimate import estimate
+from llm_responses.batch.models import unknown_models
 from llm_responses.batch.output import OutputDir
-from llm_responses.batch.plan import PlanError, expand, read_prompts
+from llm_responses.batch.plan import Job, PlanError, expand, read_prompts
 from llm_responses.batch.runner import Progress as RunProgress
-from llm_responses.batch.runner import Refused, Runner
+from llm_responses.batch.runner import Refused, Runner, preflight
+from llm_responses.billing.money import to_decimal, to_usd
 from llm_responses.cli.group import main
 
 OK, DECLINED, USAGE, PARTIAL, UNFINISHED, REFUSED = 0, 1, 2, 3, 4, 5
@@ -106,6 +109,15 @@ def run(
         "live": cost.live,
         "estimated_usd": float(cost.usd),
     }
+    out = OutputDir(out_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    resuming = resume and out.exists()
+    if not dry_run:
+        _check_out(out, jobs, resume)
+    # a resumed run posts only what it has not posted: a model gone since does not stop the collecting
+    started = out.results().keys() | out.posted().keys() if resuming and not dry_run else set()
+    code = asyncio.run(_check_models(url, login, password, [j for j in jobs if j.key not in started]))
+    if code != OK:
+        sys.exit(code)
     if dry_run:
         click.echo(
             json.dumps(summary)
@@ -113,38 +125,70 @@ def run(
             else f"{cost.tasks} tasks ({cost.queued} task_post, {cost.live} live), at most ~${cost.usd:.4f}"
         )
         return
-    out = OutputDir(out_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
-    if out.exists() and not resume:
-        click.echo(f"error: {out.path} already holds a run: --resume it, or choose another --out", err=True)
-        sys.exit(USAGE)
-    if resume and out.exists():
-        if [j.key for j in out.read_plan()] != [j.key for j in jobs]:
-            click.echo(f"error: the prompts or options differ from the run in {out.path}", err=True)
-            sys.exit(USAGE)
-    else:
-        if cost.usd > Decimal(confirm_over) and not yes:
-            if (
-                as_json
-                or not sys.stdin.isatty()
-                or not click.confirm(f"{cost.tasks} tasks may cost ~${cost.usd:.2f}. Go on?")
-            ):
-                click.echo(
-                    f"declined: estimated ${cost.usd:.2f} is over --confirm-over {confirm_over} (--yes to go on)",
-                    err=True,
-                )
-                sys.exit(DECLINED)
+    if not resuming:
+        _confirm(cost.tasks, cost.usd, confirm_over, yes=yes, interactive=not as_json)
         out.write_plan(jobs)
     code, progress = asyncio.run(_execute(url, login, password, out, jobs, wait, live_concurrency, as_json))
     csv_path = out.write_csv(jobs)
     result = {**summary, "out": str(out.path), "csv": str(csv_path), "done": progress.done,
-              "failed": progress.failed, "cost": round(progress.cost, 6), "exit_code": code}  # fmt: skip
+              "failed": progress.failed, "spent": to_usd(progress.spent), "held": to_usd(progress.held),
+              "exit_code": code}  # fmt: skip
     if as_json:
         click.echo(json.dumps(result))
     else:
+        held = f" (${to_decimal(progress.held):f} of it held by unfinished tasks)" if progress.held else ""
         err.print(
-            f"{progress.done}/{progress.total} done, {progress.failed} failed, ${progress.cost:.4f}; {csv_path}"
+            f"{progress.done}/{progress.total} done, {progress.failed} failed, "
+            f"spent ${to_decimal(progress.spent):f}{held}; {csv_path}"
         )
     sys.exit(code)
+
+
+def _check_out(out: OutputDir, jobs: list[Job], resume: bool) -> None:
+    """A new run needs a new directory; a resumed one the same plan."""
+    if out.exists() and not resume:
+        click.echo(f"error: {out.path} already holds a run: --resume it, or choose another --out", err=True)
+        sys.exit(USAGE)
+    if resume and out.exists() and [j.key for j in out.read_plan()] != [j.key for j in jobs]:
+        click.echo(f"error: the prompts or options differ from the run in {out.path}", err=True)
+        sys.exit(USAGE)
+
+
+def _confirm(tasks: int, usd: Decimal, confirm_over: str, *, yes: bool, interactive: bool) -> None:
+    """Above ``--confirm-over``: ``--yes``, or the user's yes on a terminal; else exit 1."""
+    if yes or usd <= Decimal(confirm_over):
+        return
+    if (
+        not interactive
+        or not sys.stdin.isatty()
+        or not click.confirm(f"{tasks} tasks may cost ~${usd:.2f}. Go on?")
+    ):
+        click.echo(
+            f"declined: estimated ${usd:.2f} is over --confirm-over {confirm_over} (--yes to go on)", err=True
+        )
+        sys.exit(DECLINED)
+
+
+def _client(url: str, login: str, password: str, live_concurrency: int = 4) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=live_concurrency + 4)
+    return httpx.AsyncClient(base_url=url, auth=(login, password), timeout=150, limits=limits)
+
+
+async def _check_models(url: str, login: str, password: str, jobs: list[Job]) -> int:
+    """Every model name of the plan against the engines' ``models`` listings, before anything is posted."""
+    async with _client(url, login, password) as client:
+        try:
+            await preflight(client)
+            problems = await unknown_models(client, jobs)
+        except Refused as exc:
+            click.echo(f"refused: {exc}", err=True)
+            return REFUSED
+        except (httpx.HTTPError, OSError) as exc:
+            click.echo(f"the server could not be reached: {exc}; nothing was posted", err=True)
+            return UNFINISHED
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    return USAGE if problems else OK
 
 
 async def _execute(
@@ -152,34 +196,30 @@ async def _execute(
     login: str,
     password: str,
     out: OutputDir,
-    jobs: list,
+    jobs: list[Job],
     wait: float,
     live_concurrency: int,
     quiet: bool,
 ) -> tuple[int, RunProgress]:
-    progress = RunProgress(total=len(jobs))
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=Console(stderr=True), disable=quiet)  # fmt: skip
     with bar:
         handle = bar.add_task("tasks", total=len(jobs))
 
         def show(p: RunProgress) -> None:
-            bar.update(handle, completed=p.done, description=f"tasks (${p.cost:.4f}, {p.failed} failed)")
+            spent = f"${to_decimal(p.spent):.4f}"
+            bar.update(handle, completed=p.done, description=f"tasks ({spent} spent, {p.failed} failed)")
 
-        limits = httpx.Limits(max_connections=live_concurrency + 4)
-        async with httpx.AsyncClient(
-            base_url=url, auth=(login, password), timeout=150, limits=limits
-        ) as client:
+        async with _client(url, login, password, live_concurrency) as client:
             runner = Runner(client, out, live_concurrency=live_concurrency, on_progress=show)
             try:
-                await runner.preflight()
                 progress = await runner.run(jobs, wait_seconds=wait)
             except Refused as exc:
                 Console(stderr=True).print(f"refused: {exc}")
-                return REFUSED, progress
+                return REFUSED, runner.progress
             except (httpx.HTTPError, OSError) as exc:
                 Console(stderr=True).print(f"the server could not be reached: {exc}; --resume when it can")
-                return UNFINISHED, progress
+                return UNFINISHED, runner.progress
     if progress.done < progress.total:
         return UNFINISHED, progress
     return (PARTIAL if progress.failed else OK), progress
