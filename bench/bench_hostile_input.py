@@ -9,9 +9,11 @@ Against ``serve`` on SQLite with the fake OpenAI (its own process):
 4. slow bodies (``--case slow-body``): 4,200 connections from 127.0.0.1 send their headers, then one body byte
    every 5 s; meanwhile a client on 127.0.0.2 opens a new connection every 100 ms: how many of its requests
    were refused, and its worst wait;
-5. Mentions contention (``--case contention``, SQLite and PostgreSQL): account A's 20,000 indexed answers
-   and 40 clients of A sending its heaviest reads (``multi_target_metrics``, 10 targets x 10 keywords, and a
-   two-letter ``partial_match``) for 20 s; meanwhile account B's ``user_data``, one after another: its wait.
+5. Mentions contention (``--case contention``, SQLite and PostgreSQL): account A's 20,000 indexed answers;
+   A runs its heaviest allowed reads (``multi_target_metrics``, 10 targets x 10 common words, as many at once
+   as its share of heavy reads allows) for 20 s, then 40 clients of A send them (and a two-letter
+   ``partial_match``, the scan it used to be) at the default rate limit; meanwhile account B's
+   ``user_data`` every 50 ms (within its rate limit): its wait.
 
 Run: .venv/bin/python bench/bench_hostile_input.py [--case body|slow-body|contention|all] [--backlog N]
 (run it on an older checkout for the baseline: the script only speaks HTTP, so it measures any version of
@@ -162,22 +164,26 @@ def slow_bodies(connections: int = 4200, seconds: float = 30.0) -> None:
         service.stop()
 
 
-def _heaviest(corpus: Corpus) -> list[tuple[str, list[dict]]]:
-    """Account A's heaviest allowed reads: 10 targets of 10 common words each, and a two-letter substring."""
+def _heaviest(corpus: Corpus, short: bool) -> list[tuple[str, list[dict]]]:
+    """Account A's heaviest reads: 10 targets of 10 common words each; with ``short``, a two-letter substring
+    too (a scan of every text, before it was refused)."""
     words = corpus.words[:100]
     groups = [
         {"key": f"g{i}", "target": [{"keyword": w} for w in words[i * 10 : i * 10 + 10]]} for i in range(10)
     ]
-    short = [{"keyword": "ka", "match_type": "partial_match", "search_scope": ["answer"]}]
-    return [
-        ("multi_target_metrics", [{"targets": groups, "internal_list_limit": 10}]),
-        ("target_metrics", [{"target": short, "internal_list_limit": 10}]),
-    ]
+    reads = [("multi_target_metrics", [{"targets": groups, "internal_list_limit": 10}])]
+    if short:
+        substring = [{"keyword": "ka", "match_type": "partial_match", "search_scope": ["answer"]}]
+        reads.append(("target_metrics", [{"target": substring, "internal_list_limit": 10}]))
+    return reads
 
 
-def contention(dialect: str, answers: int = 20_000, clients: int = 40, seconds: float = 20.0) -> None:
+def contention(dialect: str, clients: int, *, answers: int = 20_000, seconds: float = 20.0) -> None:
+    """``clients`` of account A sending its heaviest reads, one after another each, while B reads; with more
+    clients than A's share of heavy reads the rest are refused, so A's load is what it is allowed."""
     pg_name = f"llmr_contention_{uuid.uuid4().hex[:8]}"
-    env = {"LLM_RESPONSES_LOCAL_MODEL": "off"}
+    # DataForSEO's rate limit (2,000 calls a minute per account), not the harness's unlimited one
+    env = {"LLM_RESPONSES_LOCAL_MODEL": "off", "LLM_RESPONSES_RATE_LIMIT_PER_MINUTE": "2000"}
     if dialect == "postgres":
         asyncio.run(_admin(f'CREATE DATABASE "{pg_name}"'))
         env["LLM_RESPONSES_DATABASE_URL"] = ADMIN.rsplit("/", 1)[0] + "/" + pg_name
@@ -190,7 +196,7 @@ def contention(dialect: str, answers: int = 20_000, clients: int = 40, seconds: 
         else:
             asyncio.run(load_postgres(env["LLM_RESPONSES_DATABASE_URL"], corpus, answers, 1))
         light = service.create_account("light", "10")
-        heavy_reads = _heaviest(corpus)
+        heavy_reads = _heaviest(corpus, short=clients > 2)
         codes: dict[int, int] = {}
         stop = threading.Event()
 
@@ -223,6 +229,7 @@ def contention(dialect: str, answers: int = 20_000, clients: int = 40, seconds: 
                 except httpx.TransportError:
                     failed += 1
                 waits.append(time.perf_counter() - t0)
+                time.sleep(0.05)  # B within its own rate limit (2,000 a minute)
         stop.set()
         for t in threads:
             t.join()
@@ -256,7 +263,8 @@ def main() -> None:
         slow_bodies()
     if args.case in ("contention", "all"):
         for dialect in ("sqlite", "postgres"):
-            contention(dialect)
+            for clients in (2, 40):
+                contention(dialect, clients)
 
 
 if __name__ == "__main__":
