@@ -58,7 +58,7 @@ async def run(requests: int) -> None:
         api_key="AIza-bench",
         http_options=types.HttpOptions(base_url=fakes["gemini"].base_url, api_version="v1beta"),
     )
-    pplx_sdk = AsyncOpenAI(api_key="pplx-bench", base_url=fakes["perplexity"].base_url, max_retries=0)
+    pplx_sdk = AsyncOpenAI(api_key="pplx-bench", base_url=fakes["perplexity"].base_url + "/v1", max_retries=0)
     direct = {
         "chat_gpt": lambda: openai_sdk.responses.create(
             model="gpt-4.1-mini",
@@ -84,13 +84,14 @@ async def run(requests: int) -> None:
                 thinking_config=types.ThinkingConfig(thinking_budget=0),
             ),
         ),  # fmt: skip
-        "perplexity": lambda: pplx_sdk.chat.completions.create(
-            model="sonar",
-            messages=[{"role": "user", "content": PROMPT}],
-            max_tokens=2048,
+        "perplexity": lambda: pplx_sdk.responses.create(  # the Agent API, as Perplexity's docs call it
+            model="perplexity/sonar",
+            input=[{"role": "user", "content": PROMPT}],
+            max_output_tokens=2048,
             temperature=0.77,
             top_p=0.9,
-            extra_body={"web_search_options": {"search_context_size": "low"}},
+            tools=[{"type": "web_search"}],
+            tool_choice={"type": "web_search"},
         ),  # fmt: skip
     }
     models = {

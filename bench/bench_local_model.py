@@ -20,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import Service  # noqa: E402
-from llm_responses.providers.local_model import EmbeddedLlamaServer, default_model_path, default_threads  # noqa: E402
+from llm_responses.vendors.local import EmbeddedLlamaServer, default_model_path, default_threads  # noqa: E402
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 MAX_TOKENS = 128

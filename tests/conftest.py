@@ -28,7 +28,7 @@ from tests import pg
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.perplexity_server import FakePerplexity
+from tests.fakes.perplexity_agent_server import FakePerplexityAgent
 from tests.pg import Databases
 
 # Randomness in tests is seeded: a failure repeats with the seed the header prints.
@@ -85,7 +85,7 @@ def vendor_fake(cls: type[Any], name: str):
 fake_openai_server, fake_openai = vendor_fake(FakeOpenAI, "fake_openai")
 fake_anthropic_server, fake_anthropic = vendor_fake(FakeAnthropic, "fake_anthropic")
 fake_gemini_server, fake_gemini = vendor_fake(FakeGemini, "fake_gemini")
-fake_perplexity_server, fake_perplexity = vendor_fake(FakePerplexity, "fake_perplexity")
+fake_perplexity_server, fake_perplexity = vendor_fake(FakePerplexityAgent, "fake_perplexity")
 
 
 @pytest_asyncio.fixture(scope="session")

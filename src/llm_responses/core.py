@@ -53,7 +53,8 @@ class LlmResult:
     input_tokens: int
     output_tokens: int  # includes reasoning tokens, as OpenAI counts them
     reasoning_tokens: int = 0
-    cached_input_tokens: int = 0
+    cached_input_tokens: int = 0  # part of input_tokens, read from the vendor's prompt cache
+    cache_write_tokens: int = 0  # part of input_tokens, written to the vendor's prompt cache (Anthropic)
     web_search_calls: int = 0  # billable searches
     reasoning_summaries: tuple[str, ...] = ()
     parts: tuple[TextPart, ...] = ()
@@ -61,6 +62,8 @@ class LlmResult:
     incomplete_reason: str | None = None  # why the answer stopped early (max_output_tokens, content_filter)
     search_tool: str = ""  # the upstream's hosted search tool that ran (prices differ by tool), if any
     reported_cost: Decimal | None = None  # USD the upstream says the call cost (Perplexity), if it says
+    # billed tool calls by tool name, for vendors that price each tool per call (vendors/*.py tool_fees)
+    tool_calls: tuple[tuple[str, int], ...] = ()
 
 
 class Provider(Protocol):

@@ -1,7 +1,7 @@
 """DataForSEO status codes (the one table every response draws from) and every exception of ours.
 
 Modelled on httpx's ``codes``: each ``StatusCode`` member carries its code and its documented message
-(``dataforseo_api.md`` §7). ``http_status`` says which HTTP code goes with a status: DataForSEO answers 200
+(docs.dataforseo.com/v3/appendix/errors). ``http_status`` says which HTTP code goes with a status: DataForSEO answers 200
 for everything except 401, 402, 404 and 500.
 
 The exceptions, one tree (``except LlmResponsesError`` catches anything we raise on purpose)::

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from llm_responses.api.http_server import server_config
+from llm_responses.composition import server_config
 from llm_responses.config import Settings
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from dataforseo_client.api.ai_optimization_api import AiOptimizationApi
 
-from llm_responses.providers.local_model import default_model_path
+from llm_responses.vendors.local import default_model_path
 from tests.e2e.test_official_client import Server, client_for
 
 pytestmark = pytest.mark.e2e

@@ -29,7 +29,7 @@ from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_nanos, to_usd
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
-from llm_responses.providers.local_model import default_model_path
+from llm_responses.vendors.local import default_model_path
 from tests.e2e.processes import close_pipes
 
 CLI = [sys.executable, "-m", "llm_responses.cli"]
@@ -132,7 +132,7 @@ def test_official_client_round_trip(server):
         assert posted.tasks[0].status_code == 20100, posted
         task_id = posted.tasks[0].id
         # base + the hold: DataForSEO's $0.01, or more where the model's worst case is more (web search)
-        entry = Catalog.build().resolve("gpt-4.1-mini")
+        entry = Catalog.build(hosted={"openai"}).resolve("gpt-4.1-mini")  # OpenAI searches itself
         texts = (
             "provide information on how relevant the amusement park business is in France now",
             "communicate as if we are in a business meeting",
@@ -142,10 +142,9 @@ def test_official_client_round_trip(server):
         hold = task_hold(
             entry,
             prompt_chars=sum(map(len, texts)),
-            max_output_tokens=2048,
+            output_tokens=2048,
             web_search=True,
             tariff=Tariff(),
-            reasoning_allowance=8192,
         )
         assert posted.cost == to_usd(to_nanos("0.0002") + hold), posted.cost
 
@@ -326,3 +325,23 @@ def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         close_pipes(proc)
+
+
+def test_a_client_still_sending_a_body_over_the_cap_reads_the_40503(server):
+    """urllib (and urllib3, the official client's transport) sends the whole body before reading: the
+    server answers early, then reads and drops the rest instead of resetting the connection."""
+    import base64
+    import urllib.request
+
+    server.start()
+    creds = json.loads(server.cli("accounts", "create", "big", "--json"))
+    auth = base64.b64encode(f"{creds['login']}:{creds['password']}".encode()).decode()
+    body = b"[" + b" " * (40 << 20) + b"]"  # 40 MB, far past the 1 MiB cap and the socket buffers
+    request = urllib.request.Request(
+        f"{server.url}/v3/ai_optimization/chat_gpt/llm_responses/task_post",
+        data=body,
+        headers={"Authorization": f"Basic {auth}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as r:
+        answer = json.loads(r.read())
+    assert answer["status_code"] == 40503 and "larger than 1048576 bytes" in answer["status_message"]

@@ -30,6 +30,7 @@ MODELS = (
     "gemini-3-pro-preview",
 )
 THINKING_ONLY = ("gemini-2.5-pro", "gemini-3-pro")
+NO_THINKING = ("gemini-2.0-flash",)  # Gemini 2.0 has no thinking: a thinking config is a 400
 SIGNATURE = "Cixtb2NrLXRob3VnaHQtc2lnbmF0dXJlLWZvci10ZXN0cy1vbmx5"  # valid base64, as the SDK demands
 VERTEX = "https://vertexaisearch.cloud.google.com"
 CHUNKS = [  # redirect tokens as Google issues them, the bare domain as the title, and the page behind each
@@ -100,6 +101,13 @@ class FakeGemini(ScriptedFake):
             )
         thinking = config.get("thinkingConfig") or {}
         budget = thinking.get("thinkingBudget", thinking.get("thinking_budget"))
+        if model.startswith(NO_THINKING) and (budget not in (None, 0) or thinking.get("thinkingLevel")):
+            return google_error(  # the text Google answers with (Vertex AI and Gemini API alike)
+                400,
+                "INVALID_ARGUMENT",
+                "Unable to submit request because thinking is not supported by this model. Learn more: "
+                "https://cloud.google.com/vertex-ai/generative-ai/docs/thinking",
+            )
         if budget == 0 and model.startswith(THINKING_ONLY):
             return google_error(
                 400, "INVALID_ARGUMENT", "Budget 0 is invalid. This model only works in thinking mode."

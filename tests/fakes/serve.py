@@ -11,9 +11,14 @@ import time
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.perplexity_server import FakePerplexity
+from tests.fakes.perplexity_agent_server import FakePerplexityAgent
 
-FAKES = {"anthropic": FakeAnthropic, "gemini": FakeGemini, "perplexity": FakePerplexity, "openai": FakeOpenAI}
+FAKES = {
+    "anthropic": FakeAnthropic,
+    "gemini": FakeGemini,
+    "perplexity": FakePerplexityAgent,
+    "openai": FakeOpenAI,
+}
 
 
 def main() -> None:  # pragma: no cover - a command, not a test

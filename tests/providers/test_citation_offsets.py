@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_responses.providers.anthropic_messages import parse_messages
-from llm_responses.providers.gemini_generate import parse_response
-from llm_responses.providers.perplexity_sonar import cited_spans
+from llm_responses.vendors.anthropic import parse_messages
+from llm_responses.vendors.google import parse_response
+from llm_responses.vendors.perplexity import cited_spans
 
 # letters and punctuation from several scripts, emoji (4 UTF-8 bytes, outside the BMP) and spaces
 CHARS = st.sampled_from(list("abcXYZ éèà€—ßñ中文日本😀🚀 .,!?\n"))
@@ -79,7 +79,7 @@ def test_gemini_byte_offsets_become_the_segments_characters(pieces, data):
 @given(st.lists(st.tuples(RUN, st.lists(st.integers(1, 3), max_size=3)), min_size=1, max_size=6))
 def test_perplexity_markers_cite_a_nonempty_claim_inside_the_text(sentences):
     text = "".join(f"{s}{''.join(f'[{n}]' for n in markers)} " for s, markers in sentences)
-    sources = [("https://a.com", "a"), ("https://b.com", "b")]  # [3] names no source: ignored
+    sources = {1: ("https://a.com", "a"), 2: ("https://b.com", "b")}  # [3] names no result: ignored
     for c in cited_spans(text, sources):
         span = text[c.start_index : c.end_index]
         assert span and span == span.strip() and "[" not in span[-1:]

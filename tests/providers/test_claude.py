@@ -234,3 +234,22 @@ async def test_any_configured_backend_can_serve_a_name_on_the_claude_path(runnin
             [{"user_prompt": "x", "model_name": "house-claude"}],
         )
         assert_task_error(other, 40501, "Invalid Field: 'model_name'.")  # listed on claude only
+
+
+async def test_each_engines_tasks_ready_lists_only_its_own_tasks(claude_settings):
+    """DataForSEO lists tasks per endpoint: claude's tasks_ready never shows a chat_gpt task."""
+    async with running(claude_settings) as h:
+        alice = await h.account()
+        posted = {}
+        for se, model in (("claude", "claude-haiku-4-5"), ("chat_gpt", "gpt-4.1-mini")):
+            body = await h.post(
+                f"/v3/ai_optimization/{se}/llm_responses/task_post",
+                alice,
+                [{"user_prompt": "parcs d'attractions en France", "model_name": model}],
+            )
+            posted[se] = body["tasks"][0]["id"]
+        for task_id in posted.values():
+            await h.wait_finished(alice, task_id)
+        for se, task_id in posted.items():
+            ready = (await h.get(f"/v3/ai_optimization/{se}/llm_responses/tasks_ready", alice))["tasks"][0]
+            assert [(r["id"], r["se"]) for r in ready["result"]] == [(task_id, se)]

@@ -6,7 +6,7 @@ noisy and the model shares two cores with the test.
 
 import pytest
 
-from llm_responses.providers.local_model import default_model_path
+from llm_responses.vendors.local import default_model_path
 from tests.api.wire_check import assert_wire
 from tests.conftest import LLM, running
 

@@ -156,7 +156,7 @@ async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     now = time.time()
     for c in await store.claim_tasks("w", 10, now + 60, now):
         assert await store.finish_task(c.id, c.attempt, success(1), now)
-    assert [r.id for r in await store.tasks_ready(acc.id, 0, 10)] == [new_task(2).id]
+    assert [r.id for r in await store.tasks_ready(acc.id, "chat_gpt", 0, 10)] == [new_task(2).id]
     deliveries = await store.claim_deliveries("d1", 10, now + 30, now)
     assert sorted(d.kind.value for d in deliveries) == ["pingback", "postback"]
     assert await store.claim_deliveries("d2", 10, now + 30, now) == []  # leased
@@ -166,12 +166,15 @@ async def test_postback_tasks_are_ready_only_while_delivery_fails(store):
     assert not await store.record_delivery_attempt(
         postback.id, failed, delivered=False, retry_at=now + 5
     )  # once
-    assert {r.id for r in await store.tasks_ready(acc.id, 0, 10)} == {new_task(1).id, new_task(2).id}
+    assert {r.id for r in await store.tasks_ready(acc.id, "chat_gpt", 0, 10)} == {
+        new_task(1).id,
+        new_task(2).id,
+    }
     [again] = await store.claim_deliveries("d2", 10, now + 60, now + 6)
     assert (again.id, again.attempt) == (postback.id, 2)
     ok = DeliveryAttempt(attempt=2, at=now + 6, url="u", http_status=200, error=None, latency_ms=2.0)
     assert await store.record_delivery_attempt(again.id, ok, delivered=True, retry_at=None)
-    assert [r.id for r in await store.tasks_ready(acc.id, 0, 10)] == [new_task(2).id]
+    assert [r.id for r in await store.tasks_ready(acc.id, "chat_gpt", 0, 10)] == [new_task(2).id]
     [view_post, view_ping] = await store.deliveries_of(acc.id, new_task(1).id)
     assert view_post.status is DeliveryStatus.DELIVERED and [a.http_status for a in view_post.history] == [
         503,

@@ -1,5 +1,5 @@
-"""Visibility metrics over many answers, with the formulas written down (the GEO tools' definitions,
-``shared/reference/field_2026-12.md`` §3.3):
+"""Visibility metrics over many answers, with the formulas written down (the GEO tools' definitions, as their
+documentation states them):
 
 - ``answers``: answers in the group; ``mentions``: answers naming the entity (presence, not frequency).
 - ``visibility`` = mentions / answers (Elmo, Peec, AirOps' mention rate).

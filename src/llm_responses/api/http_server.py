@@ -35,17 +35,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from llm_responses.config import Settings
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.wire import envelope
 
 
 @dataclass(frozen=True, slots=True)
 class HttpLimits:
-    """The values, from ``Settings`` (``limits_of``): the defaults live there."""
+    """The values, from ``Settings`` (``composition.server_config``): the defaults live there."""
 
     max_header_bytes: int
     header_timeout: float
@@ -251,32 +249,3 @@ class GuardedHttpTools(HttpToolsProtocol):
         assert self._raw is not None
         self._raw.write(response)
         self._hard_close()
-
-
-def limits_of(settings: Settings) -> HttpLimits:
-    return HttpLimits(
-        max_header_bytes=settings.http_max_header_bytes,
-        header_timeout=settings.http_header_timeout_seconds,
-        body_timeout=settings.http_body_timeout_seconds,
-        max_connections=settings.http_max_connections,
-        max_connections_per_address=settings.http_max_connections_per_address,
-        linger_seconds=settings.http_linger_seconds,
-        linger_bytes=settings.http_linger_bytes,
-    )
-
-
-def server_config(app: Any, settings: Settings, **extra: Any) -> uvicorn.Config:
-    """The uvicorn configuration ``serve`` runs: our protocol with the settings' limits."""
-    protocol = type(
-        "ConfiguredHttpTools", (GuardedHttpTools,), {"limits": limits_of(settings), "addresses": {}}
-    )
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        http=protocol,
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=int(settings.http_keep_alive_seconds),
-        **extra,
-    )

@@ -162,7 +162,7 @@ async def json_array(request: Request, max_items: int | None = None) -> list[Any
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise ApiError(StatusCode.POST_DATA_INVALID) from None
-    if isinstance(body, dict):  # a single task object, as some gateways send it (seed 000)
+    if isinstance(body, dict):  # a single task object, as some gateways send it
         body = [body]
     if not isinstance(body, list):
         raise ApiError(StatusCode.POST_DATA_INVALID)

@@ -7,8 +7,11 @@ holds, per task, the larger of the flat prepayment and an estimate of what the t
 
     input   the prompt, system message and chain at 1 token per 3 characters, plus 8,000 tokens of search
             content when web_search is on (what OpenAI bills per search for its mini models)
-    output  max_output_tokens, plus the reasoning allowance for reasoning models (tasks/runner.py)
-    search  one hosted search at the fee of the tool the server sends (``web_search_fees``), for OpenAI's models
+    output  the output budget sent upstream: max_output_tokens, plus room for reasoning when the task
+            reasons (``Runner.output_budget``)
+    search  one search at the fee of the tool the server sends (``web_search_fees``) or at the vendor's
+            per-call fee (``ModelEntry.tool_fees``), for every model whose vendor searches (OpenAI, Claude,
+            Gemini, Perplexity)
 
 priced by the same functions that price the result. Settlement is unchanged: the unused part of the hold
 is refunded, so a task costs what it used. The estimate is no hard ceiling (a model may search more), but
@@ -32,23 +35,23 @@ def task_hold(
     entry: ModelEntry,
     *,
     prompt_chars: int,
-    max_output_tokens: int,
+    output_tokens: int,
     web_search: bool,
     tariff: Tariff,
-    reasoning_allowance: int,
     policy: str = "worst_case",
     search_tool: str = "web_search",
 ) -> int:
     """Nano-dollars to hold for one task (never less than the tariff's flat prepayment)."""
     if policy == "flat":
         return tariff.task_post_prepayment
-    hosted = web_search and entry.provider == "openai"
+    hosted = web_search and entry.hosted_search
     estimate = LlmResult(
         model=entry.model_id,
         input_tokens=prompt_chars // CHARS_PER_TOKEN + 1 + (SEARCH_CONTENT_TOKENS if hosted else 0),
-        output_tokens=max_output_tokens + (reasoning_allowance if entry.reasoning else 0),
+        output_tokens=output_tokens,
         web_search_calls=WORST_CASE_SEARCHES if hosted else 0,
         search_tool=search_tool if hosted else "",
+        tool_calls=(("web_search", WORST_CASE_SEARCHES),) if hosted else (),
     )
     worst = money_spent(entry, estimate, tariff)
     return max(tariff.task_post_prepayment, worst)

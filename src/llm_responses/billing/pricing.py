@@ -1,9 +1,9 @@
 """What a task costs: the LLM's charge (``money_spent``) and DataForSEO's fixed prices around it.
 
-Rules (help center, seeds 001/003): live costs base $0.0006 + money_spent; task_post charges $0.0002 base
+Rules (DataForSEO's help center and its task_post and live pages): live costs base $0.0006 + money_spent; task_post charges $0.0002 base
 plus a $0.01 prepayment, and settles the prepayment against money_spent when the task finishes.
 money_spent = tokens × the model's prices + billable web searches × the per-call fee of the tool that ran
-(``web_search_fees``). A flat $0.025 fee (``price_web_search_call``) reproduces seed 003 exactly: 8174 in +
+(``web_search_fees``). A flat $0.025 fee (``price_web_search_call``) reproduces the live page's example exactly: 8174 in +
 483 out on gpt-4.1-mini = $0.0040424, + one search = $0.0290424.
 """
 
@@ -45,12 +45,24 @@ class Tariff:
 
 def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
     """The LLM's charge for one result, in nano-dollars; reproducible from stored usage. An operator's
-    prices for the model win; then what the upstream itself reported; then the price database."""
-    if result.reported_cost is not None and entry.prices is None:
+    prices for the model win; then what the upstream itself reported; then the vendor's list prices
+    (catalog.toml, the price database) for the tokens and its fees for the tools that ran."""
+    if result.reported_cost is not None and (entry.prices is None or entry.prices.listed):
         return to_nanos(result.reported_cost)
-    tokens = _token_cost(entry, result)
+    return to_nanos(_token_cost(entry, result)) + tool_fees(entry, result, tariff)
+
+
+def tool_fees(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
+    """Nano-dollars for the tool calls: each at its vendor's per-call fee (``ModelEntry.tool_fees``), or
+    every hosted search at the fee of the tool that ran (``web_search_fees``)."""
+    if entry.tool_fees and result.tool_calls:
+        fees = dict(entry.tool_fees)
+        unpriced = [tool for tool, _ in result.tool_calls if tool not in fees]
+        if unpriced:
+            log.warning("no fee known for %s tool calls (provider %s): charged 0", unpriced, entry.provider)
+        return sum(to_nanos(fees.get(tool, Decimal(0))) * n for tool, n in result.tool_calls)
     if not result.web_search_calls:
-        return to_nanos(tokens)
+        return 0
     fee = search_fee(
         tool=result.search_tool,
         model_id=entry.model_id,
@@ -58,35 +70,47 @@ def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
         reasoning=entry.reasoning,
         override=tariff.web_search_call,
     )
-    return to_nanos(tokens) + result.web_search_calls * fee
+    return result.web_search_calls * fee
 
 
 def _token_cost(entry: ModelEntry, result: LlmResult) -> Decimal:
     cached = min(result.cached_input_tokens, result.input_tokens)
+    written = min(result.cache_write_tokens, result.input_tokens - cached)
     if entry.prices is not None:
         p = entry.prices
         cached_price = p.cached_input if p.cached_input is not None else p.input
         return (
             (result.input_tokens - cached) * p.input + cached * cached_price + result.output_tokens * p.output
         ) / MILLION
-    rates = linear_rates(entry.model_id, entry.provider, _hour())
+    rates = linear_rates(entry.model_id, entry.provider, _hour(), base_tier=not entry.long_context_tier)
     if rates is not None:  # the same numbers as calc_price (tests/unit/test_money.py), ~100x cheaper
-        uncached_rate, cached_rate, output_rate = rates
+        uncached_rate, cached_rate, written_rate, output_rate = rates
         return (
-            (result.input_tokens - cached) * uncached_rate
+            (result.input_tokens - cached - written) * uncached_rate
             + cached * cached_rate
+            + written * written_rate
             + result.output_tokens * output_rate
         ) / MILLION
     usage = Usage(
-        input_tokens=result.input_tokens, cache_read_tokens=cached, output_tokens=result.output_tokens
+        input_tokens=result.input_tokens,
+        cache_read_tokens=cached,
+        cache_write_tokens=written,
+        output_tokens=result.output_tokens,
     )
-    try:
-        return calc_price(usage, model_ref=entry.model_id, provider_id=entry.provider).total_price
-    except LookupError:
-        log.warning(
-            "no price known for model %s (provider %s): charging 0 for tokens", entry.model_id, entry.provider
-        )
-        return Decimal(0)
+    # the catalog's model; else the model the upstream says answered ("openai/gpt-5.6-luna": a preset's)
+    refs = [(entry.model_id, entry.provider)]
+    if "/" in result.model:
+        vendor, _, model = result.model.partition("/")
+        refs.append((model, vendor))
+    for model_ref, provider in refs:
+        try:
+            return calc_price(usage, model_ref=model_ref, provider_id=provider).total_price
+        except LookupError:
+            continue
+    log.warning(
+        "no price known for model %s (provider %s): charging 0 for tokens", entry.model_id, entry.provider
+    )
+    return Decimal(0)
 
 
 def _hour() -> int:
@@ -95,19 +119,24 @@ def _hour() -> int:
 
 
 @lru_cache(maxsize=1024)
-def linear_rates(model_id: str, provider: str, hour: int) -> tuple[Decimal, Decimal, Decimal] | None:
-    """USD per million uncached input, cached input and output tokens, when the price is linear in them.
+def linear_rates(
+    model_id: str, provider: str, hour: int, *, base_tier: bool = False
+) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+    """USD per million uncached input, cache-read, cache-write and output tokens, when the price is linear
+    in them.
 
     genai-prices' ``calc_price`` walks its whole unit registry on every call (~160 µs, a tenth of a live
     call's server time). For a model without tiered prices or a per-request fee the price is a linear
-    function of the three counts, so three calls at a million tokens give its coefficients once an hour.
-    ``None`` (tiered, fixed fee, unknown model): every call goes through ``calc_price``.
+    function of the counts, so a few calls at a million tokens give its coefficients once an hour.
+    ``base_tier``: the vendor never bills the model's long-context tier (Anthropic bills its ">200k" rates
+    only with the 1M-context beta, which is never asked for), so the rates are read below every threshold.
+    ``None`` (tiered and billed so, a fixed fee, an unknown model): every call goes through ``calc_price``.
     """
     del hour  # only part of the cache key
 
-    def price(input_tokens: int, cached: int, output: int) -> Decimal:
-        usage = Usage(input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output)
-        return calc_price(usage, model_ref=model_id, provider_id=provider).total_price
+    def price(unit: int, scale: int, **counts: int) -> Decimal:
+        usage = Usage(**{k: v * unit for k, v in counts.items()})
+        return calc_price(usage, model_ref=model_id, provider_id=provider).total_price * scale
 
     try:
         calculation = calc_price(
@@ -115,9 +144,14 @@ def linear_rates(model_id: str, provider: str, hour: int) -> tuple[Decimal, Deci
         )
     except LookupError:
         return None
-    if calculation.total_price != 0 or any(
-        isinstance(v, TieredPrices) for v in vars(calculation.model_price).values()
-    ):
+    tiered = any(isinstance(v, TieredPrices) for v in vars(calculation.model_price).values())
+    if calculation.total_price != 0 or (tiered and not base_tier):
         return None
     million = int(MILLION)
-    return price(million, 0, 0), price(million, million, 0), price(0, 0, million)
+    unit, scale = (1000, million // 1000) if tiered else (million, 1)  # below any tier's threshold
+    return (
+        price(unit, scale, input_tokens=1),
+        price(unit, scale, input_tokens=1, cache_read_tokens=1),
+        price(unit, scale, input_tokens=1, cache_write_tokens=1),
+        price(unit, scale, output_tokens=1),
+    )

@@ -1,7 +1,7 @@
 """What one hosted web search costs: by the tool that ran and the model's family, not one flat number.
 
 Sources, in order: an operator's flat override (``price_web_search_call``; $0.025 reproduces DataForSEO's
-seed 003 figure exactly); genai-prices' ``web_searches`` price for the model, which carries OpenAI's GA
+live-page example exactly); genai-prices' ``web_searches`` price for the model, which carries OpenAI's GA
 ``web_search`` tool fee; OpenAI's published table for what the price database does not carry
 (platform.openai.com/docs/pricing, "Built-in tools", as read in 2026-03):
 

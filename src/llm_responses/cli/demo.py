@@ -52,12 +52,9 @@ def demo_model(settings: Settings) -> str:
 
 def embedded_model_name(settings: Settings) -> str | None:
     """The embedded model's name as the catalog lists it; None when it is off or not installed."""
-    if settings.local_model == "off":
-        return None
-    from llm_responses.providers.local_model import default_model_path, model_name_for
+    from llm_responses.vendors.local import served_name
 
-    path = Path(settings.local_model_path) if settings.local_model_path else default_model_path()
-    return settings.local_model_name or (model_name_for(path) if path else None)
+    return served_name(settings)
 
 
 def print_demo(settings: Settings, login: str, password: str, token: str) -> None:
@@ -66,7 +63,7 @@ def print_demo(settings: Settings, login: str, password: str, token: str) -> Non
     click.echo(
         f"""
 Demo account: login {login}  password {password}  token {token}
-Try it (the seed's live example, answered by {model}):
+Try it (DataForSEO's own live example, answered by {model}):
 
 curl -s -u {login}:{password} -H 'Content-Type: application/json' \\
   {base}/v3/ai_optimization/chat_gpt/llm_responses/live \\

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from llm_responses.api.routes import ApiContext
 from llm_responses.config_tables import BrandConfig
 from llm_responses.errors import StatusCode
+from llm_responses.wire.engines import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,12 @@ DEMO_PROMPTS = [
     "What are the best amusement parks near Paris?",
     "Plan a two-day trip to Futuroscope with young children.",
 ]
-ENGINES = ("chat_gpt", "claude", "gemini", "perplexity")
 MARK = "demo_dataset"
 DAY = 86400.0
 
 
 def demo_settings_brands(configured: Sequence[BrandConfig]) -> list[BrandConfig]:
-    """The configured brands, else the demo's (French theme parks, as in the seed's example)."""
+    """The configured brands, else the demo's (French theme parks, as in DataForSEO's example)."""
     return list(configured) or list(DEMO_BRANDS)
 
 

@@ -15,6 +15,7 @@ from llm_responses.billing.money import to_usd
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.store.records import TaskRecord
 from llm_responses.store.store import Store
+from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.envelope import format_datetime
 from llm_responses.wire.spreadsheet import dict_writer
 
@@ -46,7 +47,7 @@ def csv_row(task: dict[str, Any]) -> dict[str, Any]:
 @main.command("export")
 @click.argument("login")
 @click.option(
-    "--engine", "se", default=None, help="only this engine's tasks (chat_gpt, claude, gemini, perplexity)"
+    "--engine", "se", type=click.Choice(list(ENGINES)), default=None, help="only this engine's tasks"
 )
 @click.option("--tag", default=None, help="only tasks with this tag")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)

@@ -28,6 +28,7 @@ from llm_responses.batch.runner import Progress as RunProgress
 from llm_responses.batch.runner import Refused, Runner, preflight
 from llm_responses.billing.money import to_decimal, to_usd
 from llm_responses.cli.group import main
+from llm_responses.wire.engines import ENGINES
 
 OK, DECLINED, USAGE, PARTIAL, UNFINISHED, REFUSED = 0, 1, 2, 3, 4, 5
 
@@ -54,7 +55,7 @@ def _models(values: tuple[str, ...], engines: list[str]) -> dict[str, list[str]]
     "--engines",
     default="chat_gpt",
     show_default=True,
-    help="comma-separated: chat_gpt,claude,gemini,perplexity",
+    help=f"comma-separated: {','.join(ENGINES)}",
 )
 @click.option(
     "--models", "models", multiple=True, required=True, help="model names; engine=model for one engine"

@@ -36,7 +36,7 @@ def serve(
     """Run the API server and, unless --no-worker, the task worker in the same process."""
     import uvicorn
 
-    from llm_responses.api.http_server import server_config
+    from llm_responses.composition import server_config
 
     settings = settings_from(database_url, host=host, port=port, worker_enabled=False if no_worker else None)
     _configure_logging(settings)

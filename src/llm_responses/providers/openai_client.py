@@ -5,7 +5,7 @@ auth, retries, timeouts and the classification of upstream failures are the same
 
 Retries are ours, not the SDK's: the SDK retries every 429 alike, but OpenAI's ``insufficient_quota`` 429
 (out of credit) differs from a rate limit only in its body, and retrying it just wastes time
-(``reference/openai_responses.md`` §4.5). So the SDK runs with ``max_retries=0`` and ``post_json`` retries
+(platform.openai.com/docs/guides/error-codes). So the SDK runs with ``max_retries=0`` and ``post_json`` retries
 what is worth retrying, waiting what ``Retry-After``/``retry-after-ms`` asks (up to ``MAX_RETRY_AFTER``, as
 the SDK would) or an exponential backoff.
 """

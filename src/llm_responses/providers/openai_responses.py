@@ -1,7 +1,7 @@
 """OpenAI's Responses API through the official SDK (``AsyncOpenAI``).
 
 The same class serves OpenAI itself and anything that speaks ``/v1/responses`` (gateways, vLLM, Ollama,
-llama.cpp's server): only ``base_url`` differs. Mapping follows ``reference/openai_responses.md`` §11.
+llama.cpp's server): only ``base_url`` differs. Mapping follows OpenAI's API reference (platform.openai.com/docs/api-reference/responses).
 Responses are read as plain JSON, defensively: proxies and local servers omit fields.
 """
 

@@ -258,10 +258,13 @@ class Store:
     async def mark_collected(self, task_id: str, now: float) -> None:
         await self.db.write(lambda c: c.execute("mark_collected", task_id, now), QUICK_SINGLE)
 
-    async def tasks_ready(self, account_id: int, finished_after: float, limit: int) -> list[ReadyTask]:
+    async def tasks_ready(
+        self, account_id: int, se: str, finished_after: float, limit: int
+    ) -> list[ReadyTask]:
+        """The account's finished, uncollected tasks of engine ``se``, oldest first."""
         done, failed = TaskStatus.DONE.value, TaskStatus.FAILED.value
         rows = await self.db.read(
-            lambda c: c.fetch("tasks_ready", account_id, finished_after, done, failed, limit)
+            lambda c: c.fetch("tasks_ready", account_id, finished_after, done, failed, limit, se)
         )
         return [ReadyTask(*r) for r in rows]
 

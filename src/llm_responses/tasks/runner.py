@@ -17,7 +17,7 @@ from llm_responses.analysis.answer_index import index_answer
 from llm_responses.analysis.mentions import Entity
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff, money_spent
-from llm_responses.catalog import Catalog
+from llm_responses.catalog import Catalog, ModelEntry
 from llm_responses.core import LlmRequest, Provider
 from llm_responses.errors import ApiError, ErrorKind, ProviderError, StatusCode
 from llm_responses.redaction import Redactor
@@ -43,6 +43,8 @@ _OUR_FIELDS = {
     "tools": "web_search",
     "tools[0].user_location": "web_search_country_iso_code",
     "tool_choice": "force_web_search",
+    "thinking": "use_reasoning",  # Anthropic's and Google's refusal of thinking for a model
+    "use_reasoning": "use_reasoning",
 }
 # What a reasoning model may think beyond the caller's max_output_tokens. OpenAI counts reasoning tokens in
 # max_output_tokens, and gpt-5/o-series answers need 2-5k output tokens of which 2-4k are reasoning, so the
@@ -76,15 +78,26 @@ class Runner:
         self.reasoning_allowance = reasoning_allowance
         self.brands = list(brands)  # found in every answer as it settles (the mentions index)
 
+    def output_budget(self, request: TaskRequest, entry: ModelEntry | None) -> int:
+        """The output budget sent upstream: the caller's ``max_output_tokens``, plus room for reasoning when
+        the task reasons: the provider's own thinking budget where it has a fixed one (Claude, Gemini: the
+        budget it asks for, no more), else ``reasoning_allowance`` (OpenAI counts reasoning tokens, whose
+        number is not known in advance, in the budget)."""
+        if not request.reasoning:
+            return request.max_output_tokens
+        provider = self.providers.get(entry.provider) if entry else None
+        budget = getattr(provider, "thinking_budget", None)
+        return request.max_output_tokens + (self.reasoning_allowance if budget is None else budget)
+
     async def run(self, task_id: str, request: TaskRequest) -> Attempt:
-        entry = self.catalog.resolve(request.model_id, request.se)
+        entry = self.catalog.entry_of(request.model_name, request.model_id, request.se)
         provider = self.providers.get(entry.provider) if entry else None
         if entry is None or provider is None:
             err = ApiError.invalid_field("model_name")
             return Attempt(_failure(err.status, err.message, f"model {request.model_id} is no longer served"))
         try:
             result = await provider.generate(
-                to_llm_request(task_id, request, reasoning_allowance=self.reasoning_allowance)
+                to_llm_request(task_id, request, max_output_tokens=self.output_budget(request, entry))
             )
         except ProviderError as exc:
             message = self.redact(exc.message)
@@ -128,14 +141,13 @@ class Runner:
         )
 
 
-def to_llm_request(
-    task_id: str, r: TaskRequest, *, reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE
-) -> LlmRequest:
-    """The provider's request; a reasoning model's output budget leaves room for its reasoning."""
+def to_llm_request(task_id: str, r: TaskRequest, *, max_output_tokens: int | None = None) -> LlmRequest:
+    """The provider's request, with the output budget ``Runner.output_budget`` gave it (the caller's
+    ``max_output_tokens`` when none)."""
     return LlmRequest(
         model=r.model_id,
         user_prompt=r.user_prompt,
-        max_output_tokens=r.max_output_tokens + (reasoning_allowance if r.reasoning else 0),
+        max_output_tokens=r.max_output_tokens if max_output_tokens is None else max_output_tokens,
         temperature=r.temperature,
         top_p=r.top_p,
         system_message=r.system_message,

@@ -19,7 +19,7 @@ from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
-from llm_responses.config import ServiceConfig
+from llm_responses.config_views import ServiceConfig
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.store.records import Account, NewTask, Outcome, TaskRecord, TaskStatus
 from llm_responses.store.store import Store
@@ -143,7 +143,7 @@ class TaskService:
         )
 
     def _hold(self, request: TaskRequest) -> int:
-        entry = self.catalog.resolve(request.model_id, request.se)
+        entry = self.catalog.entry_of(request.model_name, request.model_id, request.se)
         if entry is None:
             return self.tariff.task_post_prepayment
         chars = (
@@ -154,10 +154,9 @@ class TaskService:
         return task_hold(
             entry,
             prompt_chars=chars,
-            max_output_tokens=request.max_output_tokens,
+            output_tokens=self.runner.output_budget(request, entry),
             web_search=request.web_search,
             tariff=self.tariff,
-            reasoning_allowance=self.config.reasoning_allowance,
             policy=self.config.hold_policy,
             search_tool=self.config.search_tool,
         )
@@ -287,14 +286,14 @@ class TaskService:
         if record.status is TaskStatus.RUNNING:
             return _error_task(task_id, ApiError(StatusCode.TASK_HANDED), started, path, data)
         if account.balance < 0:
-            # "if your account balance is negative, you will not receive the results" (seed 004)
+            # "if your account balance is negative, you will not receive the results" (docs.dataforseo.com, task_get)
             return _error_task(task_id, ApiError(StatusCode.PAYMENT_REQUIRED), started, path, data)
         if collect:
             await self.store.mark_collected(task_id, time.time())
         if record.status is TaskStatus.FAILED:
             code = StatusCode.of(record.status_code or StatusCode.INTERNAL_ERROR)
             return _error_task(task_id, ApiError(code, record.status_message), started, path, data)
-        return envelope.task(  # cost 0: results are free to collect (seed 004)
+        return envelope.task(  # cost 0: results are free to collect (docs.dataforseo.com, task_get)
             task_id=task_id,
             started=started,
             path=path,
@@ -319,7 +318,7 @@ class TaskService:
     async def ready(self, account: Account, se: str, started: float) -> dict[str, Any]:
         path = envelope.llm_path(se, "tasks_ready")
         rows = await self.store.tasks_ready(
-            account.id, time.time() - self.config.ready_window_seconds, self.config.ready_limit
+            account.id, se, time.time() - self.config.ready_window_seconds, self.config.ready_limit
         )
         items = [
             {

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import orjson
 
-from llm_responses.config import WorkerConfig
+from llm_responses.config_views import WorkerConfig
 from llm_responses.errors import StatusCode
 from llm_responses.store.records import ClaimedTask, Outcome
 from llm_responses.store.store import Store

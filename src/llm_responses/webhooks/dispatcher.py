@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from llm_responses.config import WebhookConfig
+from llm_responses.config_views import WebhookConfig
 from llm_responses.store.records import ClaimedDelivery, DeliveryAttempt, DeliveryKind
 from llm_responses.store.store import Store
 from llm_responses.waiting import first_of

@@ -2,7 +2,7 @@
 fields each engine has, and the ranges and defaults that differ between them.
 
 From the official client 2.1.10's request models (the field lists) and DataForSEO's per-engine docs pages
-(``shared/reference/dataforseo_api.md`` §10, ``field_2026-12.md`` §1.2). Everything else (prompt and
+(docs.dataforseo.com/v3/ai_optimization/{se}/llm_responses/live/ and task_post/). Everything else (prompt and
 chain limits, tag, webhooks) is common and lives in ``wire.request``.
 """
 

@@ -1,6 +1,6 @@
 """Validating an LLM Mentions request (``/v3/ai_optimization/llm_mentions/<function>/live``) into a
 ``MentionsQuery``: targets, scope, filters, ordering and paging, with DataForSEO's limits (dataforseo-client
-2.1.10's request models; ``field_2026-12.md`` §2.1).
+2.1.10's request models; docs.dataforseo.com/v3/ai_optimization/llm_mentions/).
 
 Where we differ, on purpose: ``platform`` also takes our engines (``claude``, ``gemini``, ``perplexity``),
 and leaving out ``location_*``/``language_*`` means every location and language, since our answers are not
@@ -20,8 +20,9 @@ from urllib.parse import unquote_plus
 from iso3166 import countries_by_name
 
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.wire.engines import ENGINES
 
-PLATFORMS = ("chat_gpt", "claude", "gemini", "perplexity", "google")
+PLATFORMS = (*ENGINES, "google")  # google: DataForSEO's AI Overviews, which we never hold
 MAX_TARGETS = 10
 MAX_KEYWORD_CHARS = 2000
 MIN_PARTIAL_CHARS = 3  # the substring indexes (FTS5 trigram, pg_trgm) look up three characters at a time

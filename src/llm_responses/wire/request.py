@@ -3,7 +3,7 @@
 DataForSEO reports problems per task (``40501 Invalid Field: '<name>'.``) inside HTTP 200, so a task is a
 plain JSON object checked here by hand rather than by a pydantic model whose errors would have to be
 translated back. ``null`` means "not provided" (the official client sends every unset field as null).
-The rules come from seed 001/003 (task_post and live field tables); what differs between engines
+The rules come from DataForSEO's task_post and live pages (their field tables); what differs between engines
 (``chat_gpt``, ``claude``, ``gemini``, ``perplexity``) is in ``wire.engines``.
 """
 
@@ -55,6 +55,8 @@ class ModelInfo(Protocol):
     def model_id(self) -> str: ...  # resolved dated version
     @property
     def reasoning(self) -> bool: ...
+    @property
+    def can_reason(self) -> bool: ...  # use_reasoning is taken
     @property
     def web_search_supported(self) -> bool: ...
     @property
@@ -155,6 +157,8 @@ def validate_task(
     if model is None or (for_task_post and not model.task_post_supported):
         raise ApiError.invalid_field("model_name")
     use_reasoning = _flag(get("use_reasoning"), "use_reasoning")
+    if use_reasoning and not (model.reasoning or model.can_reason):  # e.g. gemini-2.0-flash cannot think
+        raise ApiError.invalid_field("use_reasoning")
     reasoning = model.reasoning or use_reasoning
 
     max_tokens = get("max_output_tokens")

@@ -1,4 +1,4 @@
-"""The one place an ``LlmResult`` becomes a DataForSEO ``result`` object (seed 003's field list).
+"""The one place an ``LlmResult`` becomes a DataForSEO ``result`` object (the live page's field list, docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/live/).
 
 ``annotations`` are ``null`` when the task did not ask for web search (documented), otherwise a list —
 possibly empty. Each annotation carries the cited span's offsets and its text.

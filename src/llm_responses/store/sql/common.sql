@@ -185,10 +185,11 @@ FROM tasks WHERE id = $1 AND account_id = $2
 UPDATE tasks SET collected_at = $2 WHERE id = $1 AND collected_at IS NULL
 
 -- name: tasks_ready
--- a postback task is listed only when its delivery failed (DataForSEO's documented rule)
+-- one engine's tasks, as each engine's endpoint lists them; a postback task only when its delivery failed
+-- (DataForSEO's documented rule)
 SELECT id, se, tag, created_at FROM tasks
 WHERE account_id = $1 AND finished_at >= $2 AND collected_at IS NULL AND endpoint = 'task_post'
-    AND status IN ($3, $4) AND (postback_url IS NULL OR postback_state IN ('failing', 'failed'))
+    AND status IN ($3, $4) AND (postback_url IS NULL OR postback_state IN ('failing', 'failed')) AND se = $6
 ORDER BY finished_at LIMIT $5
 
 -- name: count_tasks

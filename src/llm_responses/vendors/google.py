@@ -1,6 +1,8 @@
-"""Gemini through the Gemini API's ``generateContent`` with Google's official ``google-genai`` SDK.
+"""Google: Gemini through the Gemini API's ``generateContent`` with the official ``google-genai`` SDK.
+Serves ``gemini``.
 
-Translation (``shared/reference/other_vendors.md`` §2.5–2.6): ``use_reasoning`` becomes a thinking budget
+Translation (ai.google.dev/api/generate-content, ".../docs/thinking", ".../docs/google-search"):
+``use_reasoning`` becomes a thinking budget
 with thought summaries (a thinking level on Gemini 3; Pro models always think, and 2.5 Flash is told
 not to when reasoning is off), ``web_search`` the ``google_search`` grounding tool (Gemini has no
 location and no forcing). The answer is the joined non-thought parts; each grounding support becomes
@@ -20,13 +22,16 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+from pydantic import AliasChoices, Field
 
-from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
+from llm_responses.core import Citation, LlmRequest, LlmResult, Provider, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.providers.retrying import retrying
+from llm_responses.vendors.vendor import Vendor, VendorSettings
 
+BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 THINKING_BUDGET = 1024
 INCOMPLETE = {"MAX_TOKENS": "max_output_tokens", "SAFETY": "content_filter", "RECITATION": "content_filter"}
@@ -34,6 +39,9 @@ INCOMPLETE = {"MAX_TOKENS": "max_output_tokens", "SAFETY": "content_filter", "RE
 
 class GeminiProvider:
     hosted_search = True
+    thinking_budget = (
+        THINKING_BUDGET  # what a reasoning task adds to the output budget (Runner.output_budget)
+    )
 
     def __init__(
         self,
@@ -54,7 +62,7 @@ class GeminiProvider:
         self._client = genai.Client(
             api_key=api_key or "not-needed",
             http_options=types.HttpOptions(
-                base_url=base_url or "https://generativelanguage.googleapis.com",
+                base_url=base_url or BASE_URL,
                 api_version=API_VERSION,
                 timeout=int(timeout * 1000),
             ),
@@ -217,4 +225,49 @@ def map_api_error(exc: Any, name: str) -> ProviderError:
         param = "top_p"
     if param == "thinking_budget":
         param = "max_output_tokens"
+    if "thinking is not supported" in text.lower() or "thinking_config" in text.lower():
+        param = "use_reasoning"  # a model that cannot think, asked to (the catalog should have said)
     return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=status)
+
+
+class GoogleSettings(VendorSettings):
+    gemini_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "gemini_api_key"
+        ),
+    )
+    gemini_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "gemini_base_url"
+        ),
+    )
+    gemini_timeout: float = 110.0
+    gemini_max_retries: int = 2
+    # direct_url: one HEAD per cited Vertex redirect link (cached) to learn the page behind it; "" turns it off
+    gemini_redirect_hosts: str = "vertexaisearch.cloud.google.com"
+
+
+def build(s: GoogleSettings) -> Provider:
+    hosts = s.gemini_redirect_hosts
+    return GeminiProvider(
+        api_key=s.gemini_api_key,
+        base_url=s.gemini_base_url,
+        timeout=s.gemini_timeout,
+        max_retries=s.gemini_max_retries,
+        redirects=RedirectResolver(hosts.split(",")) if hosts.strip() else None,
+    )
+
+
+VENDOR = Vendor(
+    name="google",
+    label="Google",
+    key_label="Gemini",
+    key_env="GEMINI_API_KEY",
+    default_base_url=BASE_URL,
+    engines=frozenset({"gemini"}),
+    searches=True,
+    configured=lambda s: bool(s.gemini_api_key or s.gemini_base_url),
+    build=build,
+)

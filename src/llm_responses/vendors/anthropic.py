@@ -1,6 +1,8 @@
-"""Claude through Anthropic's Messages API (``POST /v1/messages``) with the official ``anthropic`` SDK.
+"""Anthropic: Claude through the Messages API (``POST /v1/messages``) with the official ``anthropic`` SDK.
+Serves ``claude``.
 
-Translation (``shared/reference/other_vendors.md`` §1.10–1.11): DataForSEO's ``use_reasoning`` becomes
+Translation (docs.anthropic.com, "Messages", "Extended thinking", "Web search tool"): DataForSEO's
+``use_reasoning`` becomes
 extended thinking (a 1,024-token budget, or adaptive thinking with summaries on models that only have
 that), web search the server-side ``web_search_20250305`` tool with the caller's country and city,
 ``force_web_search`` a forced ``tool_choice``. The answer's text runs are joined into one text, with a
@@ -20,15 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 import orjson
+from pydantic import AliasChoices, Field
 
-from llm_responses.core import Citation, LlmRequest, LlmResult, TextPart
+from llm_responses.core import Citation, LlmRequest, LlmResult, Provider, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.retrying import retry_after, retrying
+from llm_responses.vendors.vendor import Vendor, VendorSettings
 
 if TYPE_CHECKING:
     import anthropic
 
+BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 THINKING_BUDGET = 1024  # DataForSEO's rule "use_reasoning needs max_output_tokens >= 1025" is this budget
 WEB_SEARCH_TOOL = "web_search_20250305"  # every web-search model has it; only the blocks mapped here
@@ -43,6 +48,9 @@ PARAMS = ("temperature", "top_p", "max_tokens", "thinking", "messages", "system"
 
 class AnthropicProvider:
     hosted_search = True
+    thinking_budget = (
+        THINKING_BUDGET  # what a reasoning task adds to the output budget (Runner.output_budget)
+    )
 
     def __init__(
         self,
@@ -59,7 +67,7 @@ class AnthropicProvider:
         self._retries = max_retries
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key or "not-needed",
-            base_url=base_url or "https://api.anthropic.com",
+            base_url=base_url or BASE_URL,
             timeout=timeout,
             max_retries=0,
             default_headers={"anthropic-version": API_VERSION},
@@ -173,6 +181,7 @@ def parse_messages(responses: list[dict[str, Any]], *, web_search: bool, fallbac
         output_tokens=usage["output_tokens"],
         reasoning_tokens=usage["thinking_tokens"],
         cached_input_tokens=usage["cache_read_input_tokens"],
+        cache_write_tokens=usage["cache_creation_input_tokens"],  # billed at 1.25x input (5-minute cache)
         web_search_calls=searches,
         reasoning_summaries=tuple(summaries),
         parts=(TextPart(text, tuple(citations) if web_search else ()),) if text else (),
@@ -192,6 +201,7 @@ def _summed_usage(responses: list[dict[str, Any]]) -> dict[str, int]:
             "input_tokens",
             "output_tokens",
             "cache_read_input_tokens",
+            "cache_creation_input_tokens",
             "web_search_requests",
             "thinking_tokens",
         ),
@@ -203,6 +213,7 @@ def _summed_usage(responses: list[dict[str, Any]]) -> dict[str, int]:
         for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
             total["input_tokens"] += _int(u.get(key))
         total["cache_read_input_tokens"] += _int(u.get("cache_read_input_tokens"))
+        total["cache_creation_input_tokens"] += _int(u.get("cache_creation_input_tokens"))
         total["output_tokens"] += _int(u.get("output_tokens"))
         total["web_search_requests"] += _int((u.get("server_tool_use") or {}).get("web_search_requests"))
         total["thinking_tokens"] += _int((u.get("output_tokens_details") or {}).get("thinking_tokens"))
@@ -230,3 +241,42 @@ def map_status_error(exc: anthropic.APIStatusError, name: str) -> ProviderError:
         )
     param = next((p for p in PARAMS if isinstance(text, str) and f"`{p}`" in text), None)
     return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=code)
+
+
+class AnthropicSettings(VendorSettings):
+    anthropic_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY", "anthropic_api_key"
+        ),
+    )
+    anthropic_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "LLM_RESPONSES_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL", "anthropic_base_url"
+        ),
+    )
+    anthropic_timeout: float = 110.0
+    anthropic_max_retries: int = 2
+
+
+def build(s: AnthropicSettings) -> Provider:
+    return AnthropicProvider(
+        api_key=s.anthropic_api_key,
+        base_url=s.anthropic_base_url,
+        timeout=s.anthropic_timeout,
+        max_retries=s.anthropic_max_retries,
+    )
+
+
+VENDOR = Vendor(
+    name="anthropic",
+    label="Anthropic",
+    key_env="ANTHROPIC_API_KEY",
+    default_base_url=BASE_URL,
+    engines=frozenset({"claude"}),
+    searches=True,
+    configured=lambda s: bool(s.anthropic_api_key or s.anthropic_base_url),
+    build=build,
+    long_context_tier=False,
+)

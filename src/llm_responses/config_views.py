@@ -1,0 +1,46 @@
+"""The parts of the settings each part of the service is built from, passed whole (not fanned out into
+keyword arguments). No defaults of their own: the defaults live once, in ``config.Settings``.
+
+The settings stay flat (``LLM_RESPONSES_WORKER_CONCURRENCY``, ``worker_concurrency = 16`` in TOML) because
+deployments already set those names and DataForSEO-style flat keys read well in an environment; these views
+group them for the part that uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """What ``tasks.service.TaskService`` needs: DataForSEO's limits and windows, and how holds price."""
+
+    max_tasks_per_post: int
+    live_timeout_seconds: float
+    lease_seconds: float
+    retention_seconds: float
+    ready_window_seconds: float
+    ready_limit: int
+    hold_policy: Literal["worst_case", "flat"]
+    search_tool: Literal["web_search", "web_search_preview"]
+    reasoning_allowance: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    concurrency: int
+    lease_seconds: float
+    poll_seconds: float
+    max_attempts: int
+    retry_delay_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    concurrency: int
+    timeout_seconds: float
+    max_attempts: int
+    retry_horizon_seconds: float
+    poll_seconds: float
+    secret_cache_seconds: float
