@@ -25,10 +25,14 @@ from llm_responses.billing.money import to_nanos
 from llm_responses.config import Settings
 from llm_responses.store.migrate import upgrade
 from tests import pg
+from tests.fakes.anthropic_batch import FakeAnthropicBatch
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.gemini_batch import FakeGeminiBatch
 from tests.fakes.gemini_server import FakeGemini
+from tests.fakes.openai_batch import FakeOpenAIBatch
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.perplexity_agent_server import FakePerplexityAgent
+from tests.fakes.perplexity_batch import FakePerplexityAgentBatch
 from tests.pg import Databases
 
 # Randomness in tests is seeded: a failure repeats with the seed the header prints.
@@ -86,6 +90,13 @@ fake_openai_server, fake_openai = vendor_fake(FakeOpenAI, "fake_openai")
 fake_anthropic_server, fake_anthropic = vendor_fake(FakeAnthropic, "fake_anthropic")
 fake_gemini_server, fake_gemini = vendor_fake(FakeGemini, "fake_gemini")
 fake_perplexity_server, fake_perplexity = vendor_fake(FakePerplexityAgent, "fake_perplexity")
+# the same fakes with their vendor's batch API (tests/fakes/*_batch.py; ``.batches`` is the engine tests drive)
+fake_openai_batch_server, fake_openai_batch = vendor_fake(FakeOpenAIBatch, "fake_openai_batch")
+fake_anthropic_batch_server, fake_anthropic_batch = vendor_fake(FakeAnthropicBatch, "fake_anthropic_batch")
+fake_gemini_batch_server, fake_gemini_batch = vendor_fake(FakeGeminiBatch, "fake_gemini_batch")
+fake_perplexity_batch_server, fake_perplexity_batch = vendor_fake(
+    FakePerplexityAgentBatch, "fake_perplexity_batch"
+)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -201,6 +212,7 @@ class Harness:
         while (record := await self.store.get_task(creds.account_id, task_id)).status in (
             "queued",
             "running",
+            "batched",
         ):
             assert time.monotonic() < deadline, f"task {task_id} still {record.status}"
             await asyncio.sleep(0.02)

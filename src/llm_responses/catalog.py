@@ -45,6 +45,8 @@ class ModelEntry:
     hosted_search: bool = False  # its provider searches on the vendor's side (a hold counts a search)
     tool_fees: tuple[tuple[str, Decimal], ...] = ()  # USD per call by tool, when its vendor prices them so
     long_context_tier: bool = True  # its vendor bills the model's long-context rates past their threshold
+    batch_rate: Decimal = Decimal(1)  # what its vendor's batch API bills for tokens, as a share of the direct
+    batch_supported: bool = False  # queued tasks of it go through the vendor's batch API (TASK_POST_BATCH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ class ModelSpec:
         hosted_search: bool = False,
         tool_fees: tuple[tuple[str, Decimal], ...] = (),
         long_context_tier: bool = True,
+        batch_rate: Decimal = Decimal(1),
+        batch_supported: bool = False,
     ) -> list[ModelEntry]:
         latest = self.versions[-1] if self.versions else (self.upstream or self.name)
         names = [(self.name, latest)] + [(v, v) for v in self.versions if v != self.name]
@@ -109,6 +113,8 @@ class ModelSpec:
                 hosted_search=hosted_search,
                 tool_fees=tool_fees,
                 long_context_tier=long_context_tier,
+                batch_rate=batch_rate,
+                batch_supported=batch_supported,
             )
             for name, model_id in names
         ]
@@ -130,6 +136,8 @@ class Catalog:
         tool_fees: Mapping[str, Mapping[str, Decimal]] | None = None,
         hints: Mapping[str, Callable[[str], str]] | None = None,
         base_tier_only: AbstractSet[str] = frozenset(),
+        batch_rates: Mapping[str, Decimal] | None = None,
+        batching: AbstractSet[str] = frozenset(),
     ) -> None:
         by_base: dict[tuple[str, str], ModelSpec] = {}
         for spec in specs:  # later specs (configuration) replace earlier ones of the same engine and name
@@ -138,12 +146,15 @@ class Catalog:
         # known (engine, name) pairs whose provider is not configured → that provider
         self.unserved: dict[tuple[str, str], str] = {}
         self._hints = dict(hints or {})  # provider → what to tell the operator about one of its models
+        self._batching = bool(batching)  # batching is on: the listing says which models run batched
         fees = {p: tuple(sorted(f.items())) for p, f in (tool_fees or {}).items()}
         for spec in by_base.values():
             for entry in spec.entries(
                 hosted_search=spec.provider in hosted,
                 tool_fees=fees.get(spec.provider, ()),
                 long_context_tier=spec.provider not in base_tier_only,
+                batch_rate=(batch_rates or {}).get(spec.provider, Decimal(1)),
+                batch_supported=spec.provider in batching and spec.task_post,
             ):
                 self._entries[entry.se, entry.name] = entry
 
@@ -158,12 +169,16 @@ class Catalog:
         hints: Mapping[str, Callable[[str], str]] | None = None,
         tool_fees: Mapping[str, Mapping[str, Decimal]] | None = None,
         base_tier_only: AbstractSet[str] = frozenset(),
+        batch_rates: Mapping[str, Decimal] | None = None,
+        batching: AbstractSet[str] = frozenset(),
     ) -> Catalog:
         """Built-in models plus configured ones, keeping only those a configured provider serves; models of
         ``searchless`` providers (no hosted search, no search backend) do not offer web_search; models of
         ``hosted`` providers search on the vendor's side. ``hints``: per vendor, what an operator reads when
         one of its models is asked for and it is not configured; ``tool_fees``: per vendor, USD per call;
-        ``base_tier_only``: vendors that never bill a long-context tier."""
+        ``base_tier_only``: vendors that never bill a long-context tier; ``batch_rates``: per vendor, what its
+        batch API bills for tokens as a share of the direct price; ``batching``: providers whose queued tasks
+        go through a batch API."""
         specs = builtin_specs() + [ModelSpec.from_mapping(m) for m in extra]
         unserved: dict[tuple[str, str], str] = {}
         if providers is not None:
@@ -177,6 +192,8 @@ class Catalog:
             tool_fees=tool_fees,
             hints=hints,
             base_tier_only=base_tier_only,
+            batch_rates=batch_rates,
+            batching=batching,
         )
         catalog.unserved = {k: p for k, p in unserved.items() if catalog.resolve(k[1], k[0]) is None}
         return catalog
@@ -203,13 +220,17 @@ class Catalog:
         return len(self._entries)
 
     def listing(self, se: str = "chat_gpt") -> list[dict[str, Any]]:
-        return [
-            {
+        out = []
+        for e in self._entries.values():
+            if e.se != se:
+                continue
+            item: dict[str, Any] = {
                 "model_name": e.name,
                 "web_search_supported": e.web_search_supported,
                 "task_post_supported": e.task_post_supported,
                 "reasoning": e.reasoning,
             }
-            for e in self._entries.values()
-            if e.se == se
-        ]
+            if self._batching:  # ours, when TASK_POST_BATCH is on: its queued tasks go through a batch API
+                item["batch_supported"] = e.batch_supported
+            out.append(item)
+        return out

@@ -33,6 +33,7 @@ from llm_responses.api.auth import Authenticator
 from llm_responses.api.http_server import GuardedHttpTools, HttpLimits
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.api.routes import ApiContext
+from llm_responses.batching.batcher import Batcher
 from llm_responses.billing.money import to_nanos
 from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
@@ -158,6 +159,15 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         hints={v.name: v.hint for v in VENDORS},
         tool_fees={v.name: v.tool_fees for v in VENDORS if v.tool_fees},
         base_tier_only={v.name for v in VENDORS if not v.long_context_tier},
+        batch_rates={
+            **{v.name: v.batch_rate for v in VENDORS},
+            **{p.name: p.batch_rate for p in settings.providers if p.batch},
+        },
+        batching=(
+            {name for name, p in providers.items() if getattr(p, "batch", None)}
+            if settings.task_post_batch == "on"
+            else set()
+        ),
     )
     if not providers:
         log.warning(
@@ -238,6 +248,15 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
             asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds))
         )
         background.append(asyncio.create_task(dispatcher.run(stop)))
+        if settings.task_post_batch == "on":
+            batcher = Batcher(
+                store=store,
+                runner=runner,
+                owner=owner,
+                config=settings.batching(),
+                on_finished=dispatcher.notify,
+            )
+            background.append(asyncio.create_task(batcher.run(stop)))
     try:
         yield Running(api=api, worker=worker, dispatcher=dispatcher)
     finally:

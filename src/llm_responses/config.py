@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 from llm_responses.config_tables import BrandConfig, ModelConfig, ProviderConfig
-from llm_responses.config_views import ServiceConfig, WebhookConfig, WorkerConfig
+from llm_responses.config_views import BatchConfig, ServiceConfig, WebhookConfig, WorkerConfig
 from llm_responses.vendors import AllVendorSettings, compatible
 
 
@@ -123,6 +123,12 @@ class Settings(AllVendorSettings):
     # output tokens a reasoning model may spend beyond the caller's max_output_tokens (they count reasoning)
     reasoning_token_allowance: int = 8192
 
+    # vendor batch APIs for task_post (the Standard method at the vendors' batch prices, docs/configuration.md)
+    task_post_batch: Literal["off", "on"] = "off"
+    batch_max_age_seconds: float = 60.0  # queued tasks wait this long to be gathered into a vendor batch
+    batch_poll_seconds: float = 2.0  # how often each worker's batcher gathers and polls
+    batch_lease_seconds: float = 120.0  # a process that died holding a batch gives it up after this long
+
     @field_validator("search_backend", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
@@ -145,6 +151,14 @@ class Settings(AllVendorSettings):
             hold_policy=self.hold_policy,
             search_tool=self.openai_search_tool,
             reasoning_allowance=self.reasoning_token_allowance,
+            batch=self.task_post_batch == "on",
+        )
+
+    def batching(self) -> BatchConfig:
+        return BatchConfig(
+            max_age_seconds=self.batch_max_age_seconds,
+            poll_seconds=self.batch_poll_seconds,
+            lease_seconds=self.batch_lease_seconds,
         )
 
     def secrets(self) -> list[str]:

@@ -30,6 +30,10 @@ class ProviderConfig(BaseModel):
     timeout: float = Field(default=110.0, gt=0)  # seconds per attempt
     max_retries: int = Field(default=2, ge=0)
     hosted_search: bool = False  # true only for a gateway to OpenAI itself
+    # it also speaks OpenAI's Batch API (a gateway to OpenAI itself): queued tasks use it when
+    # TASK_POST_BATCH is on, billed at batch_rate of the direct token price
+    batch: bool = False
+    batch_rate: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
     query_planner: QueryPlanner = "model"  # who writes the search queries for grounded answers
     trust_reply_model: bool = True  # false: report our model id instead of the server's `model` field
 

@@ -25,6 +25,7 @@ class ServiceConfig:
     hold_policy: Literal["worst_case", "flat"]
     search_tool: Literal["web_search", "web_search_preview"]
     reasoning_allowance: int
+    batch: bool  # queued tasks go through the vendors' batch APIs where they have one (TASK_POST_BATCH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +45,12 @@ class WebhookConfig:
     retry_horizon_seconds: float
     poll_seconds: float
     secret_cache_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchConfig:
+    """What the batcher (``batching/``) needs."""
+
+    max_age_seconds: float  # a queued batch-lane task waits this long to be gathered, then goes anyway
+    poll_seconds: float  # how often the batcher looks for tasks to gather and batches due a poll
+    lease_seconds: float  # a submission, or a poll and its settlement, holds its batch this long at most

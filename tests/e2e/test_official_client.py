@@ -345,3 +345,49 @@ def test_a_client_still_sending_a_body_over_the_cap_reads_the_40503(server):
     with urllib.request.urlopen(request, timeout=30) as r:
         answer = json.loads(r.read())
     assert answer["status_code"] == 40503 and "larger than 1048576 bytes" in answer["status_message"]
+
+
+def test_official_client_with_batching_on(tmp_path, fake_openai_batch):
+    """TASK_POST_BATCH on: the official client posts, waits on tasks_ready and reads task_get as always; the
+    task went through the vendor's batch API and cost half the tokens."""
+    srv = Server(
+        tmp_path / "batch.db",
+        fake_openai_batch.base_url,
+        LLM_RESPONSES_TASK_POST_BATCH="on",
+        LLM_RESPONSES_BATCH_MAX_AGE_SECONDS="0.3",
+        LLM_RESPONSES_BATCH_POLL_SECONDS="0.1",
+    )
+    creds = json.loads(srv.cli("accounts", "create", "batch", "--balance", "5", "--json"))
+    srv.start()
+    try:
+        with client_for(srv, creds["login"], creds["password"]) as api_client:
+            api = AiOptimizationApi(api_client)
+            models = api.chat_gpt_llm_responses_models()
+            listed = {m.model_name: m for m in models.tasks[0].result}
+            assert listed["gpt-4.1-mini"].additional_properties["batch_supported"] is True
+            posted = api.chat_gpt_llm_responses_task_post(
+                [
+                    AiOptimizationChatGptLlmResponsesTaskPostRequestInfo(
+                        user_prompt=f"amusement parks in France, part {i}", model_name="gpt-4.1-mini", tag="b"
+                    )
+                    for i in range(3)
+                ]
+            )
+            ids = {t.id for t in posted.tasks}
+            deadline = time.time() + 30
+            ready: set[str] = set()
+            while ready != ids:
+                assert time.time() < deadline
+                time.sleep(0.2)
+                ready = {r.id for r in api.chat_gpt_llm_responses_tasks_ready().tasks[0].result}
+            for task_id in ids:
+                got = api.chat_gpt_llm_responses_task_get(id=task_id)
+                assert got.tasks[0].status_code == 20000 and got.tasks[0].result[0].items
+        assert len(fake_openai_batch.batches.batches) == 1
+        with sqlite3.connect(tmp_path / "batch.db") as db:
+            saved = db.execute("SELECT COUNT(*) FROM tasks WHERE batch_saved > 0").fetchone()[0]
+        assert saved == 3
+        shown = json.loads(srv.cli("accounts", "show", "batch", "--json"))
+        assert shown["balance"] == shown["ledger_sum"]
+    finally:
+        srv.kill(signal.SIGTERM)

@@ -22,17 +22,13 @@ from tests.redisdb import REDIS_URL, flushed_or_skip
 POST = "/v3/ai_optimization/chat_gpt/llm_responses/task_post"
 
 
-@pytest.fixture
-async def cluster(pg_databases, fake_openai, tmp_path):
-    await pg.require()
-    await flushed_or_skip()
-    dsn = await pg_databases.new()
-    env = base_env(
+def cluster_env(dsn: str, tmp_path, openai_url: str, **extra: str) -> dict[str, str]:
+    return base_env(
         LLM_RESPONSES_DATABASE_URL=dsn,
         LLM_RESPONSES_SECRET_KEY_FILE=str(tmp_path / "cluster.key"),
         LLM_RESPONSES_REDIS_URL=REDIS_URL,
         OPENAI_API_KEY="sk-test",
-        OPENAI_BASE_URL=fake_openai.base_url,
+        OPENAI_BASE_URL=openai_url,
         LLM_RESPONSES_OPENAI_MAX_RETRIES="0",
         LLM_RESPONSES_WORKER_LEASE_SECONDS="2",
         LLM_RESPONSES_WORKER_POLL_SECONDS="0.5",
@@ -41,7 +37,16 @@ async def cluster(pg_databases, fake_openai, tmp_path):
         LLM_RESPONSES_WEBHOOK_POLL_SECONDS="0.5",
         LLM_RESPONSES_RATE_LIMIT_PER_MINUTE="100000",
         LLM_RESPONSES_POSTGRES_POOL_SIZE="5",
+        **extra,
     )
+
+
+@pytest.fixture
+async def cluster(pg_databases, fake_openai, tmp_path):
+    await pg.require()
+    await flushed_or_skip()
+    dsn = await pg_databases.new()
+    env = cluster_env(dsn, tmp_path, fake_openai.base_url)
     apis = [
         Proc(["serve", "--no-worker", "--port", str(port)], env, port) for port in (free_port(), free_port())
     ]
@@ -120,6 +125,73 @@ async def test_killed_workers_lose_nothing_and_settle_everything_once(cluster, f
         assert len(repeated) == sum(1 for n in seen.values() if n > 1)  # repeats are the same delivery again
     finally:
         receiver.stop()
+
+
+async def test_killed_workers_with_batching_lose_nothing_and_send_nothing_twice(
+    pg_databases, fake_openai_batch, tmp_path, rng
+):
+    """TASK_POST_BATCH on: workers gather queued tasks into vendor batches, and are killed with SIGKILL
+    while they gather, submit, poll and settle. Every task settles once, none is sent in two batches."""
+    await pg.require()
+    await flushed_or_skip()
+    dsn = await pg_databases.new()
+    env = cluster_env(
+        dsn, tmp_path, fake_openai_batch.base_url,
+        LLM_RESPONSES_TASK_POST_BATCH="on", LLM_RESPONSES_BATCH_MAX_AGE_SECONDS="0.5",
+        LLM_RESPONSES_BATCH_POLL_SECONDS="0.2", LLM_RESPONSES_BATCH_LEASE_SECONDS="2",
+    )  # fmt: skip
+    fake_openai_batch.batches.polls_to_finish = 3
+    api = Proc(["serve", "--no-worker", "--port", str(port := free_port())], env, port)
+    workers = [Proc(["worker", "--concurrency", "32"], env) for _ in range(3)]
+    creds = json.loads(cli(env, "accounts", "create", "load", "--balance", "1000", "--json"))
+    try:
+        for p in [api, *workers]:
+            p.start()
+        task = {"model_name": "gpt-4.1-mini", "user_prompt": "hello"}
+        async with httpx.AsyncClient(auth=(creds["login"], creds["password"]), timeout=60) as http:
+
+            async def posts() -> list[str]:
+                out = []
+                for _ in range(10):
+                    r = await http.post(api.url + POST, json=[task] * 100)
+                    out += [t["id"] for t in r.json()["tasks"]]
+                    await asyncio.sleep(0.1)
+                return out
+
+            async def chaos() -> None:
+                for _ in range(4):
+                    await asyncio.sleep(rng.uniform(0.3, 1.2))
+                    victim = rng.choice(workers)
+                    victim.kill(signal.SIGKILL)
+                    await asyncio.sleep(0.2)
+                    await asyncio.to_thread(victim.start)
+
+            ids, _ = await asyncio.gather(posts(), chaos())
+        assert len(set(ids)) == 1000
+        conn = await asyncpg.connect(dsn)
+        try:
+            deadline = time.monotonic() + 180
+            while await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE status = 'done'") < 1000:
+                assert time.monotonic() < deadline, "tasks lost after the workers were killed"
+                await asyncio.sleep(0.2)
+            per_task = await conn.fetch(
+                "SELECT task_id, COUNT(*) FILTER (WHERE kind = 'base') AS base, COUNT(*) FILTER (WHERE kind = 'prepay') AS prepay, "
+                "COUNT(*) FILTER (WHERE kind IN ('refund', 'overage')) AS settle FROM ledger WHERE task_id IS NOT NULL GROUP BY task_id"
+            )
+            assert all((r["base"], r["prepay"], r["settle"]) == (1, 1, 1) for r in per_task), "charged twice"
+            balance, ledger = await conn.fetchrow(
+                "SELECT balance, (SELECT SUM(amount) FROM ledger WHERE account_id = accounts.id) FROM accounts"
+            )
+            assert balance == ledger
+            batched = await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE batch_saved > 0")
+        finally:
+            await conn.close()
+        sent = Counter(line.custom_id for b in fake_openai_batch.batches.batches.values() for line in b.lines)
+        assert max(sent.values()) == 1, "a task was sent in two vendor batches"
+        assert batched == len(sent) > 0  # what went through a batch settled at its price; the rest direct
+    finally:
+        for p in [api, *workers]:
+            p.stop()
 
 
 async def test_parallel_posts_through_two_api_processes_never_overspend(cluster):

@@ -49,7 +49,19 @@ def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:
     (catalog.toml, the price database) for the tokens and its fees for the tools that ran."""
     if result.reported_cost is not None and (entry.prices is None or entry.prices.listed):
         return to_nanos(result.reported_cost)
-    return to_nanos(_token_cost(entry, result)) + tool_fees(entry, result, tariff)
+    tokens = _token_cost(entry, result)
+    if result.batched:  # the vendor's batch rates (tool fees are billed in full)
+        tokens *= entry.batch_rate
+    return to_nanos(tokens) + tool_fees(entry, result, tariff)
+
+
+def batch_saving(entry: ModelEntry, result: LlmResult) -> int:
+    """Nano-dollars a batched answer cost less than the same answer direct (0 when the vendor reported the
+    cost itself: what it would have been direct is not known)."""
+    if not result.batched or result.reported_cost is not None:
+        return 0
+    tokens = _token_cost(entry, result)
+    return to_nanos(tokens) - to_nanos(tokens * entry.batch_rate)
 
 
 def tool_fees(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:

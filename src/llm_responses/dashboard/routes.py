@@ -382,7 +382,10 @@ async def spend(request: Request, account: Account) -> Response:
         by_day[r["day"]] = round(by_day.get(r["day"], 0.0) + r["cost"], 6)
     chart = [{"name": "cost (USD)", "data": dict(sorted(by_day.items()))}]
     total = round(sum(r["cost"] for r in rows), 6)
-    return _out(request, "spend.html", rows, account=account, chart=chart, total=total, days=SPEND_DAYS)
+    saved = round(sum(r["batch_saved"] for r in rows), 6)
+    return _out(
+        request, "spend.html", rows, account=account, chart=chart, total=total, saved=saved, days=SPEND_DAYS
+    )
 
 
 class _Headers:

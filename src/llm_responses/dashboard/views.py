@@ -88,8 +88,15 @@ def source_rows(key_field: str, items: list[tuple[str, int]], answers: int) -> l
     ]
 
 
-def spend_rows(rows: list[tuple[str, str, int, int, int]]) -> list[dict[str, Any]]:
+def spend_rows(rows: list[tuple[str, str, int, int, int, int]]) -> list[dict[str, Any]]:
     return [
-        {"day": day, "engine": se, "tasks": n, "answered": done, "cost": to_usd(nanos)}
-        for day, se, n, done, nanos in rows
+        {
+            "day": day,
+            "engine": se,
+            "tasks": n,
+            "answered": done,
+            "cost": to_usd(nanos),
+            "batch_saved": to_usd(saved),
+        }
+        for day, se, n, done, nanos, saved in rows
     ]

@@ -13,8 +13,8 @@ the SDK would) or an exponential backoff.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -118,20 +118,32 @@ async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, na
     are checked by the tests against the fake server and the embedded llama.cpp server.
     """
     try:
-        # serialized with orjson here (the SDK's default JSON header stays): its own dumps is a json.dumps
-        raw = await client.post(path, content=orjson.dumps(body), cast_to=httpx2.Response)
+        with sdk_errors(name):
+            # serialized with orjson here (the SDK's default JSON header stays): its own dumps is a json.dumps
+            raw = await client.post(path, content=orjson.dumps(body), cast_to=httpx2.Response)
         parsed = orjson.loads(raw.content)
     except orjson.JSONDecodeError as exc:  # a 200 with a non-JSON body (a misbehaving proxy)
         raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
+    if not isinstance(parsed, dict):
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: response body is not a JSON object")
+    return parsed
+
+
+@contextmanager
+def sdk_errors(name: str) -> Iterator[None]:
+    """The SDK's exceptions as classified ``ProviderError``s: around a direct call and each batch API call."""
+    try:
+        yield
     except openai.APIStatusError as exc:
         raise map_status_error(exc) from exc
     except openai.APITimeoutError as exc:
         raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
     except openai.APIConnectionError as exc:
         raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
-    if not isinstance(parsed, dict):
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: response body is not a JSON object")
-    return parsed
+    except httpx2.TimeoutException as exc:  # while a streamed body is read, past the SDK's own handling
+        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: read timed out") from exc
+    except httpx2.TransportError as exc:
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
 
 
 # error codes that say the operator's setup is wrong, whatever the HTTP status carrying them (OpenAI sends
@@ -142,27 +154,34 @@ OPERATOR_CODES = frozenset(
 
 
 def map_status_error(exc: openai.APIStatusError) -> ProviderError:
-    """An HTTP error, classified for the task lifecycle."""
-    code = getattr(exc, "code", None)
-    message = f"HTTP {exc.status_code}: {getattr(exc, 'message', str(exc))}"
-    kind = status_kind(exc.status_code)
+    """An HTTP error of a direct call, classified for the task lifecycle (``status_error`` decides)."""
+    return status_error(exc.status_code, exc.body, exc.response.headers)
+
+
+def status_error(status: int, body: object, headers: Mapping[str, str] | None = None) -> ProviderError:
+    """An upstream's HTTP error status and its body, classified: the one mapping for a direct call's error
+    (``map_status_error``) and for a batch line answered with that status (``providers/openai_batch.py``).
+
+    ``body`` is the answer's JSON (``{"error": {...}}``, or the SDK's ``APIStatusError.body``, the inner
+    object) or whatever text came instead; the message, ``code`` and ``param`` are read from it as the SDK
+    reads them. ``headers`` (none for a batch line) give ``Retry-After``.
+    """
+    error = body.get("error", body) if isinstance(body, Mapping) else None
+    error = error if isinstance(error, Mapping) else {}
+    raw_code = error.get("code")
+    code = str(raw_code) if raw_code is not None else None
+    text = error.get("message")
+    detail = f" - {text}" if isinstance(text, str) and text else ""
+    message = f"HTTP {status}: Error code: {status}{detail}"  # the SDK's own text for the error
+    kind = status_kind(status)
     if code in OPERATOR_CODES or kind is ErrorKind.FATAL:
         return ProviderError(ErrorKind.FATAL, message, code=code)
     if kind is ErrorKind.UNAVAILABLE:
-        return ProviderError(
-            ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers)
-        )
-    param = getattr(exc, "param", None)
-    if param is None and _error_type(exc) == "exceed_context_size_error":  # llama.cpp: the prompt is too long
+        wait = retry_after(headers) if headers is not None else None
+        return ProviderError(ErrorKind.UNAVAILABLE, message, code=code, retry_after=wait)
+    param = error.get("param") if isinstance(error.get("param"), str) else None
+    if (
+        param is None and error.get("type") == "exceed_context_size_error"
+    ):  # llama.cpp: the prompt is too long
         param = "input"
     return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=code)
-
-
-def _error_type(exc: openai.APIStatusError) -> str | None:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict):
-            value = inner.get("type")
-            return value if isinstance(value, str) else None
-    return None

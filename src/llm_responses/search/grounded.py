@@ -11,9 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
-from llm_responses.core import LlmRequest, LlmResult, Locale, Provider, SearchBackend, SearchHit
+from llm_responses.core import (
+    BatchClient,
+    BatchHandle,
+    BatchPoll,
+    LineResult,
+    LlmRequest,
+    LlmResult,
+    Locale,
+    Provider,
+    SearchBackend,
+    SearchHit,
+)
 from llm_responses.errors import SearchError
 from llm_responses.search.grounding import apply_citations, grounded_prompt
 from llm_responses.search.planner import parse_model_queries, planning_prompt, rule_queries
@@ -39,6 +51,9 @@ class SearchGroundedProvider:
             raise ValueError(f"query planner must be 'rule' or 'model', not {planner!r}")
         self.inner = inner
         self.name = inner.name
+        # the inner provider's batch API, for the tasks that need no search of ours (they do theirs first)
+        inner_batch: BatchClient | None = getattr(inner, "batch", None)
+        self.batch = NoSearchBatch(inner_batch) if inner_batch is not None else None
         self.backend = backend
         self.sources = sources
         self.planner = planner
@@ -116,3 +131,37 @@ def _add_usage(result: LlmResult, planning: LlmResult | None) -> LlmResult:
         output_tokens=result.output_tokens + planning.output_tokens,
         reasoning_tokens=result.reasoning_tokens + planning.reasoning_tokens,
     )
+
+
+class NoSearchBatch:
+    """A batch client that takes only the requests needing no search of ours (the search runs here, before
+    the model is asked, which a batch line cannot wait for); the rest go the direct way."""
+
+    def __init__(self, inner: BatchClient) -> None:
+        self.inner = inner
+        self.max_requests = inner.max_requests
+        self.max_bytes = inner.max_bytes
+
+    def accepts(self, request: LlmRequest) -> bool:
+        return not request.web_search and self.inner.accepts(request)
+
+    def group(self, request: LlmRequest) -> str:
+        return self.inner.group(request)
+
+    def encode(self, custom_id: str, request: LlmRequest) -> bytes:
+        return self.inner.encode(custom_id, request)
+
+    async def submit(self, key: str, lines: Sequence[bytes]) -> BatchHandle:
+        return await self.inner.submit(key, lines)
+
+    async def find(self, key: str, since: float, count: int | None = None) -> BatchHandle | None:
+        return await self.inner.find(key, since, count)
+
+    async def poll(self, handle: BatchHandle) -> BatchPoll:
+        return await self.inner.poll(handle)
+
+    def results(self, handle: BatchHandle) -> AsyncIterator[LineResult]:
+        return self.inner.results(handle)
+
+    async def cancel(self, handle: BatchHandle) -> None:
+        await self.inner.cancel(handle)

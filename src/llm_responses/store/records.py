@@ -14,6 +14,7 @@ class TaskStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     PURGED = "purged"  # past retention: only the id remains, to answer 40403
+    BATCHED = "batched"  # inside a vendor batch (batching/): running, as far as a client can tell
 
 
 class LedgerKind(StrEnum):
@@ -55,6 +56,9 @@ class NewTask:
     pingback_url: str | None
     base_price: int  # nano-dollars charged for good
     prepayment: int  # nano-dollars held until the task settles
+    # "batch": gathered into a vendor batch (batching/); a direct worker takes it only after run_after_delay
+    lane: str = "direct"
+    run_after_delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,7 @@ class Outcome:
     refund_base: bool = False  # failures of live calls cost nothing
     error_detail: str | None = None  # for the operator's log, never shown to clients
     index: AnswerIndex | None = None  # the answer's mentions-index rows, written as it settles
+    batch_saved: int = 0  # nano-dollars a vendor batch saved against the direct price
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,3 +240,18 @@ def parse_finished_cursor(text: str) -> tuple[float, str]:
     if not math.isfinite(value):
         raise ValueError("not a page cursor")
     return value, task_id
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """A vendor batch as the store keeps it (``batches``): ``status`` submitting, submitted or ended."""
+
+    id: str
+    provider: str
+    group: str
+    status: str
+    vendor_id: str | None
+    input_file: str | None
+    polls: int
+    created_at: float
+    tasks: int

@@ -51,7 +51,7 @@ async def finish(
         updates.append((
             task_id, TaskStatus.DONE.value if o.success else TaskStatus.FAILED.value, o.status_code, o.status_message,
             o.result_json, o.money_spent, cost, o.input_tokens, o.output_tokens, o.reasoning_tokens,
-            o.web_search_calls, o.error_detail, now,
+            o.web_search_calls, o.error_detail, now, o.batch_saved,
         ))  # fmt: skip
         if o.success and o.index is not None:
             indexed.append((task_id, o.index))

@@ -13,13 +13,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
-from llm_responses.store import accounts, deliveries, mentions, tasks
+from llm_responses.store import accounts, batches, deliveries, mentions, tasks
 from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
 from llm_responses.store.fair_claim import Rotation
 from llm_responses.store.mention_sql import Dialect
 from llm_responses.store.records import (
     Account,
     AnswerIndex,
+    BatchRow,
     ClaimedDelivery,
     ClaimedTask,
     DeliveryAttempt,
@@ -181,6 +182,75 @@ class Store:
 
         return await self.db.write(tx)
 
+    # -- vendor batches (batching/) ---------------------------------------------------------------
+
+    async def batch_candidates(self, limit: int) -> list[tuple[str, str, float]]:
+        """(id, request JSON, created_at) of queued batch-lane tasks, oldest first."""
+        rows = await self.db.read(lambda c: c.fetch("batch_candidates", limit))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def to_direct_lane(self, task_ids: list[str], now: float) -> None:
+        """Batch-lane tasks no vendor batch will take: the direct workers', now."""
+        if task_ids:
+            await self.db.write(lambda c: _to_direct(c, task_ids, now))
+
+    async def open_batch(
+        self, batch_id: str, provider: str, group: str, task_ids: list[str], owner: str, lease_until: float,
+        now: float,
+    ) -> list[str]:  # fmt: skip
+        """Record a batch and move the still-queued ``task_ids`` into it, in one transaction."""
+        return await self.db.write(
+            lambda c: batches.open_batch(c, batch_id, provider, group, task_ids, owner, lease_until, now),
+            PROMISED,
+        )
+
+    async def batch_submitted(self, batch_id: str, vendor_id: str, input_file: str | None, now: float,
+                              next_poll_at: float) -> None:  # fmt: skip
+        await self.db.write(
+            lambda c: c.execute("batch_submitted", batch_id, vendor_id, input_file, now, next_poll_at),
+            PROMISED,
+        )
+
+    async def claim_due_batches(
+        self, owner: str, lease_until: float, now: float, limit: int
+    ) -> list[BatchRow]:
+        rows = await self.db.write(
+            lambda c: c.fetch("claim_due_batches", owner, lease_until, now, limit), LOSSY
+        )
+        return [batches.batch_row(r) for r in rows]
+
+    async def reschedule_batch(self, batch_id: str, next_poll_at: float, error: str | None = None) -> None:
+        await self.db.write(lambda c: c.execute("reschedule_batch", batch_id, next_poll_at, error))
+
+    async def end_batch(self, batch_id: str, now: float, error: str | None = None) -> None:
+        await self.db.write(lambda c: c.execute("end_batch", batch_id, now, error))
+
+    async def batch_requests(self, batch_id: str, task_ids: list[str]) -> dict[str, str]:
+        """The request JSON of those of ``task_ids`` still in the batch."""
+        rows = await self.db.read(lambda c: c.fetch("batch_requests", batch_id, task_ids))
+        return {r[0]: r[1] for r in rows}
+
+    async def batch_requests_all(self, batch_id: str) -> list[tuple[str, str]]:
+        """(id, request JSON) of every task still in the batch (a submission to repeat)."""
+        return [(r[0], r[1]) for r in await self.db.read(lambda c: c.fetch("batch_requests_all", batch_id))]
+
+    async def batch_leftovers(self, batch_id: str) -> list[str]:
+        return [r[0] for r in await self.db.read(lambda c: c.fetch("batch_leftovers", batch_id))]
+
+    async def settle_batch_lines(
+        self, batch_id: str, items: list[tuple[str, Outcome]], now: float
+    ) -> list[bool]:
+        """Settle lines of an ended batch in one transaction (one commit for the chunk)."""
+        return await self.db.write(lambda c: batches.settle_lines(c, batch_id, items, now))
+
+    async def requeue_from_batch(self, batch_id: str, task_ids: list[str], now: float) -> int:
+        if not task_ids:
+            return 0
+        return await self.db.write(lambda c: batches.requeue(c, batch_id, task_ids, now), PROMISED)
+
+    async def count_batches(self, status: str) -> int:
+        return int(await self.db.read(lambda c: c.fetchval("count_batches_with_status", status)))
+
     # -- the mentions index ------------------------------------------------------------------------
 
     async def index_answers(self, items: list[tuple[str, AnswerIndex]], *, replace: bool = False) -> int:
@@ -194,10 +264,11 @@ class Store:
         rows = await self.db.read(lambda c: c.fetch("tasks_to_index", account_id, after, limit))
         return [(_task_record(r[:14]), r[14] is not None) for r in rows]
 
-    async def spend_by_day(self, account_id: int, since: float) -> list[tuple[str, str, int, int, int]]:
-        """(day, engine, tasks, answered, nano-dollars) for the tasks posted since ``since``, newest day first."""
+    async def spend_by_day(self, account_id: int, since: float) -> list[tuple[str, str, int, int, int, int]]:
+        """(day, engine, tasks, answered, nano-dollars, nano-dollars batching saved) for the tasks posted since
+        ``since``, newest day first."""
         rows = await self.db.read(lambda c: c.fetch("spend_by_day", account_id, since))
-        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0), int(r[5] or 0)) for r in rows]
 
     async def mention_locations(self, account_id: int) -> list[tuple[int | None, str | None, str, int]]:
         """(location_code, language_code, engine, answers) of the account's mentions index."""
@@ -322,6 +393,11 @@ class Store:
 
     async def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
         return await self.db.read(lambda c: _count(c, "count_deliveries", status))
+
+
+async def _to_direct(c: Connection, task_ids: list[str], now: float) -> None:
+    if await c.execute("to_direct_lane", task_ids, now):
+        await c.notify(tasks.TASKS_CHANNEL)
 
 
 async def _count(c: Connection, query: str, status: TaskStatus | DeliveryStatus | None) -> int:

@@ -25,7 +25,8 @@ def task_row(
     attempts = 1 if status is TaskStatus.RUNNING else 0
     return (
         t.id, account_id, t.se, t.endpoint, status.value, t.request_json, t.data_json, t.tag, t.postback_url,
-        t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease, now, now,
+        t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease,
+        now + t.run_after_delay, now, t.lane,
     )  # fmt: skip
 
 
@@ -115,7 +116,8 @@ async def recover_expired_leases(c: Connection, now: float, abandoned: Outcome) 
 
 
 async def expire_overdue(c: Connection, created_before: float, now: float, outcome: Outcome) -> int:
-    """End task_post tasks created before ``created_before`` and still queued or running with ``outcome``."""
-    statuses = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+    """End task_post tasks created before ``created_before`` and still queued, running or in a vendor batch
+    with ``outcome`` (a batch's late answer for one of them then settles nothing)."""
+    statuses = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, TaskStatus.BATCHED.value)
     rows = await c.fetch("overdue", *statuses, created_before)
     return sum(await finish(c, [(r[0], r[1], outcome) for r in rows], now, from_statuses=statuses))

@@ -16,9 +16,9 @@ import orjson
 from llm_responses.analysis.answer_index import index_answer
 from llm_responses.analysis.mentions import Entity
 from llm_responses.billing.money import to_usd
-from llm_responses.billing.pricing import Tariff, money_spent
+from llm_responses.billing.pricing import Tariff, batch_saving, money_spent
 from llm_responses.catalog import Catalog, ModelEntry
-from llm_responses.core import LlmRequest, Provider
+from llm_responses.core import BatchClient, LlmRequest, LlmResult, Provider
 from llm_responses.errors import ApiError, ErrorKind, ProviderError, StatusCode
 from llm_responses.redaction import Redactor
 from llm_responses.store.records import Outcome
@@ -96,18 +96,29 @@ class Runner:
             err = ApiError.invalid_field("model_name")
             return Attempt(_failure(err.status, err.message, f"model {request.model_id} is no longer served"))
         try:
-            result = await provider.generate(
-                to_llm_request(task_id, request, max_output_tokens=self.output_budget(request, entry))
-            )
+            result = await provider.generate(self.llm_request(task_id, request, entry))
         except ProviderError as exc:
-            message = self.redact(exc.message)
-            log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider.name, message)
-            return Attempt(provider_failure(exc, message), retryable=exc.retryable)
+            return self.failed(task_id, provider.name, exc)
+        return Attempt(self.outcome(task_id, request, entry, provider.name, result))
+
+    def llm_request(self, task_id: str, request: TaskRequest, entry: ModelEntry) -> LlmRequest:
+        return to_llm_request(task_id, request, max_output_tokens=self.output_budget(request, entry))
+
+    def failed(self, task_id: str, provider_name: str, exc: ProviderError) -> Attempt:
+        """An upstream's error, logged and kept redacted, as the task's outcome (``provider_failure``)."""
+        message = self.redact(exc.message)
+        log.warning("task %s: %s error from %s: %s", task_id, exc.kind.value, provider_name, message)
+        return Attempt(provider_failure(exc, message), retryable=exc.retryable)
+
+    def outcome(
+        self, task_id: str, request: TaskRequest, entry: ModelEntry, provider_name: str, result: LlmResult
+    ) -> Outcome:
+        """An answer as the task's outcome: priced, rendered and indexed (a direct call's and a batch line's)."""
         detail = None
         if result.incomplete_reason:  # the text that came back is kept; the operator learns why it stopped
             detail = self.redact(f"incomplete: {result.incomplete_reason}")
             log.info(
-                "task %s: answer from %s incomplete (%s)", task_id, provider.name, result.incomplete_reason
+                "task %s: answer from %s incomplete (%s)", task_id, provider_name, result.incomplete_reason
             )
         spent = money_spent(entry, result, self.tariff)
         rendered = render_result(
@@ -124,21 +135,33 @@ class Runner:
             result=rendered,
             entities=self.brands,
         )
-        return Attempt(
-            Outcome(
-                success=True,
-                status_code=StatusCode.OK,
-                status_message=StatusCode.OK.message,
-                result_json=orjson.dumps(rendered).decode(),
-                money_spent=spent,
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
-                reasoning_tokens=result.reasoning_tokens,
-                web_search_calls=result.web_search_calls,
-                error_detail=detail,
-                index=index,
-            )
+        return Outcome(
+            success=True,
+            status_code=StatusCode.OK,
+            status_message=StatusCode.OK.message,
+            result_json=orjson.dumps(rendered).decode(),
+            money_spent=spent,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            reasoning_tokens=result.reasoning_tokens,
+            web_search_calls=result.web_search_calls,
+            error_detail=detail,
+            index=index,
+            batch_saved=batch_saving(entry, result),
         )
+
+    def batching(self, request: TaskRequest) -> tuple[str, BatchClient, LlmRequest] | None:
+        """(provider name, its batch client, the request) when the task's vendor runs it in a batch; None
+        when it goes the direct way (no batch API, or a request the vendor refuses in batches)."""
+        entry = self.catalog.entry_of(request.model_name, request.model_id, request.se)
+        if entry is None or not entry.batch_supported:
+            return None
+        provider = self.providers.get(entry.provider)
+        client = getattr(provider, "batch", None)
+        if provider is None or client is None:
+            return None
+        llm = self.llm_request("", request, entry)
+        return (provider.name, client, llm) if client.accepts(llm) else None
 
 
 def to_llm_request(task_id: str, r: TaskRequest, *, max_output_tokens: int | None = None) -> LlmRequest:

@@ -30,6 +30,8 @@ from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.request import TaskRequest, echo, live_fields, task_post_fields, validate_task
 
 log = logging.getLogger(__name__)
+# a batch-lane task no batcher has gathered by then (none runs, or it keeps failing) goes the direct way
+BATCH_FALLBACK_SECONDS = 3600.0
 
 
 class TaskService:
@@ -128,7 +130,11 @@ class TaskService:
         self, task_id: str, se: str, endpoint: str, request: TaskRequest, data: dict[str, Any]
     ) -> NewTask:
         live = endpoint == "live"
+        # a vendor batch when batching is on and the vendor runs it in one; else a direct worker takes it
+        batched = not live and self.config.batch and self.runner.batching(request) is not None
         return NewTask(
+            lane="batch" if batched else "direct",
+            run_after_delay=BATCH_FALLBACK_SECONDS if batched else 0.0,
             id=task_id,
             se=se,
             endpoint=endpoint,
@@ -283,7 +289,7 @@ class TaskService:
             return _error_task(task_id, ApiError(StatusCode.RESULTS_EXPIRED), started, path, data)
         if record.status is TaskStatus.QUEUED:
             return _error_task(task_id, ApiError(StatusCode.TASK_IN_QUEUE), started, path, data)
-        if record.status is TaskStatus.RUNNING:
+        if record.status in (TaskStatus.RUNNING, TaskStatus.BATCHED):
             return _error_task(task_id, ApiError(StatusCode.TASK_HANDED), started, path, data)
         if account.balance < 0:
             # "if your account balance is negative, you will not receive the results" (docs.dataforseo.com, task_get)

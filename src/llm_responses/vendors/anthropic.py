@@ -14,18 +14,38 @@ The version header is pinned to ``2023-06-01``: on the SDK's default version eve
 a 400, and DataForSEO's Claude endpoint takes ``temperature`` (default 0.7) and ``top_p``. Models that
 deprecated sampling (Opus 4.7+, Sonnet 5, ...) are sent none. Retries are ours (``post_json``'s rules:
 429, 529 overloaded and 5xx, waiting what ``retry-after`` asks).
+
+Its Message Batches API (the Standard method at half price) is ``provider.batch`` (``AnthropicBatch``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 import orjson
 from pydantic import AliasChoices, Field
 
-from llm_responses.core import Citation, LlmRequest, LlmResult, Provider, TextPart
+from llm_responses.core import (
+    BatchClient,
+    BatchHandle,
+    BatchPoll,
+    Citation,
+    LineResult,
+    LlmRequest,
+    LlmResult,
+    Provider,
+    TextPart,
+)
 from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.batch_io import SKEW, check_size, spool
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.retrying import retry_after, retrying
 from llm_responses.vendors.vendor import Vendor, VendorSettings
@@ -46,8 +66,12 @@ INCOMPLETE = {"max_tokens": "max_output_tokens", "refusal": "content_filter"}
 PARAMS = ("temperature", "top_p", "max_tokens", "thinking", "messages", "system")
 
 
+log = logging.getLogger(__name__)
+
+
 class AnthropicProvider:
     hosted_search = True
+    batch: BatchClient | None = None  # its Message Batches API, ``AnthropicBatch`` (``build`` attaches it)
     thinking_budget = (
         THINKING_BUDGET  # what a reasoning task adds to the output budget (Runner.output_budget)
     )
@@ -92,19 +116,9 @@ class AnthropicProvider:
         return await retrying(lambda: self._post_once(body), self._retries)
 
     async def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
-        import anthropic
-
-        try:
+        with sdk_errors(self.name):
             raw = await self._client.post("/v1/messages", content=orjson.dumps(body), cast_to=httpx2.Response)
             parsed = orjson.loads(raw.content)
-        except orjson.JSONDecodeError as exc:
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: non-JSON response body") from exc
-        except anthropic.APIStatusError as exc:
-            raise map_status_error(exc, self.name) from exc
-        except anthropic.APITimeoutError as exc:
-            raise ProviderError(ErrorKind.TIMEOUT, f"{self.name}: request timed out") from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: connection error: {exc}") from exc
         if not isinstance(parsed, dict) or not isinstance(parsed.get("content"), list):
             raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: the body is not a Message")
         return parsed
@@ -224,23 +238,230 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
+@contextlib.contextmanager
+def sdk_errors(name: str) -> Iterator[None]:
+    """The SDK's exceptions (and a body that is not JSON) as classified ``ProviderError``s."""
+    import anthropic
+
+    try:
+        yield
+    except orjson.JSONDecodeError as exc:
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
+    except anthropic.APIStatusError as exc:
+        raise map_status_error(exc, name) from exc
+    except anthropic.APITimeoutError as exc:
+        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
+    except anthropic.APIConnectionError as exc:
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
+    except httpx2.TimeoutException as exc:  # while a streamed body is read, past the SDK's own handling
+        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: read timed out") from exc
+    except httpx2.TransportError as exc:
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
+
+
 def map_status_error(exc: anthropic.APIStatusError, name: str) -> ProviderError:
     """Anthropic's HTTP errors, classified like OpenAI's: whose fault, and whether to retry."""
-    body = exc.body if isinstance(exc.body, dict) else {}
+    return status_error(exc.status_code, exc.body, name, headers=exc.response.headers, fallback=exc.message)
+
+
+def status_error(
+    status: int, body: object, name: str, *, headers: Mapping[str, str] | None = None, fallback: str = ""
+) -> ProviderError:
+    """An error status and Anthropic's error body (``{"type": "error", "error": {type, message}}``),
+    classified: the one mapping for a direct call's HTTP error and a batch's ``errored`` line."""
+    body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     kind_name = error.get("type") if isinstance(error, dict) else None
     text = error.get("message") if isinstance(error, dict) else None
-    message = f"HTTP {exc.status_code}: {text or exc.message}"
+    message = f"HTTP {status}: {text or fallback or kind_name or 'error'}"
     code = kind_name if isinstance(kind_name, str) else None
-    kind = status_kind(exc.status_code)
+    kind = status_kind(status)
     if kind is ErrorKind.FATAL:
         return ProviderError(kind, message, code=code)
     if kind is ErrorKind.UNAVAILABLE:  # 429, 529 "overloaded_error", 5xx
-        return ProviderError(
-            ErrorKind.UNAVAILABLE, message, code=code, retry_after=retry_after(exc.response.headers)
-        )
+        wait = retry_after(headers) if headers is not None else None
+        return ProviderError(ErrorKind.UNAVAILABLE, message, code=code, retry_after=wait)
     param = next((p for p in PARAMS if isinstance(text, str) and f"`{p}`" in text), None)
     return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=code)
+
+
+# -- Message Batches --------------------------------------------------------------------------------------
+# "A Message Batch is limited to either 100,000 Message requests or 256 MB in size, whichever is reached
+# first" (docs.claude.com/en/api/creating-message-batches; the same page's schema says 10,000 requests). The
+# 256 MB is the whole request body: MB or MiB is not said, so the smaller, less a megabyte for the envelope and
+# the commas between lines (100 kB at most).
+MAX_BATCH_REQUESTS = 100_000
+MAX_BATCH_BYTES = 255_000_000
+# an ``errored`` line carries the error body without its HTTP status: the status each documented error type
+# is answered with (docs.claude.com/en/api/errors)
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+RESULTS_TIMEOUT = 3600.0  # seconds to read one batch's results, read as fast as the caller takes them
+
+
+class AnthropicBatch:
+    """Anthropic's Message Batches (``POST /v1/messages/batches``) with the provider's own SDK client.
+
+    Every Messages feature works in a batch ("All features available in the Messages API, including beta
+    features"), the ``web_search_20250305`` server tool included, and models may be mixed: every request is
+    accepted, in one group. Each line is ``{"custom_id": <task id>, "params": <the direct request>}``; a task
+    id (a UUID) fits ``custom_id``'s ``^[a-zA-Z0-9_-]{1,64}$``.
+
+    Per result line: ``succeeded`` is the Message parsed as the direct call's, with ``batched``, unless it
+    stopped on ``pause_turn`` (the server's tool loop paused; the direct path resumes it, a batch line cannot
+    be continued): then ``direct``; a Message without text is the direct path's ``NO_OUTPUT``; ``errored`` is
+    the error the direct call would have raised with that error body (``status_error``); ``canceled`` and
+    ``expired`` are ``direct``. A batch only ever ends (``processing_status: ended``); it is never refused as a
+    whole once created.
+
+    Anthropic has neither an idempotency key nor labels on batches, so ``find`` recognises the batch by when
+    it was created and how many requests it holds: the earliest batch created between ``since`` and the end
+    of the create call's timeout (both widened by ``SKEW``) whose request count is ``count``. Another batch
+    of ours with as many requests created in that window is indistinguishable from it; without ``count`` a
+    batch is found only when it is the one created in that window.
+    """
+
+    max_requests = MAX_BATCH_REQUESTS
+    max_bytes = MAX_BATCH_BYTES
+
+    def __init__(self, provider: AnthropicProvider, *, timeout: float) -> None:
+        self.name = provider.name
+        self._client = provider._client
+        self._timeout = timeout
+
+    def accepts(self, request: LlmRequest) -> bool:
+        return True
+
+    def group(self, request: LlmRequest) -> str:
+        return ""
+
+    def encode(self, custom_id: str, request: LlmRequest) -> bytes:
+        return orjson.dumps({"custom_id": custom_id, "params": build_params(request)})
+
+    async def submit(self, key: str, lines: Sequence[bytes]) -> BatchHandle:
+        """One POST whose body (``{"requests": [...]}``) is read from a temporary file as it is sent."""
+        check_size(lines, self.max_requests, self.max_bytes)
+        body = await asyncio.to_thread(spool, lines, head=b'{"requests":[', sep=b",", tail=b"]}")
+        try:
+            size = os.fstat(body.fileno()).st_size
+            with sdk_errors(self.name):
+                raw = await self._client.post(
+                    "/v1/messages/batches",
+                    content=_chunks(body),
+                    cast_to=httpx2.Response,
+                    options={"headers": {"Content-Length": str(size)}},  # not sent chunked
+                )
+                batch = orjson.loads(raw.content)
+        finally:
+            body.close()
+        if not isinstance(batch, dict) or not isinstance(batch.get("id"), str):
+            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: the body is not a Message Batch")
+        return BatchHandle(batch["id"])
+
+    async def find(self, key: str, since: float, count: int | None = None) -> BatchHandle | None:
+        """See the class: by creation time and request count, newest first."""
+        latest = since + self._timeout + SKEW
+        found: list[tuple[datetime, str]] = []
+        with sdk_errors(self.name):
+            async for batch in self._client.messages.batches.list(limit=100):
+                created = batch.created_at.timestamp()
+                if created < since - SKEW:
+                    break
+                counts = batch.request_counts
+                total = (
+                    counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+                )
+                if created <= latest and (count is None or total == count):
+                    found.append((batch.created_at, batch.id))
+        if count is None and len(found) != 1:
+            return None
+        return BatchHandle(min(found)[1]) if found else None
+
+    async def poll(self, handle: BatchHandle) -> BatchPoll:
+        with sdk_errors(self.name):
+            batch = await self._client.messages.batches.retrieve(handle.vendor_id)
+        return BatchPoll(ended=batch.processing_status == "ended")
+
+    async def results(self, handle: BatchHandle) -> AsyncIterator[LineResult]:
+        """The ``results_url`` JSONL, streamed through the SDK's JSONL decoder as plain dicts."""
+        from anthropic._decoders.jsonl import AsyncJSONLDecoder  # the SDK's own, as ``batches.results`` uses
+
+        with sdk_errors(self.name):
+            batch = await self._client.messages.batches.retrieve(handle.vendor_id)
+            if not batch.results_url:
+                raise ProviderError(
+                    ErrorKind.UNAVAILABLE,
+                    f"{self.name}: batch {handle.vendor_id} has no results ({batch.processing_status}"
+                    f"{', archived' if batch.archived_at else ''})",
+                )
+            decoder = await self._client.get(
+                batch.results_url,
+                cast_to=AsyncJSONLDecoder[dict[str, Any]],
+                stream=True,
+                options={"headers": {"Accept": "application/binary"}, "timeout": RESULTS_TIMEOUT},
+            )
+            try:
+                async for line in decoder:
+                    result = self._line(line)
+                    if result is not None:
+                        yield result
+            finally:
+                await decoder.close()
+
+    async def cancel(self, handle: BatchHandle) -> None:
+        """The batch goes ``canceling``, then ends with what had run; an ended batch is left as it is."""
+        try:
+            with sdk_errors(self.name):
+                await self._client.messages.batches.cancel(handle.vendor_id)
+        except ProviderError:
+            if not (await self.poll(handle)).ended:
+                raise
+
+    def _line(self, line: Any) -> LineResult | None:
+        custom_id = line.get("custom_id") if isinstance(line, dict) else None
+        if not isinstance(custom_id, str):
+            log.warning("%s: a batch result line without custom_id was skipped", self.name)
+            return None
+        result = _object(line.get("result"))
+        kind = result.get("type")
+        if kind == "succeeded":
+            message = result.get("message")
+            if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+                error = ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: the result is not a Message")
+                return LineResult(custom_id, error=error)
+            if message.get("stop_reason") == "pause_turn":
+                return LineResult(custom_id, direct=True)  # a continuation is needed: the direct path does it
+            try:
+                # citations come only from the web search tool: keeping them is what the request asked for
+                parsed = parse_messages([message], web_search=True, fallback_model="")
+                answer = require_answer(parsed, self.name)
+            except ProviderError as exc:
+                return LineResult(custom_id, error=exc)
+            return LineResult(custom_id, result=replace(answer, batched=True))
+        if kind == "errored":
+            body = _object(result.get("error"))
+            status = ERROR_STATUS.get(str(_object(body.get("error")).get("type")), 500)
+            return LineResult(custom_id, error=status_error(status, body, self.name))
+        return LineResult(custom_id, direct=True)  # canceled, expired: never ran
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+async def _chunks(file: Any, size: int = 1 << 16) -> AsyncIterator[bytes]:
+    while chunk := file.read(size):
+        yield chunk
 
 
 class AnthropicSettings(VendorSettings):
@@ -261,12 +482,14 @@ class AnthropicSettings(VendorSettings):
 
 
 def build(s: AnthropicSettings) -> Provider:
-    return AnthropicProvider(
+    provider = AnthropicProvider(
         api_key=s.anthropic_api_key,
         base_url=s.anthropic_base_url,
         timeout=s.anthropic_timeout,
         max_retries=s.anthropic_max_retries,
     )
+    provider.batch = AnthropicBatch(provider, timeout=s.anthropic_timeout)
+    return provider
 
 
 VENDOR = Vendor(

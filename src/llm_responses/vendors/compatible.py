@@ -10,6 +10,7 @@ from llm_responses.config_tables import ProviderConfig, QueryPlanner
 from llm_responses.core import Provider
 from llm_responses.providers.openai_chat import OpenAIChatProvider
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
+from llm_responses.vendors.openai import OpenAIProvider, batch_client
 
 
 def build(entry: ProviderConfig) -> tuple[str, Provider, QueryPlanner]:
@@ -23,7 +24,11 @@ def build(entry: ProviderConfig) -> tuple[str, Provider, QueryPlanner]:
         "trust_reply_model": entry.trust_reply_model,
     }
     provider: Provider
-    if entry.api == "responses":
+    if entry.api == "responses" and entry.batch:  # a gateway to OpenAI, with its Batch API too
+        batching = OpenAIProvider(hosted_search=entry.hosted_search, **common)
+        batching.batch = batch_client(batching)
+        provider = batching
+    elif entry.api == "responses":
         provider = OpenAIResponsesProvider(hosted_search=entry.hosted_search, **common)
     else:
         provider = OpenAIChatProvider(**common)

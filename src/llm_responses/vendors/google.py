@@ -14,18 +14,37 @@ The SDK is pinned to ``v1beta`` (google-genai 3.x defaults to ``v1``, where the 
 not all served) and makes no retries of its own; ours follow ``post_json``'s rules. The body is the REST
 request built here, sent through the SDK's request path (``_call`` says why). It is imported
 when the provider is built, so processes that serve no Gemini model do not pay its import.
+
+Its Batch Mode (the Standard method at half price) is ``provider.batch`` (``GeminiBatch``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
+from urllib.parse import urlencode
 
 import orjson
 from pydantic import AliasChoices, Field
 
-from llm_responses.core import Citation, LlmRequest, LlmResult, Provider, TextPart
+from llm_responses.core import (
+    BatchClient,
+    BatchHandle,
+    BatchPoll,
+    Citation,
+    LineResult,
+    LlmRequest,
+    LlmResult,
+    Provider,
+    TextPart,
+)
 from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.batch_io import SKEW, check_size, json_lines, spool
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.providers.retrying import retrying
@@ -37,8 +56,12 @@ THINKING_BUDGET = 1024
 INCOMPLETE = {"MAX_TOKENS": "max_output_tokens", "SAFETY": "content_filter", "RECITATION": "content_filter"}
 
 
+log = logging.getLogger(__name__)
+
+
 class GeminiProvider:
     hosted_search = True
+    batch: BatchClient | None = None  # its Batch Mode, ``GeminiBatch`` (``build`` attaches it)
     thinking_budget = (
         THINKING_BUDGET  # what a reasoning task adds to the output budget (Runner.output_budget)
     )
@@ -89,21 +112,13 @@ class GeminiProvider:
         """One ``generateContent`` through the SDK's own request path (auth, base URL, API version,
         timeout, error types), with the REST body built here: the SDK's typed conversion of the request
         and the response was 0.8 ms of CPU per call, more than everything else we add (bench_engines)."""
-        from google.genai import errors
+        return await self._rest("post", f"models/{request.model}:generateContent", build_request(request))
 
-        try:
-            response = await self._client.aio._api_client.async_request(
-                "post", f"models/{request.model}:generateContent", build_request(request)
-            )
+    async def _rest(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One REST call (``path`` under the API version) through the SDK's request path, its JSON object."""
+        with sdk_errors(self.name):
+            response = await self._client.aio._api_client.async_request(method, path, body)
             parsed = orjson.loads(response.body or "{}")
-        except errors.APIError as exc:
-            raise map_api_error(exc, self.name) from exc
-        except orjson.JSONDecodeError as exc:
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: non-JSON response body") from exc
-        except TimeoutError as exc:
-            raise ProviderError(ErrorKind.TIMEOUT, f"{self.name}: request timed out") from exc
-        except OSError as exc:  # aiohttp's and httpx's connection errors
-            raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: {type(exc).__name__}: {exc}") from exc
         if not isinstance(parsed, dict):
             raise ProviderError(ErrorKind.UNAVAILABLE, f"{self.name}: response body is not a JSON object")
         return parsed
@@ -208,16 +223,38 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
+@contextlib.contextmanager
+def sdk_errors(name: str) -> Iterator[None]:
+    """The SDK's exceptions (and a body that is not JSON) as classified ``ProviderError``s."""
+    from google.genai import errors
+
+    try:
+        yield
+    except errors.APIError as exc:
+        raise map_api_error(exc, name) from exc
+    except orjson.JSONDecodeError as exc:
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
+    except TimeoutError as exc:
+        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
+    except OSError as exc:  # aiohttp's and httpx's connection errors
+        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: {type(exc).__name__}: {exc}") from exc
+
+
 def map_api_error(exc: Any, name: str) -> ProviderError:
+    """A direct call's HTTP error (the SDK's ``APIError``), classified by ``api_error``."""
     code = int(getattr(exc, "code", 0) or 0)
-    status = getattr(exc, "status", None)
-    message = f"HTTP {code}: {getattr(exc, 'message', None) or exc}"
+    return api_error(code, getattr(exc, "status", None), str(getattr(exc, "message", None) or exc), name)
+
+
+def api_error(code: int, status: str | None, text: str, name: str) -> ProviderError:
+    """An HTTP ``code``, Google's ``status`` name and message, classified: the one mapping for a direct
+    call's error and a batch line's ``google.rpc.Status`` (as the HTTP code its gRPC code maps to)."""
+    message = f"HTTP {code}: {text}"
     kind = status_kind(code)
     if kind is ErrorKind.FATAL or status in ("PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND"):
         return ProviderError(ErrorKind.FATAL, message, code=status)
     if kind is ErrorKind.UNAVAILABLE:  # RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL
         return ProviderError(kind, message, code=status)
-    text = str(getattr(exc, "message", "") or "")
     param = next(
         (p for p in ("temperature", "top_p", "thinking_budget", "max_output_tokens") if p in text), None
     )
@@ -228,6 +265,267 @@ def map_api_error(exc: Any, name: str) -> ProviderError:
     if "thinking is not supported" in text.lower() or "thinking_config" in text.lower():
         param = "use_reasoning"  # a model that cannot think, asked to (the catalog should have said)
     return ProviderError(ErrorKind.INVALID_REQUEST, message, param=param, code=status)
+
+
+# -- Batch Mode ---------------------------------------------------------------------------------------------
+# Inline requests "for smaller batches that keep the total request size under 20MB"
+# (ai.google.dev/gemini-api/docs/batch-api); their answers come back inside the batch's Operation, which can
+# only be read whole, so only small batches go inline and the rest as a JSONL file whose answers are streamed.
+INLINE_BYTES = 20_000_000
+INLINE_LINES = 100
+# Google caps an input file at 2 GB and sets no request count; these caps are ours, as for OpenAI and
+# Perplexity: one batch's upload and answers stay what one worker handles in bounded memory and time. The
+# per-model enqueued-token limit (by tier, not published per account) may refuse a batch sooner: a 429 on create.
+MAX_BATCH_REQUESTS = 50_000
+MAX_BATCH_BYTES = 200_000_000
+RESULTS_TIMEOUT_MS = 3_600_000  # one batch's answers file, read as fast as the caller takes the lines
+FIND_PAGES = 20  # pages of 100 batches ``find`` reads at most
+# google.rpc.Code -> (the HTTP status it maps to, its name), from googleapis' google/rpc/code.proto
+RPC_CODES = {
+    1: (499, "CANCELLED"),
+    2: (500, "UNKNOWN"),
+    3: (400, "INVALID_ARGUMENT"),
+    4: (504, "DEADLINE_EXCEEDED"),
+    5: (404, "NOT_FOUND"),
+    6: (409, "ALREADY_EXISTS"),
+    7: (403, "PERMISSION_DENIED"),
+    8: (429, "RESOURCE_EXHAUSTED"),
+    9: (400, "FAILED_PRECONDITION"),
+    10: (409, "ABORTED"),
+    11: (400, "OUT_OF_RANGE"),
+    12: (501, "UNIMPLEMENTED"),
+    13: (500, "INTERNAL"),
+    14: (503, "UNAVAILABLE"),
+    15: (500, "DATA_LOSS"),
+    16: (401, "UNAUTHENTICATED"),
+}
+# the REST API answers BATCH_STATE_*, the SDK maps them to JOB_STATE_* (and has more): either is read
+RUNNING_STATES = frozenset(
+    {"", "UNSPECIFIED", "PENDING", "QUEUED", "RUNNING", "CANCELLING", "PAUSED", "UPDATING"}
+)
+
+
+class GeminiBatch:
+    """Gemini's Batch Mode (``models/{model}:batchGenerateContent``) with the provider's own genai client.
+
+    One model per batch (it is in the path): ``group`` is the model. Every request is accepted: Google
+    Search grounding runs inside batches by third-party reports (Google's batch documentation neither lists
+    nor excludes tools). A line is ``{"key": <task id>, "request": <the direct REST request, with its
+    model>}``, the input file's shape; small batches are sent inline (``{"request", "metadata": {"key"}}``).
+    The batch's ``displayName`` is our key: ``find`` lists the batches and matches it.
+
+    Per answer: a ``GenerateContentResponse`` is parsed as the direct call's (grounding redirect links
+    resolved too), with ``batched``, or is the direct path's ``NO_OUTPUT``; a ``google.rpc.Status`` is the
+    error the direct call would have raised with that status (``api_error``; a ``CANCELLED`` line is
+    ``direct``). The batch: ``SUCCEEDED`` has ended; ``FAILED``, and an ``EXPIRED`` (48 hours pending or
+    running) or ``CANCELLED`` batch without output, have ended ``failed``, so their lines go direct (Google
+    says nothing per line for them).
+    """
+
+    max_requests = MAX_BATCH_REQUESTS
+    max_bytes = MAX_BATCH_BYTES
+
+    def __init__(self, provider: GeminiProvider) -> None:
+        self.name = provider.name
+        self._provider = provider
+        self._client = provider._client
+
+    def accepts(self, request: LlmRequest) -> bool:
+        return True
+
+    def group(self, request: LlmRequest) -> str:
+        return request.model
+
+    def encode(self, custom_id: str, request: LlmRequest) -> bytes:
+        body = {"model": f"models/{request.model}", **build_request(request)}
+        return orjson.dumps({"key": custom_id, "request": body})
+
+    async def submit(self, key: str, lines: Sequence[bytes]) -> BatchHandle:
+        check_size(lines, self.max_requests, self.max_bytes)
+        model = str(orjson.loads(lines[0])["request"]["model"])
+        path = f"{model}:batchGenerateContent"
+        size = sum(len(line) for line in lines) + 32 * len(lines)  # the inline items' envelope
+        if len(lines) <= INLINE_LINES and size < INLINE_BYTES:
+            requests = [_inline(line) for line in lines]
+            config: dict[str, Any] = {"requests": {"requests": requests}}
+            operation = await self._provider._rest(
+                "post", path, {"batch": {"displayName": key, "inputConfig": config}}
+            )
+            return BatchHandle(str(operation["name"]))
+        body = await asyncio.to_thread(spool, lines)
+        try:
+            with sdk_errors(self.name):
+                uploaded = await self._client.aio.files.upload(
+                    file=cast(Any, body), config={"mime_type": "jsonl", "display_name": key}
+                )
+        finally:
+            body.close()
+        file_name = str(uploaded.name)
+        try:
+            operation = await self._provider._rest(
+                "post", path, {"batch": {"displayName": key, "inputConfig": {"fileName": file_name}}}
+            )
+        except ProviderError as exc:
+            if exc.kind in (ErrorKind.INVALID_REQUEST, ErrorKind.FATAL):  # refused: no batch reads the file
+                await self._delete(file_name)
+            raise
+        return BatchHandle(str(operation["name"]), file_name)
+
+    async def find(self, key: str, since: float, count: int | None = None) -> BatchHandle | None:
+        """The batch named ``key`` (its ``displayName``) created since ``since`` (less ``SKEW``)."""
+        token = ""
+        for _ in range(FIND_PAGES):
+            query = urlencode({"pageSize": 100, **({"pageToken": token} if token else {})})
+            page = await self._provider._rest("get", f"batches?{query}", {})
+            for operation in page.get("operations") or ():
+                meta = _object(_object(operation).get("metadata"))
+                created = _timestamp(meta.get("createTime"))
+                if meta.get("displayName") != key or (created is not None and created < since - SKEW):
+                    continue
+                file_name = _object(meta.get("inputConfig")).get("fileName")
+                return BatchHandle(str(operation["name"]), str(file_name) if file_name else None)
+            token = str(page.get("nextPageToken") or "")
+            if not token:
+                break
+        return None
+
+    async def poll(self, handle: BatchHandle) -> BatchPoll:
+        operation = await self._provider._rest("get", handle.vendor_id, {})
+        state = _state(operation)
+        if state in RUNNING_STATES:
+            return BatchPoll(ended=False)
+        if state in ("SUCCEEDED", "PARTIALLY_SUCCEEDED") or _output(operation):
+            return BatchPoll(ended=True)
+        error = _object(operation.get("error"))
+        why = f": {error['message']}" if error.get("message") else ""
+        return BatchPoll(ended=True, failed=f"{self.name}: batch {state.lower()}{why}")
+
+    async def results(self, handle: BatchHandle) -> AsyncIterator[LineResult]:
+        """The answers: streamed from the responses file, or read from the Operation (inline batches)."""
+        operation = await self._provider._rest("get", handle.vendor_id, {})
+        output = _output(operation)
+        fallback = str(_object(operation.get("metadata")).get("model") or "").removeprefix("models/")
+        file_name = output.get("responsesFile")
+        if isinstance(file_name, str) and file_name:
+            async for raw in json_lines(self._download(file_name)):
+                try:
+                    item = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    log.warning(
+                        "%s: an unreadable batch result line was skipped (%d bytes)", self.name, len(raw)
+                    )
+                    continue
+                line = await self._line(_object(item).get("key"), _object(item), fallback)
+                if line is not None:
+                    yield line
+            return
+        for item in _object(output.get("inlinedResponses")).get("inlinedResponses") or ():
+            item = _object(item)
+            line = await self._line(_object(item.get("metadata")).get("key"), item, fallback)
+            if line is not None:
+                yield line
+
+    async def cancel(self, handle: BatchHandle) -> None:
+        """Best effort (Google's words); an ended batch is left as it is."""
+        try:
+            await self._provider._rest("post", f"{handle.vendor_id}:cancel", {})
+        except ProviderError:
+            if not (await self.poll(handle)).ended:
+                raise
+
+    async def _line(self, key: Any, item: dict[str, Any], fallback: str) -> LineResult | None:
+        if not isinstance(key, str) or not key:
+            log.warning("%s: a batch answer without its key was skipped", self.name)
+            return None
+        response = item.get("response")
+        if isinstance(response, dict):
+            try:
+                # citations come only from grounding: keeping them is what the request asked for
+                parsed = parse_response(response, web_search=True, fallback_model=fallback)
+                answer = require_answer(parsed, self.name)
+            except ProviderError as exc:
+                return LineResult(key, error=exc)
+            answer = await self._provider._with_direct_urls(answer)
+            return LineResult(key, result=replace(answer, batched=True))
+        status = _object(item.get("error"))
+        code = status.get("code")
+        rpc = code if isinstance(code, int) and not isinstance(code, bool) else 2
+        if rpc == 1:  # CANCELLED: never ran
+            return LineResult(key, direct=True)
+        http, name = RPC_CODES.get(rpc, (500, "UNKNOWN"))
+        return LineResult(key, error=api_error(http, name, str(status.get("message") or name), self.name))
+
+    async def _download(self, file_name: str) -> AsyncIterator[bytes]:
+        """The file's bytes as the SDK downloads them (``files.download`` with a writable destination, whose
+        ``write`` is awaited): a few chunks of a megabyte in memory at a time, however large the file."""
+        chunks: asyncio.Queue[bytes | Exception | None] = asyncio.Queue(maxsize=4)
+
+        class Pipe:
+            async def write(self, chunk: bytes) -> None:
+                await chunks.put(bytes(chunk))
+
+        async def download() -> None:
+            try:
+                with sdk_errors(self.name):
+                    await self._client.aio.files.download(
+                        file=file_name,
+                        destination=cast(Any, Pipe()),
+                        config={"http_options": {"timeout": RESULTS_TIMEOUT_MS}},
+                    )
+            except Exception as exc:  # handed to the reader, which raises it
+                await chunks.put(exc)
+            else:
+                await chunks.put(None)
+
+        task = asyncio.create_task(download())
+        try:
+            while (chunk := await chunks.get()) is not None:
+                if isinstance(chunk, Exception):
+                    raise chunk
+                yield chunk
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _delete(self, file_name: str) -> None:
+        """Best effort: an input file nothing reads (it would expire after 48 hours anyway)."""
+        try:
+            with sdk_errors(self.name):
+                await self._client.aio.files.delete(name=file_name)
+        except ProviderError as exc:
+            log.info("%s: could not delete the unused batch input file %s: %s", self.name, file_name, exc)
+
+
+def _inline(line: bytes) -> dict[str, Any]:
+    item = orjson.loads(line)
+    return {"request": item["request"], "metadata": {"key": item["key"]}}
+
+
+def _state(operation: dict[str, Any]) -> str:
+    state = str(_object(operation.get("metadata")).get("state") or "")
+    state = state.removeprefix("BATCH_STATE_").removeprefix("JOB_STATE_")
+    if not state and operation.get("done"):
+        return "SUCCEEDED" if operation.get("response") else "FAILED"
+    return state
+
+
+def _output(operation: dict[str, Any]) -> dict[str, Any]:
+    """Where the answers are: ``response`` (or ``metadata.output``), with ``responsesFile`` or
+    ``inlinedResponses``; empty when there are none."""
+    output = _object(operation.get("response")) or _object(_object(operation.get("metadata")).get("output"))
+    return output if output.get("responsesFile") or output.get("inlinedResponses") else {}
+
+
+def _timestamp(value: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(value)).timestamp() if value else None
+    except ValueError:
+        return None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class GoogleSettings(VendorSettings):
@@ -251,13 +549,15 @@ class GoogleSettings(VendorSettings):
 
 def build(s: GoogleSettings) -> Provider:
     hosts = s.gemini_redirect_hosts
-    return GeminiProvider(
+    provider = GeminiProvider(
         api_key=s.gemini_api_key,
         base_url=s.gemini_base_url,
         timeout=s.gemini_timeout,
         max_retries=s.gemini_max_retries,
         redirects=RedirectResolver(hosts.split(",")) if hosts.strip() else None,
     )
+    provider.batch = GeminiBatch(provider)
+    return provider
 
 
 VENDOR = Vendor(

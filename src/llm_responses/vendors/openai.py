@@ -3,15 +3,24 @@
 
 Its web search fee comes from the price database and OpenAI's published table, by tool and model family
 (billing/web_search_fees.py), so it declares no flat fees of its own.
+
+Its Batch API (the Standard method at half price) is ``provider.batch`` (``providers/openai_batch.py``): one
+model per input file (``group``), 50,000 lines and 200 MB per file. Requests with web search go direct:
+whether the Batch API runs the hosted ``web_search`` tool on ``/v1/responses`` lines is not confirmed by
+OpenAI's documentation. A line refused for ``reasoning.summary`` (an unverified organization) goes direct,
+where the provider retries it without summaries and remembers; later lines are encoded without them.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import replace
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 
-from llm_responses.core import Provider
+from llm_responses.core import BatchClient, LlmRequest, Provider
+from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.openai_batch import OpenAIShapedBatch
 from llm_responses.providers.openai_responses import OpenAIResponsesProvider
 from llm_responses.vendors.vendor import Vendor, VendorSettings
 
@@ -32,14 +41,47 @@ class OpenAISettings(VendorSettings):
     openai_search_tool: Literal["web_search", "web_search_preview"] = "web_search"
 
 
+class OpenAIProvider(OpenAIResponsesProvider):
+    """OpenAI's own API: the Responses API provider, with its Batch API as ``batch``."""
+
+    batch: BatchClient | None = None  # ``build`` attaches it
+
+
+def batch_client(provider: OpenAIResponsesProvider) -> OpenAIShapedBatch:
+    """OpenAI's Batch API on the provider's own SDK clients (closed with it)."""
+
+    def build_line(request: LlmRequest) -> dict[str, Any]:
+        if request.reasoning and not provider.summaries_allowed:
+            request = replace(request, reasoning=False)
+        return provider.build(request)
+
+    def line_error(error: ProviderError) -> ProviderError | None:
+        if error.kind is ErrorKind.INVALID_REQUEST and error.param == "reasoning.summary":
+            provider.summaries_allowed = False  # as the direct provider learns it
+            return None  # direct: answered there without summaries
+        return error
+
+    return OpenAIShapedBatch(
+        provider._clients,
+        name=provider.name,
+        build=build_line,
+        parse=provider.parse,
+        accepts=lambda request: not request.web_search,
+        group=lambda request: request.model,
+        line_error=line_error,
+    )
+
+
 def build(s: OpenAISettings) -> Provider:
-    return OpenAIResponsesProvider(
+    provider = OpenAIProvider(
         api_key=s.openai_api_key,
         base_url=s.openai_base_url or BASE_URL,
         timeout=s.openai_timeout,
         max_retries=s.openai_max_retries,
         search_tool=s.openai_search_tool,
     )
+    provider.batch = batch_client(provider)
+    return provider
 
 
 VENDOR = Vendor(

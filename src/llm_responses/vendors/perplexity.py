@@ -21,6 +21,11 @@ compatibility").
   answers carry no reasoning text (its tokens are counted); reasoning items, if any, become reasoning.
 - The charge is Perplexity's own ``usage.cost.total_cost``; without it (older versions, gateways that strip
   it) tokens at the model's price plus each tool call at ``TOOL_FEES``.
+- Its Batch API (docs.perplexity.ai/docs/agent-api/batch, shaped like OpenAI's) is ``provider.batch``
+  (``providers/openai_batch.py``): each line runs the full Agent API loop, so ``web_search`` and
+  ``fetch_url`` work there and every request is accepted; models may be mixed in one batch; 50,000 lines and
+  200 MB per file. ``submit`` sends our batch key as the ``Idempotency-Key``, so after a crash it is simply
+  repeated (``find`` answers None). Whether batches are billed at a discount is not documented.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 
-from llm_responses.core import Citation, LlmRequest, LlmResult, Provider, TextPart
+from llm_responses.core import BatchClient, Citation, LlmRequest, LlmResult, Provider, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
+from llm_responses.providers.openai_batch import OpenAIShapedBatch
 from llm_responses.providers.sdk_provider import SdkProvider
 from llm_responses.vendors.vendor import Vendor, VendorSettings
 
@@ -59,6 +65,7 @@ INCOMPLETE = {"max_output_tokens": "max_output_tokens", "content_filter": "conte
 class PerplexityProvider(SdkProvider):
     hosted_search = True
     path = "/responses"
+    batch: BatchClient | None = None  # its Batch API (``build`` attaches it)
 
     def __init__(self, *, name: str = "perplexity", **client: Any) -> None:
         super().__init__(name=name, **client)
@@ -73,9 +80,16 @@ class PerplexityProvider(SdkProvider):
         try:
             return await super().generate(request)
         except ProviderError as exc:
-            if exc.param and "unknown field" in exc.message:  # a field we sent: ours to fix, not the caller's
-                raise ProviderError(exc.kind, exc.message, code=exc.code) from exc
+            if (ours := own_field(exc)) is not exc:
+                raise ours from exc
             raise
+
+
+def own_field(exc: ProviderError) -> ProviderError:
+    """A field the strict decoder did not know is one we sent: ours to fix, not the caller's (no ``param``)."""
+    if exc.param and "unknown field" in exc.message:
+        return ProviderError(exc.kind, exc.message, code=exc.code)
+    return exc
 
 
 def build_params(r: LlmRequest) -> dict[str, Any]:
@@ -265,11 +279,26 @@ class PerplexitySettings(VendorSettings):
 
 
 def build(s: PerplexitySettings) -> Provider:
-    return PerplexityProvider(
+    provider = PerplexityProvider(
         api_key=s.perplexity_api_key,
         base_url=_v1(s.perplexity_base_url or BASE_URL),
         timeout=s.perplexity_timeout,
         max_retries=s.perplexity_max_retries,
+    )
+    provider.batch = batch_client(provider)
+    return provider
+
+
+def batch_client(provider: PerplexityProvider) -> OpenAIShapedBatch:
+    """Perplexity's Batch API on the provider's own SDK clients (closed with it): ``/v1/files`` and
+    ``/v1/batches`` beside ``/v1/responses``, with an ``Idempotency-Key`` on create."""
+    return OpenAIShapedBatch(
+        provider._clients,
+        name=provider.name,
+        build=provider.build,
+        parse=provider.parse,
+        idempotent=True,
+        line_error=own_field,
     )
 
 
@@ -289,4 +318,5 @@ VENDOR = Vendor(
     configured=lambda s: bool(s.perplexity_api_key or s.perplexity_base_url),
     build=build,
     tool_fees=TOOL_FEES,
+    batch_rate=Decimal(1),  # no batch discount is documented; each line's own usage.cost is what it bills
 )

@@ -44,6 +44,8 @@ class Vendor:
     # it bills a model's long-context rates when a prompt is past the threshold (False: Anthropic, whose
     # ">200k" rates need the 1M-context beta this server never asks for: every call is billed the base rates)
     long_context_tier: bool = True
+    # what its batch API bills for tokens, as a share of the direct price (OpenAI, Anthropic, Google: half)
+    batch_rate: Decimal = Decimal("0.5")
 
     def hint(self, model: str) -> str:
         """Why ``model`` is not served, and what the operator can do about it."""

@@ -91,13 +91,13 @@ DELETE FROM ledger WHERE task_id IN (SELECT value FROM json_each($1))
 
 -- name: insert_task
 INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
-    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 
 -- name: insert_tasks_bulk
 INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
-    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 
 -- name: delete_tasks
 DELETE FROM tasks WHERE id IN (SELECT value FROM json_each($1))
@@ -150,7 +150,7 @@ SELECT id, attempts, status FROM tasks WHERE status = $1 AND endpoint = 'live' A
 
 -- name: overdue
 SELECT id, attempts, status FROM tasks
-WHERE status IN ($1, $2) AND endpoint = 'task_post' AND created_at < $3
+WHERE status IN ($1, $2, $3) AND endpoint = 'task_post' AND created_at < $4
 
 -- name: purge_mentions
 -- the mentions index of the tasks purge_results is about to purge ($1, $2: done, failed)
@@ -171,7 +171,7 @@ FROM tasks WHERE id IN (SELECT value FROM json_each($1))
 -- name: settle_tasks_bulk
 UPDATE tasks SET status = $2, status_code = $3, status_message = $4, result_json = $5, money_spent = $6,
     cost = $7, input_tokens = $8, output_tokens = $9, reasoning_tokens = $10, web_search_calls = $11,
-    error_detail = $12, finished_at = $13, lease_owner = NULL, lease_until = NULL
+    error_detail = $12, finished_at = $13, batch_saved = $14, lease_owner = NULL, lease_until = NULL
 WHERE id = $1
 
 -- tasks: reading ----------------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ SELECT COUNT(*) FROM mention_answers WHERE account_id = $1
 -- name: spend_by_day
 -- an account's tasks posted since $2, per UTC day and engine: how many, how many answered, what they cost
 SELECT strftime('%Y-%m-%d', created_at, 'unixepoch') AS day, se, count(*), count(CASE WHEN status = 'done' THEN 1 END),
-    sum(cost)
+    sum(cost), sum(batch_saved)
 FROM tasks WHERE account_id = $1 AND created_at >= $2
 GROUP BY day, se ORDER BY day DESC, se
 
@@ -329,3 +329,72 @@ GROUP BY day, se ORDER BY day DESC, se
 -- what the account's mentions index holds, per location, language and engine (locations_and_languages)
 SELECT location_code, language_code, platform, count(*) FROM mention_answers WHERE account_id = $1
 GROUP BY location_code, language_code, platform ORDER BY location_code, language_code, platform
+
+-- vendor batches (batching/): gathering, submitting, polling, settling ------------------------------------
+
+-- name: batch_candidates
+-- queued tasks of the batch lane, oldest first (the constants match the partial index tasks_batch_lane)
+SELECT id, request_json, created_at FROM tasks WHERE lane = 'batch' AND status = 'queued'
+ORDER BY created_at LIMIT $1
+
+-- name: to_direct_lane
+-- tasks that go the direct way after all (a vendor that takes no batch, a request it refuses in one)
+UPDATE tasks SET lane = 'direct', run_after = $2 WHERE id IN (SELECT value FROM json_each($1))
+    AND status = 'queued' AND lane = 'batch'
+
+-- name: insert_batch
+INSERT INTO batches (id, provider, grp, status, tasks, created_at, next_poll_at, lease_owner, lease_until)
+VALUES ($1, $2, $3, 'submitting', $4, $5, $5, $6, $7)
+
+-- name: mark_batched
+-- the tasks still queued in the batch lane join the batch (another process may have taken some)
+UPDATE tasks SET status = 'batched', batch_id = $1, attempts = attempts + 1
+WHERE id IN (SELECT value FROM json_each($2)) AND status = 'queued' AND lane = 'batch'
+RETURNING id
+
+-- name: set_batch_size
+UPDATE batches SET tasks = $2 WHERE id = $1
+
+-- name: delete_batch
+DELETE FROM batches WHERE id = $1
+
+-- name: batch_submitted
+UPDATE batches SET status = 'submitted', vendor_id = $2, input_file = $3, submitted_at = $4, next_poll_at = $5,
+    lease_owner = NULL, lease_until = NULL
+WHERE id = $1
+
+-- name: claim_due_batches
+-- batches due a poll (or a submission another process died in) that no live process holds
+UPDATE batches SET lease_owner = $1, lease_until = $2 WHERE id IN (
+    SELECT id FROM batches WHERE status IN ('submitting', 'submitted') AND next_poll_at <= $3
+        AND (lease_until IS NULL OR lease_until < $3)
+    ORDER BY next_poll_at LIMIT $4
+)
+RETURNING id, provider, grp, status, vendor_id, input_file, polls, created_at, tasks
+
+-- name: reschedule_batch
+UPDATE batches SET next_poll_at = $2, polls = polls + 1, lease_owner = NULL, lease_until = NULL,
+    error = $3 WHERE id = $1
+
+-- name: end_batch
+UPDATE batches SET status = 'ended', ended_at = $2, error = $3, lease_owner = NULL, lease_until = NULL
+WHERE id = $1
+
+-- name: batch_requests
+-- the requests of these tasks, still in batch $1
+SELECT id, request_json, attempts FROM tasks
+WHERE batch_id = $1 AND status = 'batched' AND id IN (SELECT value FROM json_each($2))
+
+-- name: batch_leftovers
+SELECT id FROM tasks WHERE batch_id = $1 AND status = 'batched'
+
+-- name: batch_requests_all
+SELECT id, request_json FROM tasks WHERE batch_id = $1 AND status = 'batched' ORDER BY id
+
+-- name: requeue_from_batch
+-- lines that did not run (expired, cancelled, refused): the direct way, now
+UPDATE tasks SET status = 'queued', lane = 'direct', batch_id = NULL, run_after = $3
+WHERE batch_id = $1 AND status = 'batched' AND id IN (SELECT value FROM json_each($2))
+
+-- name: count_batches_with_status
+SELECT COUNT(*) FROM batches WHERE status = $1

@@ -27,7 +27,7 @@ DELETE FROM ledger WHERE task_id = ANY($1::text[])
 
 -- name: insert_tasks_bulk
 COPY tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
-    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at)
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane)
 FROM STDIN
 
 -- name: delete_tasks
@@ -63,11 +63,11 @@ UPDATE tasks AS t SET status = v.status, status_code = v.status_code, status_mes
     result_json = v.result_json, money_spent = v.money_spent, cost = v.cost, input_tokens = v.input_tokens,
     output_tokens = v.output_tokens, reasoning_tokens = v.reasoning_tokens,
     web_search_calls = v.web_search_calls, error_detail = v.error_detail, finished_at = v.finished_at,
-    lease_owner = NULL, lease_until = NULL
+    batch_saved = v.batch_saved, lease_owner = NULL, lease_until = NULL
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::int[],
-    $9::int[], $10::int[], $11::int[], $12::text[], $13::float8[])
+    $9::int[], $10::int[], $11::int[], $12::text[], $13::float8[], $14::bigint[])
     AS v(id, status, status_code, status_message, result_json, money_spent, cost, input_tokens, output_tokens,
-        reasoning_tokens, web_search_calls, error_detail, finished_at)
+        reasoning_tokens, web_search_calls, error_detail, finished_at, batch_saved)
 WHERE t.id = v.id
 
 -- name: insert_deliveries_bulk
@@ -123,3 +123,31 @@ SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day
     count(CASE WHEN status = 'done' THEN 1 END), sum(cost)
 FROM tasks WHERE account_id = $1 AND created_at >= $2
 GROUP BY day, se ORDER BY day DESC, se
+
+-- name: to_direct_lane
+UPDATE tasks SET lane = 'direct', run_after = $2 WHERE id = ANY($1::text[]) AND status = 'queued' AND lane = 'batch'
+
+-- name: mark_batched
+-- rows another process is marking are skipped, not waited for
+UPDATE tasks SET status = 'batched', batch_id = $1, attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM tasks WHERE id = ANY($2::text[]) AND status = 'queued' AND lane = 'batch'
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+
+-- name: claim_due_batches
+UPDATE batches SET lease_owner = $1, lease_until = $2 WHERE id IN (
+    SELECT id FROM batches WHERE status IN ('submitting', 'submitted') AND next_poll_at <= $3
+        AND (lease_until IS NULL OR lease_until < $3)
+    ORDER BY next_poll_at LIMIT $4 FOR UPDATE SKIP LOCKED
+)
+RETURNING id, provider, grp, status, vendor_id, input_file, polls, created_at, tasks
+
+-- name: batch_requests
+SELECT id, request_json, attempts FROM tasks
+WHERE batch_id = $1 AND status = 'batched' AND id = ANY($2::text[])
+
+-- name: requeue_from_batch
+UPDATE tasks SET status = 'queued', lane = 'direct', batch_id = NULL, run_after = $3
+WHERE batch_id = $1 AND status = 'batched' AND id = ANY($2::text[])
