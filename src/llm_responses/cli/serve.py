@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import sys
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from llm_responses.cli.demo_data import demo_settings_brands, seed
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.config import Settings
 from llm_responses.heap import freeze_startup_heap
-from llm_responses.redaction import RedactingFormatter, Redactor
+from llm_responses.observability import logs
 
 
 @main.command()
@@ -101,16 +100,9 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    """Our own lines at the settings' level, every one with the configured secrets and anything shaped like
-    a key redacted; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter(Redactor(settings.secrets()), "%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    logging.basicConfig(level=getattr(logging, settings.log_level), handlers=[handler])
-    # google_genai logs "AFC is enabled" at INFO on every call
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic", "google_genai"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Our own lines at the settings' level and in its format, every one with the configured secrets and
+    anything shaped like a key redacted (``observability/logs.py``)."""
+    logs.configure(settings.log_level, settings.log_format, settings.secrets())
 
 
 @main.command()

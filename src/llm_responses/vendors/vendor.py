@@ -44,6 +44,10 @@ class Vendor:
     # it bills a model's long-context rates when a prompt is past the threshold (False: Anthropic, whose
     # ">200k" rates need the 1M-context beta this server never asks for: every call is billed the base rates)
     long_context_tier: bool = True
+    # how OpenTelemetry's GenAI conventions name it (gen_ai.provider.name; empty: ``name``) and its call
+    # (gen_ai.operation.name): traces only
+    genai_provider: str = ""
+    genai_operation: str = "chat"
 
     def hint(self, model: str) -> str:
         """Why ``model`` is not served, and what the operator can do about it."""
