@@ -138,13 +138,18 @@ def make_tariff(settings: Settings) -> Tariff:
     )
 
 
-def make_observability(settings: Settings) -> Observability:
-    """Metrics, and traces when ``LLM_RESPONSES_TRACING`` is on, each upstream named as the GenAI
-    conventions name it (its vendor's declaration; a ``[[providers]]`` server by its own name)."""
+def genai_names(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Each provider's (``gen_ai.provider.name``, ``gen_ai.operation.name``) for traces: its vendor's
+    declaration; a ``[[providers]]`` server by its own name."""
     genai = {v.name: (v.genai_provider or v.name, v.genai_operation) for v in VENDORS}
     genai |= {p.name: (p.name, "chat") for p in settings.providers}
     genai[local.NAME] = (local.GENAI_PROVIDER, "chat")
-    return Observability.create(tracing=settings.tracing, genai=genai)
+    return genai
+
+
+def make_observability(settings: Settings) -> Observability:
+    """Metrics, and traces when ``LLM_RESPONSES_TRACING`` is on."""
+    return Observability.create(tracing=settings.tracing, genai=genai_names(settings))
 
 
 def heartbeat_window(settings: Settings) -> float:
