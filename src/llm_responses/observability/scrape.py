@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_STATUSES = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
 QUEUE_READ_LIMIT = 100_000  # rows per status a scrape reads at most; a longer backlog shows as this many
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 1.0  # scrapes within this share one database read (several scrapers, one load)
 READ_TIMEOUT = 5.0
 
 
