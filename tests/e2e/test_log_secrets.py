@@ -10,6 +10,7 @@ import base64
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,20 +54,9 @@ async def test_no_secret_is_ever_logged(log_format, fake_openai, tmp_path):
     password, token = creds["password"], creds["token"]
     log_file = tmp_path / "server.log"
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(log_file, "wb") as out:
-        proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
+    proc = start_serve(env, port, log_file)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log_file.read_text()[-2000:]
-            time.sleep(0.1)
-        cookie = await drive(url, password, token, fake_openai)
+        cookie = await drive(f"http://127.0.0.1:{port}", password, token, fake_openai)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -94,6 +84,21 @@ async def test_no_secret_is_ever_logged(log_format, fake_openai, tmp_path):
         lines = [json.loads(line) for line in logged.splitlines() if line.strip()]
         assert {line["account"] for line in lines if "account" in line} == {"alice"}
         assert any(line.get("task_id") for line in lines if line["logger"] == "llm_responses.tasks.runner")
+
+
+def start_serve(env: dict[str, str], port: int, log_file: Path) -> subprocess.Popen:
+    """``serve`` with everything it writes, stdout and stderr, going to ``log_file``."""
+    with open(log_file, "wb") as out:
+        proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, log_file.read_text()[-2000:]
+        time.sleep(0.1)
 
 
 async def drive(url: str, password: str, token: str, fake_openai) -> str:
