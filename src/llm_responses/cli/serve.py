@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import time
 from collections.abc import Callable
 
 import click
@@ -103,6 +104,24 @@ def _configure_logging(settings: Settings) -> None:
     """Our own lines at the settings' level and in its format, every one with the configured secrets and
     anything shaped like a key redacted (``observability/logs.py``)."""
     logs.configure(settings.log_level, settings.log_format, settings.secrets())
+
+
+@main.command("worker-alive")
+@database_option
+def worker_alive(database_url: str | None) -> None:
+    """Exit 0 when a worker on this host has a fresh heartbeat, else 1: a worker container's health check.
+
+    The heartbeat is the one readiness counts (the database's ``meta``), so a worker whose loop hangs stops
+    being healthy even though its process is still there."""
+    from llm_responses.composition import heartbeat_window
+
+    settings = settings_from(database_url)
+    beats = with_store(settings, lambda store: store.worker_heartbeats())
+    since = time.time() - heartbeat_window(settings)
+    host = socket.gethostname() + ":"  # an owner is host:pid:random (composition.process_owner)
+    fresh = [owner for owner, at in beats.items() if owner.startswith(host) and at >= since]
+    click.echo(f"{len(fresh)} worker(s) on this host with a fresh heartbeat")
+    sys.exit(0 if fresh else 1)
 
 
 @main.command()
