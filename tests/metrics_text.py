@@ -25,5 +25,9 @@ class Exposition:
 
     @property
     def names(self) -> set[str]:
-        """Every family's name and every sample's name (``_bucket``, ``_count``, ``_total``, ...)."""
-        return {f.name for f in self.families} | {s.name for f in self.families for s in f.samples}
+        """Every name a query may use: families' and their samples' (``_bucket``, ``_count``, ``_sum``,
+        ``_total``), a labelled family without samples yet included."""
+        suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",)}
+        out = {f.name for f in self.families}
+        out |= {f.name + suffix for f in self.families for suffix in suffixes.get(f.type, ())}
+        return out | {s.name for f in self.families for s in f.samples}

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 from llm_responses.core import LlmResult
 
@@ -40,6 +40,9 @@ def multiprocess() -> bool:
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # no "_created" series (a gauge per counter and histogram child that Prometheus does not use);
+        # prometheus-client's switch is process-wide, and this process's instruments are all ours
+        disable_created_metrics()
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.http = Histogram(
