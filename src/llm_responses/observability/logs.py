@@ -24,7 +24,12 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # "AFC is enabled" at INFO on every call
 NOISY = ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic", "google_genai")
 # what every LogRecord has: anything else on a record came in ``extra`` and goes into the JSON line
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# (uvicorn's ``color_message`` is its message again, with terminal colours)
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
