@@ -72,7 +72,7 @@ def start(args: list[str], env: dict[str, str], port: int | None = None) -> subp
         stderr=subprocess.DEVNULL,
     )
     if port:
-        wait_until_up(proc, f"http://127.0.0.1:{port}/readyz")
+        wait_until_up(proc, f"http://127.0.0.1:{port}/healthz")
     return proc
 
 

@@ -16,14 +16,16 @@ from starlette.routing import Mount
 from llm_responses import __version__
 from llm_responses.api import errors as api_errors
 from llm_responses.api import openapi
-from llm_responses.api.access_log import AccessLog
 from llm_responses.api.mentions_routes import routes as mentions_routes
+from llm_responses.api.ops_routes import routes as ops_routes
+from llm_responses.api.request_observer import RequestObserver, route_templates
 from llm_responses.api.routes import ApiContext
 from llm_responses.api.routes import routes as api_routes
 from llm_responses.api.webhook_routes import routes as webhook_routes
-from llm_responses.composition import running
+from llm_responses.composition import make_observability, running
 from llm_responses.config import Settings
 from llm_responses.dashboard.routes import dashboard_routes
+from llm_responses.observability.bundle import Observability
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, _log_tasks)  # an operator's "what is it waiting on?"
-    async with running(settings, work=True):
+    async with running(settings, work=True, observability=make_observability(settings)):
         log.info("worker started (concurrency %d)", settings.worker_concurrency)
         await stop.wait()
         log.info("stopping: finishing running tasks for up to %gs", settings.shutdown_grace_seconds)
@@ -77,10 +79,14 @@ async def _serving(mcp: Any) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings, *, on_started: Callable[[ApiContext], Coroutine[Any, Any, None]] | None = None
+    settings: Settings,
+    *,
+    on_started: Callable[[ApiContext], Coroutine[Any, Any, None]] | None = None,
+    observability: Observability | None = None,
 ) -> FastAPI:
     """The app; ``on_started`` runs in the background once it serves (``serve --demo``'s dataset), and is
-    cancelled when it stops."""
+    cancelled when it stops. ``observability``: made from the settings when None (tests pass their own)."""
+    obs = observability if observability is not None else make_observability(settings)
     from mcp.server.transport_security import TransportSecuritySettings
 
     from llm_responses.api.mcp_server import build_mcp  # the SDK's import only where the server runs
@@ -98,7 +104,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings, work=settings.worker_enabled) as r, _serving(mcp):
+        async with running(settings, work=settings.worker_enabled, observability=obs) as r, _serving(mcp):
             app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
             background: asyncio.Task[None] | None = (
                 asyncio.create_task(on_started(r.api)) if on_started else None
@@ -117,18 +123,29 @@ def create_app(
         lifespan=lifespan,
         # no 307 to the slashless path: its Location would be built from the client's Host header
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry spans stay off: ours (RequestObserver) name requests by route
+        # template, carry the account-free attributes we choose, and cost nothing when tracing is off
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     api_errors.install(app)
-    if settings.access_log:
-        app.add_middleware(AccessLog)
+    templates: dict[object, str] = {}  # filled below, once every route is there
+    app.add_middleware(
+        RequestObserver,
+        metrics=obs.metrics,
+        templates=templates,
+        tracing=obs.tracing,
+        access_log=settings.access_log,
+    )
     app.router.routes.extend(
         [
             *api_routes,
             *mentions_routes,
             *webhook_routes,
+            *ops_routes,
             *dashboard_routes(settings.brands),
             Mount("/mcp", app=mcp_app),
         ]
     )
+    templates.update(route_templates(app.router.routes))
     app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *mentions_routes, *webhook_routes])
     return app

@@ -42,8 +42,12 @@ from llm_responses.config_tables import QueryPlanner
 from llm_responses.core import Provider, SearchBackend
 from llm_responses.errors import ConfigError
 from llm_responses.heavy_reads import HeavyReads
+from llm_responses.observability.bundle import Observability
+from llm_responses.observability.scrape import Scrape
 from llm_responses.redaction import Redactor
 from llm_responses.search.grounded import SearchGroundedProvider
+from llm_responses.store.connection import WaitObserver
+from llm_responses.store.migrate import head_revision
 from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
 from llm_responses.store.sqlite_database import SqliteDatabase
 from llm_responses.store.store import Store
@@ -59,12 +63,17 @@ from llm_responses.webhooks.guard import AddressGuard
 log = logging.getLogger(__name__)
 
 
-def make_store(settings: Settings) -> Store:
+def make_store(settings: Settings, waits: WaitObserver | None = None) -> Store:
+    """The store; ``waits``: told how long calls wait for a connection or a lane (metrics)."""
     url = settings.database_url
     heavy, wait = settings.heavy_read_connections, settings.heavy_read_wait_seconds
     if url.startswith("sqlite:///"):
         sqlite = SqliteDatabase(
-            url, synchronous=settings.sqlite_synchronous, heavy_connections=heavy, heavy_wait=wait
+            url,
+            synchronous=settings.sqlite_synchronous,
+            heavy_connections=heavy,
+            heavy_wait=wait,
+            waits=waits,
         )
         return Store(sqlite)
     if is_postgres_url(url):
@@ -74,6 +83,7 @@ def make_store(settings: Settings) -> Store:
             command_timeout=settings.postgres_command_timeout_seconds,
             heavy_connections=heavy,
             heavy_wait=wait,
+            waits=waits,
         )
         return Store(database)
     raise ValueError(
@@ -129,6 +139,25 @@ def make_tariff(settings: Settings) -> Tariff:
     )
 
 
+def genai_names(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Each provider's (``gen_ai.provider.name``, ``gen_ai.operation.name``) for traces: its vendor's
+    declaration; a ``[[providers]]`` server by its own name."""
+    genai = {v.name: (v.genai_provider or v.name, v.genai_operation) for v in VENDORS}
+    genai |= {p.name: (p.name, "chat") for p in settings.providers}
+    genai[local.NAME] = (local.GENAI_PROVIDER, "chat")
+    return genai
+
+
+def make_observability(settings: Settings) -> Observability:
+    """Metrics, and traces when ``LLM_RESPONSES_TRACING`` is on."""
+    return Observability.create(tracing=settings.tracing, genai=genai_names(settings))
+
+
+def heartbeat_window(settings: Settings) -> float:
+    """How old a worker's heartbeat may be and still count (readiness, metrics): three beats."""
+    return 3 * settings.worker_heartbeat_seconds
+
+
 def process_owner() -> str:
     """Who holds a lease: unique per process, readable in the database."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -144,10 +173,15 @@ class Running:
 
 
 @asynccontextmanager
-async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
+async def running(
+    settings: Settings, *, work: bool, observability: Observability | None = None
+) -> AsyncIterator[Running]:
     """Open the store, build providers, service, worker and dispatcher; with ``work`` also run the worker and
-    the webhook dispatcher. Maintenance (leases, deadlines, retention) runs in every process: idempotent."""
-    store = make_store(settings)
+    the webhook dispatcher. Maintenance (leases, deadlines, retention) runs in every process: idempotent.
+    ``observability`` (made from the settings when None) is closed when this ends."""
+    obs = observability if observability is not None else make_observability(settings)
+    metrics = obs.metrics
+    store = make_store(settings, metrics.db_wait)
     await store.open()
     setup = build_providers(settings)
     providers = setup.providers
@@ -181,6 +215,8 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         reasoning_allowance=settings.reasoning_token_allowance,
         brands=entities_of(settings.brands),
         redact=Redactor(settings.secrets()),
+        metrics=metrics,
+        tracing=obs.tracing,
     )
     owner = process_owner()
     guard = AddressGuard.from_setting(settings.webhook_allowlist)
@@ -206,6 +242,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         render=postback_payload,
         owner=owner,
         config=settings.webhooks(),
+        metrics=metrics,
     )
     worker = Worker(
         store=store,
@@ -231,7 +268,16 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
         heavy_reads=HeavyReads(settings.heavy_reads_per_account),
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.http_body_timeout_seconds,
+        scrape=Scrape(store, metrics, heartbeat_window=heartbeat_window(settings)),
+        metrics_token=settings.metrics_token,
+        schema_head=await asyncio.to_thread(head_revision),
+        heartbeat_window=heartbeat_window(settings),
+        service_only=not work,
     )
+    obs.sampler.add(metrics.live_slots, lambda: live_slots.in_use)
+    if work:
+        obs.sampler.add(metrics.tasks_in_flight, lambda: worker.in_flight)
+        obs.sampler.add(metrics.deliveries_in_flight, lambda: dispatcher.in_flight)
     stop = asyncio.Event()
     windows = maintenance.Windows(
         deadline_seconds=settings.task_deadline_hours * 3600,
@@ -240,10 +286,12 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
     background = [
         asyncio.create_task(
             maintenance.run_periodically(store, windows, settings.maintenance_interval_seconds, stop)
-        )
+        ),
+        asyncio.create_task(obs.sampler.run(stop)),
     ]
     if work:
         await store.subscribe(worker.notify, dispatcher.notify)  # other processes' new work wakes us
+        await worker.announce()  # alive before this process serves: readiness needs no first beat
         background.append(
             asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds))
         )
@@ -267,6 +315,7 @@ async def running(settings: Settings, *, work: bool) -> AsyncIterator[Running]:
             await live_slots.aclose()
         await api.limiter.aclose()
         await store.close()
+        obs.close()
 
 
 # -- providers and search ------------------------------------------------------------------------

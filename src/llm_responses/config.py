@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -50,6 +51,11 @@ class Settings(AllVendorSettings):
     # HTTP
     access_log: bool = True  # one INFO line per request (method, path, status, ms, account)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"  # WARNING quiets the access log too
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line (observability/logs.py)
+    # /metrics: a bearer token, or (unset) loopback clients only
+    metrics_token: str | None = None
+    # OpenTelemetry traces (the [otel] extra), configured by the standard OTEL_* environment
+    tracing: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     # longer than any proxy's idle timeout, so the proxy, not us, closes idle connections (no reset races)
@@ -85,6 +91,8 @@ class Settings(AllVendorSettings):
     worker_concurrency: int = 16
     worker_lease_seconds: float = 60.0
     worker_poll_seconds: float = 1.0
+    # each worker records a heartbeat this often; readiness wants one younger than 3 of these
+    worker_heartbeat_seconds: float = 10.0
     task_max_attempts: int = 3
     task_retry_delay_seconds: float = 30.0
     shutdown_grace_seconds: float = 10.0  # on SIGTERM: finish running tasks this long, then requeue the rest
@@ -165,7 +173,8 @@ class Settings(AllVendorSettings):
         """Every secret value this server was configured with: kept out of logs and stored errors."""
         values = [getattr(self, name) for name in type(self).model_fields if name.endswith("_api_key")]
         values += [compatible.key_of(p) for p in self.providers]
-        values.append(self.secret_key)
+        values += [self.secret_key, self.metrics_token]
+        values += [urlsplit(url).password for url in (self.database_url, self.redis_url) if url]
         return [v for v in values if isinstance(v, str) and v]
 
     def worker(self) -> WorkerConfig:
@@ -175,6 +184,7 @@ class Settings(AllVendorSettings):
             poll_seconds=self.worker_poll_seconds,
             max_attempts=self.task_max_attempts,
             retry_delay_seconds=self.task_retry_delay_seconds,
+            heartbeat_seconds=self.worker_heartbeat_seconds,
         )
 
     def webhooks(self) -> WebhookConfig:

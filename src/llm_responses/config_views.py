@@ -35,6 +35,7 @@ class WorkerConfig:
     poll_seconds: float
     max_attempts: int
     retry_delay_seconds: float
+    heartbeat_seconds: float  # how often a worker says it is alive (readiness, metrics)
 
 
 @dataclass(frozen=True, slots=True)

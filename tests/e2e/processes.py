@@ -33,7 +33,7 @@ class Proc:
             deadline = time.time() + 30
             while True:
                 try:
-                    if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

@@ -28,6 +28,7 @@ from llm_responses.catalog import Catalog
 from llm_responses.cross_site import refuse_cross_site
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.heavy_reads import HeavyReads
+from llm_responses.observability.scrape import Scrape
 from llm_responses.store.records import Account
 from llm_responses.store.store import Store
 from llm_responses.tasks.service import TaskService
@@ -47,6 +48,11 @@ class ApiContext:
     heavy_reads: HeavyReads
     max_body_bytes: int
     body_timeout: float
+    scrape: Scrape  # /metrics (api/ops_routes.py)
+    metrics_token: str | None  # None: /metrics answers loopback clients only
+    schema_head: str | None  # the newest migration this code has (readiness)
+    heartbeat_window: float  # a worker heartbeat older than this is not fresh (readiness)
+    service_only: bool  # this process runs no worker (serve --no-worker)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -285,9 +291,35 @@ async def healthz(request: Request) -> Response:
 
 @routes.add("/readyz", "GET")
 async def readyz(request: Request) -> Response:
-    """Readiness: the database answers (load balancers stop sending requests here when it does not)."""
+    """Readiness: the database answers, its schema is this code's newest migration, and a worker (in this
+    process or any other) has sent a heartbeat lately, so tasks posted here will run. 503 otherwise, saying
+    which (load balancers stop sending requests here)."""
+    ctx = context(request)
     try:
-        await context(request).store.ping()
+        revision = await ctx.store.schema_revision()
+        beats = await ctx.store.worker_heartbeats()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return render.json_response({"status": "unavailable", "database": type(exc).__name__}, 503)
-    return render.json_response({"status": "ok", "database": "ok"})
+    since = time.time() - ctx.heartbeat_window
+    workers = sum(1 for at in beats.values() if at >= since)
+    body: dict[str, Any] = {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "current"
+        if revision == ctx.schema_head
+        else f"at {revision}, code has {ctx.schema_head}",
+        "workers": workers,
+    }
+    problems = []
+    if revision != ctx.schema_head:
+        problems.append("the database schema is not this code's (run `llm-responses migrate`)")
+    if not workers:
+        problems.append(
+            f"no worker has sent a heartbeat in the last {ctx.heartbeat_window:g} s: tasks posted here would "
+            "wait (this process serves the API only; start `llm-responses worker`)"
+            if ctx.service_only
+            else f"this process's worker has sent no heartbeat in the last {ctx.heartbeat_window:g} s"
+        )
+    if problems:
+        return render.json_response({**body, "status": "unavailable", "reasons": problems}, 503)
+    return render.json_response(body)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import sys
+import time
 from collections.abc import Callable
 
 import click
@@ -17,7 +17,7 @@ from llm_responses.cli.demo_data import demo_settings_brands, seed
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.config import Settings
 from llm_responses.heap import freeze_startup_heap
-from llm_responses.redaction import RedactingFormatter, Redactor
+from llm_responses.observability import logs
 
 
 @main.command()
@@ -101,16 +101,27 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    """Our own lines at the settings' level, every one with the configured secrets and anything shaped like
-    a key redacted; the HTTP clients' per-request INFO lines would cost more than a live call's overhead."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter(Redactor(settings.secrets()), "%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    logging.basicConfig(level=getattr(logging, settings.log_level), handlers=[handler])
-    # google_genai logs "AFC is enabled" at INFO on every call
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic", "google_genai"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Our own lines at the settings' level and in its format, every one with the configured secrets and
+    anything shaped like a key redacted (``observability/logs.py``)."""
+    logs.configure(settings.log_level, settings.log_format, settings.secrets())
+
+
+@main.command("worker-alive")
+@database_option
+def worker_alive(database_url: str | None) -> None:
+    """Exit 0 when a worker on this host has a fresh heartbeat, else 1: a worker container's health check.
+
+    The heartbeat is the one readiness counts (the database's ``meta``), so a worker whose loop hangs stops
+    being healthy even though its process is still there."""
+    from llm_responses.composition import heartbeat_window
+
+    settings = settings_from(database_url)
+    beats = with_store(settings, lambda store: store.worker_heartbeats())
+    since = time.time() - heartbeat_window(settings)
+    host = socket.gethostname() + ":"  # an owner is host:pid:random (composition.process_owner)
+    fresh = [owner for owner, at in beats.items() if owner.startswith(host) and at >= since]
+    click.echo(f"{len(fresh)} worker(s) on this host with a fresh heartbeat")
+    sys.exit(0 if fresh else 1)
 
 
 @main.command()

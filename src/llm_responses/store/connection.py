@@ -69,6 +69,8 @@ class Connection(Protocol):
 
 
 Transaction = Callable[[Connection], Coroutine[Any, Any, T]]
+# a driver asks it, per pool or lane name, for the function it tells each wait's seconds (metrics)
+WaitObserver = Callable[[str], Callable[[float], None]]
 
 
 class Database(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 from importlib.resources import files
 
 # alembic logs each plugin at INFO as it is imported; only problems are worth a line in the server's log
@@ -21,3 +22,11 @@ def alembic_config(sqlalchemy_url: str) -> Config:
 
 def upgrade(sqlalchemy_url: str) -> None:
     command.upgrade(alembic_config(sqlalchemy_url), "head")
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration this code has (read once: it loads the migration scripts)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
@@ -20,7 +21,15 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 
 from llm_responses.errors import Busy, QueryTimeout, UniqueViolation
-from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write
+from llm_responses.store.connection import (
+    CRASH_SAFE,
+    Durability,
+    Row,
+    RowReads,
+    Transaction,
+    WaitObserver,
+    Write,
+)
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
 
@@ -114,6 +123,7 @@ class PostgresDatabase:
         command_timeout: float = 30.0,
         heavy_connections: int = 2,
         heavy_wait: float = 10.0,
+        waits: WaitObserver | None = None,
     ) -> None:
         self.url = database_url
         self.dsn = dsn_of(database_url)
@@ -127,6 +137,8 @@ class PostgresDatabase:
         self._heavy_pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._queries = load("postgres")
+        # how long each call waited for a pooled connection (metrics), per pool
+        self._waited = (waits("postgres"), waits("postgres_heavy")) if waits else None
 
     async def open(self) -> None:
         await asyncio.to_thread(upgrade, "postgresql+asyncpg://" + self.dsn[len("postgresql://") :])
@@ -167,10 +179,14 @@ class PostgresDatabase:
         pool = self._heavy_pool if heavy else self._pool
         assert pool is not None, "store is not open"
         wait = self.heavy_wait if heavy else self.command_timeout
+        started = time.perf_counter()
         try:
             conn = await pool.acquire(timeout=wait)
         except TimeoutError:
             raise Busy(f"no database connection came free within {wait:g} s") from None
+        finally:
+            if self._waited is not None:
+                self._waited[heavy](time.perf_counter() - started)
         try:
             yield conn
         finally:

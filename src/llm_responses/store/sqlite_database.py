@@ -27,7 +27,16 @@ from typing import Any, Literal, TypeVar
 
 from llm_responses.errors import Busy, QueryTimeout, UniqueViolation
 from llm_responses.private_files import create_private
-from llm_responses.store.connection import CRASH_SAFE, Durability, Row, RowReads, Transaction, Write, drive
+from llm_responses.store.connection import (
+    CRASH_SAFE,
+    Durability,
+    Row,
+    RowReads,
+    Transaction,
+    WaitObserver,
+    Write,
+    drive,
+)
 from llm_responses.store.migrate import upgrade
 from llm_responses.store.queries import Queries, load
 from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
@@ -119,15 +128,17 @@ class SqliteDatabase:
         synchronous: Synchronous = "FULL",
         heavy_connections: int = 2,
         heavy_wait: float = 10.0,
+        waits: WaitObserver | None = None,
     ) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):  # it goes into a PRAGMA
             raise ValueError(f"sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = sqlite_path(database_url)
         self.url = database_url
         self._synchronous = synchronous
-        self._writer = Lane("sqlite-writer")
-        self._reader = Lane("sqlite-reader")
-        self._heavy = [Lane(f"sqlite-heavy-{i}") for i in range(max(1, heavy_connections))]
+        self._writer = Lane("sqlite-writer", waits("sqlite_writer") if waits else None)
+        self._reader = Lane("sqlite-reader", waits("sqlite_reader") if waits else None)
+        heavy = waits("sqlite_heavy") if waits else None
+        self._heavy = [Lane(f"sqlite-heavy-{i}", heavy) for i in range(max(1, heavy_connections))]
         self._heavy_slots: asyncio.Semaphore | None = None
         self._heavy_wait = heavy_wait
         self._queries = load("sqlite")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -28,8 +29,10 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class Lane:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, on_wait: Callable[[float], None] | None = None) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        # told how long each call waited for the thread (metrics: a lane's queue shows as waits)
+        self._on_wait = on_wait
         self._queued = 0  # calls handed to the thread and not finished there; touched on the loop only
         self.conn: sqlite3.Connection | None = None
 
@@ -38,6 +41,9 @@ class Lane:
         loop = asyncio.get_running_loop()
         conn = self._conn()
         self._queued += 1
+        on_wait = self._on_wait
+        if on_wait is not None:
+            fn = _timed(fn, on_wait, time.perf_counter())
         future = self._executor.submit(fn, conn)
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._done))
         return await asyncio.wrap_future(future)
@@ -81,3 +87,13 @@ class Lane:
 
     def _done(self) -> None:
         self._queued -= 1
+
+
+def _timed(
+    fn: Callable[[sqlite3.Connection], T], on_wait: Callable[[float], None], queued_at: float
+) -> Callable[[sqlite3.Connection], T]:
+    def run(conn: sqlite3.Connection) -> T:
+        on_wait(time.perf_counter() - queued_at)
+        return fn(conn)
+
+    return run

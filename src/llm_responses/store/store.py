@@ -40,6 +40,14 @@ from llm_responses.store.records import (
 from llm_responses.store.settle import finish
 
 T = TypeVar("T")
+HEARTBEAT_PREFIX = "worker:"  # meta keys of worker heartbeats: worker:<owner> = when, in Unix seconds
+
+
+def _seconds(value: object) -> float:
+    try:
+        return float(str(value))
+    except ValueError:
+        return 0.0
 
 
 class Store:
@@ -72,6 +80,43 @@ class Store:
     async def meta_get_or_set(self, key: str, value: str) -> str:
         """The stored value for ``key``, storing ``value`` first when there is none."""
         return await self.db.write(lambda c: accounts.meta_get_or_set(c, key, value))
+
+    async def worker_heartbeat(self, owner: str, at: float, forget_before: float) -> None:
+        """Worker ``owner`` is alive at ``at`` (meta ``worker:<owner>``, no table of its own); heartbeats
+        older than ``forget_before`` (workers killed without a goodbye) are dropped, so the keys stay few."""
+
+        async def beat(c: Connection) -> None:
+            await c.execute("meta_set", HEARTBEAT_PREFIX + owner, repr(at))
+            for key, value in await c.fetch("meta_with_prefix", HEARTBEAT_PREFIX):
+                if _seconds(value) < forget_before:
+                    await c.execute("meta_delete", key)
+
+        await self.db.write(beat, QUICK)
+
+    async def worker_stopped(self, owner: str) -> None:
+        await self.db.write(lambda c: c.execute("meta_delete", HEARTBEAT_PREFIX + owner), QUICK)
+
+    async def worker_heartbeats(self) -> dict[str, float]:
+        """Each worker's last heartbeat, by owner."""
+        rows = await self.db.read(lambda c: c.fetch("meta_with_prefix", HEARTBEAT_PREFIX), quick=True)
+        return {str(r[0])[len(HEARTBEAT_PREFIX) :]: _seconds(r[1]) for r in rows}
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (readiness compares it with the code's head)."""
+        return await self.db.read(lambda c: c.fetchval("schema_revision"))
+
+    async def queue_stats(self, statuses: tuple[str, ...], limit: int) -> list[tuple[str, str, int, float]]:
+        """(engine, status, tasks, oldest created_at) for tasks in ``statuses``, reading at most ``limit``
+        rows per status (metrics at scrape time: bounded whatever the backlog)."""
+
+        async def stats(c: Connection) -> list[tuple[str, str, int, float]]:
+            out: list[tuple[str, str, int, float]] = []
+            for status in statuses:
+                rows = await c.fetch("queue_stats", status, limit)
+                out += [(str(r[0]), status, int(r[1]), float(r[2])) for r in rows]
+            return out
+
+        return await self.db.read(stats)
 
     # -- accounts and money ----------------------------------------------------------------------
 

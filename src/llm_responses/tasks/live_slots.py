@@ -22,6 +22,7 @@ from llm_responses.fail_open import FailOpen
 
 class LiveSlots(Protocol):
     limit: int
+    in_use: int  # this process's live calls holding a slot now (metrics sample it)
 
     def take(self, account_id: int):  # -> async context manager; raises ApiError(40209) when full
         ...
@@ -30,6 +31,7 @@ class LiveSlots(Protocol):
 class InProcessLiveSlots:
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.in_use = 0
         self._in_flight: dict[int, int] = defaultdict(int)
 
     @asynccontextmanager
@@ -37,9 +39,11 @@ class InProcessLiveSlots:
         if self._in_flight[account_id] >= self.limit:
             raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
         self._in_flight[account_id] += 1
+        self.in_use += 1
         try:
             yield
         finally:
+            self.in_use -= 1
             self._in_flight[account_id] -= 1
             if not self._in_flight[account_id]:
                 del self._in_flight[account_id]
@@ -67,6 +71,7 @@ class RedisLiveSlots:
         import redis.asyncio as redis
 
         self.limit = limit
+        self.in_use = 0
         self.hold_seconds = hold_seconds  # the live time limit plus a margin: how long a slot can be held
         self.prefix = prefix
         self._redis = redis.Redis.from_url(
@@ -91,13 +96,19 @@ class RedisLiveSlots:
         taken = await self._guard.call(self._take(keys=[key], args=args), None)
         if taken is None:  # Redis failed: this process's own count, until it answers again
             async with self._local.take(account_id):
-                yield
+                self.in_use += 1
+                try:
+                    yield
+                finally:
+                    self.in_use -= 1
             return
         if not taken:
             raise ApiError(StatusCode.TOO_MANY_SIMULTANEOUS)
+        self.in_use += 1
         try:
             yield
         finally:
+            self.in_use -= 1
             await self._guard.call(self._redis.zrem(key, member), 0)  # left behind, it expires with the hold
 
     async def aclose(self) -> None:

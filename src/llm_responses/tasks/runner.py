@@ -6,10 +6,12 @@ the same way. Upstream messages go to the operator's log (``error_detail``), nev
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -20,10 +22,15 @@ from llm_responses.billing.pricing import Tariff, batch_saving, money_spent
 from llm_responses.catalog import Catalog, ModelEntry
 from llm_responses.core import BatchClient, LlmRequest, LlmResult, Provider
 from llm_responses.errors import ApiError, ErrorKind, ProviderError, StatusCode
+from llm_responses.observability.context import add_upstream
+from llm_responses.observability.metrics import Metrics
 from llm_responses.redaction import Redactor
 from llm_responses.store.records import Outcome
 from llm_responses.wire.request import TaskRequest
 from llm_responses.wire.result import render_result
+
+if TYPE_CHECKING:
+    from llm_responses.observability.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +76,12 @@ class Runner:
         reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
         brands: Sequence[Entity] = (),
         redact: Redactor | None = None,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.catalog = catalog
+        self.metrics = metrics if metrics is not None else Metrics()  # upstream calls, tokens, spend
+        self.tracing = tracing  # a span per upstream call, when tracing is on
         # an upstream may echo a key it was sent: its text is redacted before it is logged or stored
         self.redact = redact or Redactor()
         self.providers = providers
@@ -95,10 +106,29 @@ class Runner:
         if entry is None or provider is None:
             err = ApiError.invalid_field("model_name")
             return Attempt(_failure(err.status, err.message, f"model {request.model_id} is no longer served"))
+        call = self.llm_request(task_id, request, entry)
+        tracing = self.tracing
+        span = tracing.start_upstream(entry.provider, call, request.se) if tracing is not None else None
+        started = time.perf_counter()
+        outcome = "error"  # anything but a ProviderError or an answer is a bug of ours (logged by the caller)
         try:
-            result = await provider.generate(self.llm_request(task_id, request, entry))
+            result = await provider.generate(call)
+            outcome = "incomplete" if result.incomplete_reason else "ok"
         except ProviderError as exc:
+            outcome = exc.kind.value
             return self.failed(task_id, provider.name, exc)
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # a live call past its time limit, or one whose hold was lost
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            add_upstream(seconds)
+            self.metrics.upstream_call(entry.provider, entry.name, outcome, seconds)
+            if span is not None and tracing is not None:
+                if outcome in ("ok", "incomplete"):
+                    tracing.upstream_answered(span, result)
+                else:
+                    tracing.upstream_failed(span, outcome)
         return Attempt(self.outcome(task_id, request, entry, provider.name, result))
 
     def llm_request(self, task_id: str, request: TaskRequest, entry: ModelEntry) -> LlmRequest:
@@ -121,6 +151,7 @@ class Runner:
                 "task %s: answer from %s incomplete (%s)", task_id, provider_name, result.incomplete_reason
             )
         spent = money_spent(entry, result, self.tariff)
+        self.metrics.usage(entry.provider, entry.name, result, spent)
         rendered = render_result(
             result,
             web_search_requested=request.web_search,

@@ -21,6 +21,7 @@ from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
 from llm_responses.config_views import ServiceConfig
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.observability import context
 from llm_responses.store.records import Account, NewTask, Outcome, TaskRecord, TaskStatus
 from llm_responses.store.store import Store
 from llm_responses.tasks.live_slots import LiveSlots
@@ -180,6 +181,7 @@ class TaskService:
         ``posted_at``: when the task counts as posted (now; a demo dataset's past days)."""
         path = envelope.llm_path(se, "live")
         task_id = envelope.new_task_id()
+        context.task_id.set(task_id)  # the request's own context: its later log lines carry the task id
         data = _data(se, raw)
         try:
             request = self._validate(raw, se, for_task_post=False)

@@ -2,7 +2,9 @@
 
 It wakes at once when this process accepts tasks (``notify``) and otherwise polls, so tasks posted by
 another process are found too. A heartbeat keeps the leases of running tasks fresh; if the process dies,
-the leases run out and ``recover_expired_leases`` (maintenance) puts the tasks back in the queue.
+the leases run out and ``recover_expired_leases`` (maintenance) puts the tasks back in the queue. Another
+heartbeat, in the database's ``meta`` table, tells every API process that a worker is alive (readiness,
+``llm_responses_workers_alive``); it is removed when the worker stops.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import orjson
 
 from llm_responses.config_views import WorkerConfig
 from llm_responses.errors import StatusCode
+from llm_responses.observability import context
 from llm_responses.store.records import ClaimedTask, Outcome
 from llm_responses.store.store import Store
 from llm_responses.tasks.runner import Runner
@@ -27,6 +30,7 @@ from llm_responses.wire.request import TaskRequest
 log = logging.getLogger(__name__)
 
 CLAIM_GATHER_SECONDS = 0.01
+FORGET_HEARTBEATS_AFTER = 3600.0  # a worker silent this long was killed: its heartbeat key is dropped
 
 
 class Worker:
@@ -52,8 +56,18 @@ class Worker:
     def notify(self) -> None:
         self._wake.set()
 
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def announce(self) -> None:
+        """Record this worker's heartbeat now (before it serves: readiness must not wait a beat)."""
+        now = time.time()
+        await self.store.worker_heartbeat(self.owner, now, now - FORGET_HEARTBEATS_AFTER)
+
     async def run(self, stop: asyncio.Event, *, shutdown_grace: float = 10.0) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(stop))
+        alive = asyncio.create_task(self._alive(stop))
         try:
             while not stop.is_set():
                 claimed = await self._claim()
@@ -61,6 +75,11 @@ class Worker:
                     await self._sleep(stop)
         finally:
             heartbeat.cancel()
+            alive.cancel()
+            try:  # no longer claiming: readiness should know at once, not when the heartbeat goes stale
+                await self.store.worker_stopped(self.owner)
+            except Exception:
+                log.exception("removing the worker heartbeat failed")
             await self._drain(shutdown_grace)
 
     async def _claim(self) -> int:
@@ -98,6 +117,7 @@ class Worker:
         await first_of(self._wake, stop, within=self.config.poll_seconds)
 
     async def _execute(self, claimed: ClaimedTask) -> None:
+        context.task_id.set(claimed.id)  # this task's own context: its log lines carry the id
         request: TaskRequest | None = None
         try:
             request = TaskRequest.from_json(orjson.loads(claimed.request_json))
@@ -137,6 +157,14 @@ class Worker:
                 )
             except Exception:
                 log.exception("lease heartbeat failed")
+
+    async def _alive(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.announce()
+            except Exception:
+                log.exception("worker heartbeat failed")
+            await first_of(stop, within=self.config.heartbeat_seconds)
 
     async def _drain(self, grace: float) -> None:
         """On shutdown: let running tasks finish for ``grace`` seconds, then hand the rest back."""

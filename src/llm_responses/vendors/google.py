@@ -570,4 +570,6 @@ VENDOR = Vendor(
     searches=True,
     configured=lambda s: bool(s.gemini_api_key or s.gemini_base_url),
     build=build,
+    genai_provider="gcp.gemini",  # the Gemini API (generativelanguage.googleapis.com), not Vertex AI
+    genai_operation="generate_content",
 )

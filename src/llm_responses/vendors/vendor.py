@@ -46,6 +46,10 @@ class Vendor:
     long_context_tier: bool = True
     # what its batch API bills for tokens, as a share of the direct price (OpenAI, Anthropic, Google: half)
     batch_rate: Decimal = Decimal("0.5")
+    # how OpenTelemetry's GenAI conventions name it (gen_ai.provider.name; empty: ``name``) and its call
+    # (gen_ai.operation.name): traces only
+    genai_provider: str = ""
+    genai_operation: str = "chat"
 
     def hint(self, model: str) -> str:
         """Why ``model`` is not served, and what the operator can do about it."""

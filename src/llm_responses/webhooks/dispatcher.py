@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import httpx
 
 from llm_responses.config_views import WebhookConfig
+from llm_responses.observability import context
+from llm_responses.observability.metrics import Metrics
 from llm_responses.store.records import ClaimedDelivery, DeliveryAttempt, DeliveryKind
 from llm_responses.store.store import Store
 from llm_responses.waiting import first_of
@@ -30,6 +32,7 @@ from llm_responses.webhooks.urls import fill
 log = logging.getLogger(__name__)
 
 USER_AGENT = "llm-responses-webhooks/1"
+GONE = "the task no longer exists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,9 @@ class Dispatcher:
         render: Render,
         owner: str,
         config: WebhookConfig,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()  # deliveries by outcome
         self.store = store
         self.guard = guard
         self.render = render
@@ -78,6 +83,10 @@ class Dispatcher:
 
     def notify(self) -> None:
         self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -114,10 +123,11 @@ class Dispatcher:
         return len(claimed)
 
     async def _deliver(self, d: ClaimedDelivery) -> None:
+        context.task_id.set(d.task_id)  # this delivery's own context: its log lines carry the task id
         try:
             payload = await self.render(d.account_id, d.task_id)
             if payload is None:  # purged in the meantime: nothing left to send
-                await self._record(d, d.url, None, "the task no longer exists", 0.0, retryable=False)
+                await self._record(d, d.url, None, GONE, 0.0, retryable=False)
                 return
             url = fill(d.url, d.task_id, payload.tag)
             headers = {signing.TASK_HEADER: d.task_id, signing.DELIVERY_HEADER: str(d.id)}
@@ -169,6 +179,13 @@ class Dispatcher:
         retry_at = None
         if not delivered and retryable and d.attempt < self.config.max_attempts:
             retry_at = now + self.delays[d.attempt - 1] * random.uniform(0.8, 1.2)
+        if delivered:
+            outcome = "delivered"
+        elif retry_at:
+            outcome = "retry"
+        else:
+            outcome = "dropped" if error == GONE else "failed"  # dropped: the task was purged meanwhile
+        self.metrics.delivery(d.kind.value, outcome, latency / 1000)
         if not delivered:
             log.info(
                 "%s of task %s, attempt %d: %s%s",

@@ -24,6 +24,24 @@ INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
 -- name: meta_get
 SELECT value FROM meta WHERE key = $1
 
+-- name: meta_with_prefix
+-- a few keys at most (one per running worker): meta holds settings, never rows per task
+SELECT key, value FROM meta WHERE key LIKE $1 || '%' ORDER BY key
+
+-- name: meta_delete
+DELETE FROM meta WHERE key = $1
+
+-- name: schema_revision
+-- the migration the database is at (alembic's table), for readiness
+SELECT version_num FROM alembic_version
+
+-- name: queue_stats
+-- tasks of one status by engine, with the oldest one's creation time; at most $2 rows are read (those due
+-- first, through the tasks_queue index), so a scrape costs a bounded scan however long the backlog is
+SELECT se, COUNT(*), MIN(created_at) FROM (
+    SELECT se, created_at FROM tasks WHERE status = $1 ORDER BY run_after LIMIT $2
+) AS due GROUP BY se
+
 -- accounts and the ledger ----------------------------------------------------------------------------------
 
 -- name: insert_account
