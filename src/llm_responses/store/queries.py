@@ -1,7 +1,9 @@
-"""The store's SQL, by name (``connection.execute("claim_fair", ...)``): ``sql/common.sql`` plus a dialect's overrides (``sql/postgres.sql``).
+"""The store's SQL, by name (``connection.execute("claim_fair", ...)``): every ``sql/*.sql`` file (one per
+subject: ``common.sql``, ``tracking.sql`` ...) plus a dialect's overrides (``postgres.sql`` and any
+``<subject>.postgres.sql``).
 
 As in procrastinate's ``queries.sql``: each statement is written once under ``-- name: <name>``; a dialect
-file may only override names the common file has, so every difference between SQLite and PostgreSQL is a
+file may only override names the common files have, so every difference between SQLite and PostgreSQL is a
 visible, named override rather than a second copy of the store.
 """
 
@@ -58,18 +60,32 @@ def parse(text: str) -> dict[str, str]:
     return out
 
 
-def _read(file: str) -> str:
-    return files("llm_responses.store").joinpath("sql", file).read_text(encoding="utf-8")
+def _is_override(name: str) -> bool:
+    return name == "postgres.sql" or name.endswith(".postgres.sql")
+
+
+def _merged(override: bool) -> dict[str, str]:
+    """The statements of every common file (or every PostgreSQL override file), each name once."""
+    out: dict[str, str] = {}
+    sql = files("llm_responses.store").joinpath("sql")
+    for f in sorted(sql.iterdir(), key=lambda f: f.name):
+        if not f.name.endswith(".sql") or _is_override(f.name) != override:
+            continue
+        for name, statement in parse(f.read_text(encoding="utf-8")).items():
+            if name in out:
+                raise ValueError(f"query {name!r} is defined twice (again in {f.name})")
+            out[name] = statement
+    return out
 
 
 @cache
 def load(dialect: Dialect) -> Queries:
-    statements = parse(_read("common.sql"))
+    statements = _merged(override=False)
     if dialect == "postgres":
-        overrides = parse(_read("postgres.sql"))
+        overrides = _merged(override=True)
         unknown = set(overrides) - set(statements)
         if unknown:
-            raise ValueError(f"postgres.sql overrides queries common.sql does not have: {sorted(unknown)}")
+            raise ValueError(f"the PostgreSQL files override queries no common file has: {sorted(unknown)}")
         statements |= overrides
     else:
         statements = {name: _PLACEHOLDER.sub(r"?\1", sql) for name, sql in statements.items()}

@@ -59,6 +59,10 @@ class NewTask:
     # "batch": gathered into a vendor batch (batching/); a direct worker takes it only after run_after_delay
     lane: str = "direct"
     run_after_delay: float = 0.0
+    # posted by a tracking project's run (tracking/): the run, and the cell of its plan the task answers
+    project_id: int | None = None
+    run_id: int | None = None
+    prompt_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from llm_responses.store.records import (
     WebhookSecrets,
 )
 from llm_responses.store.settle import finish
+from llm_responses.store.tracking import TrackingStore
 
 T = TypeVar("T")
 HEARTBEAT_PREFIX = "worker:"  # meta keys of worker heartbeats: worker:<owner> = when, in Unix seconds
@@ -57,6 +58,7 @@ class Store:
         # (SQLite, one process); False where other processes race for the same balance (PostgreSQL)
         self.cheap_holds = db.cheap_holds
         self._rotation = Rotation()  # per process: each worker rotates on its own
+        self.tracking = TrackingStore(db)  # projects, runs, alerts (store/tracking.py)
 
     async def open(self) -> None:
         await self.db.open()

@@ -26,7 +26,7 @@ def task_row(
     return (
         t.id, account_id, t.se, t.endpoint, status.value, t.request_json, t.data_json, t.tag, t.postback_url,
         t.pingback_url, t.base_price, t.prepayment, t.base_price + t.prepayment, attempts, owner, lease,
-        now + t.run_after_delay, now, t.lane,
+        now + t.run_after_delay, now, t.lane, t.project_id, t.run_id, t.prompt_key,
     )  # fmt: skip
 
 

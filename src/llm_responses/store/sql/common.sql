@@ -109,13 +109,15 @@ DELETE FROM ledger WHERE task_id IN (SELECT value FROM json_each($1))
 
 -- name: insert_task
 INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
-    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane,
+    project_id, run_id, prompt_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 
 -- name: insert_tasks_bulk
 INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
-    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane,
+    project_id, run_id, prompt_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 
 -- name: delete_tasks
 DELETE FROM tasks WHERE id IN (SELECT value FROM json_each($1))

@@ -27,7 +27,8 @@ DELETE FROM ledger WHERE task_id = ANY($1::text[])
 
 -- name: insert_tasks_bulk
 COPY tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
-    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane)
+    pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane,
+    project_id, run_id, prompt_key)
 FROM STDIN
 
 -- name: delete_tasks
