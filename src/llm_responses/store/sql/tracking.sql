@@ -36,3 +36,23 @@ DELETE FROM mention_rollups WHERE account_id = $1 AND project_id = $2
 -- name: set_project_paused
 UPDATE projects SET paused = $3, next_run_at = $4, updated_at = $5 WHERE account_id = $1 AND name = $2
 RETURNING id
+
+-- name: insert_alert
+-- a finding already recorded (the same dedupe key) is not recorded again
+INSERT INTO alerts (account_id, project_id, run_id, kind, brand, subject, message, detail, dedupe, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (project_id, dedupe) DO NOTHING
+RETURNING id
+
+-- name: alerts_of_account
+SELECT l.id, l.account_id, l.project_id, p.name, l.run_id, l.kind, l.brand, l.subject, l.message, l.detail,
+    l.created_at
+FROM alerts l JOIN projects p ON p.id = l.project_id
+WHERE l.account_id = $1 AND ($2 = 0 OR l.project_id = $2) AND l.created_at >= $3 AND l.kind <> 'digest'
+ORDER BY l.created_at DESC, l.id DESC LIMIT $4
+
+-- name: alert_by_id
+SELECT l.id, l.account_id, l.project_id, p.name, l.run_id, l.kind, l.brand, l.subject, l.message, l.detail,
+    l.created_at
+FROM alerts l JOIN projects p ON p.id = l.project_id
+WHERE l.id = $1
