@@ -21,6 +21,7 @@ from llm_responses.api.ops_routes import routes as ops_routes
 from llm_responses.api.request_observer import RequestObserver, route_templates
 from llm_responses.api.routes import ApiContext
 from llm_responses.api.routes import routes as api_routes
+from llm_responses.api.tracking_routes import routes as tracking_routes
 from llm_responses.api.webhook_routes import routes as webhook_routes
 from llm_responses.composition import make_observability, running
 from llm_responses.config import Settings
@@ -106,6 +107,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running(settings, work=settings.worker_enabled, observability=obs) as r, _serving(mcp):
             app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
+            app.state.scheduler = r.scheduler
             background: asyncio.Task[None] | None = (
                 asyncio.create_task(on_started(r.api)) if on_started else None
             )
@@ -141,11 +143,14 @@ def create_app(
             *api_routes,
             *mentions_routes,
             *webhook_routes,
+            *tracking_routes,
             *ops_routes,
             *dashboard_routes(settings.brands),
             Mount("/mcp", app=mcp_app),
         ]
     )
     templates.update(route_templates(app.router.routes))
-    app.openapi_schema = openapi.install(app.openapi(), [*api_routes, *mentions_routes, *webhook_routes])
+    app.openapi_schema = openapi.install(
+        app.openapi(), [*api_routes, *mentions_routes, *webhook_routes, *tracking_routes]
+    )
     return app

@@ -56,6 +56,8 @@ from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisL
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
+from llm_responses.tracking.scheduler import NoMetrics, Scheduler
+from llm_responses.tracking.service import TrackingService
 from llm_responses.vendors import VENDORS, compatible, local
 from llm_responses.webhooks.dispatcher import Dispatcher, Payload
 from llm_responses.webhooks.guard import AddressGuard
@@ -170,6 +172,7 @@ class Running:
     api: ApiContext
     worker: Worker
     dispatcher: Dispatcher
+    scheduler: Scheduler  # the tracker's loop (running only where the worker runs)
 
 
 @asynccontextmanager
@@ -252,6 +255,8 @@ async def running(
         on_finished=dispatcher.notify,  # a finished task may have a webhook due
     )
     service.on_tasks_created = worker.notify
+    tracking = TrackingService(store=store, tasks=service)
+    scheduler = Scheduler(service=tracking, metrics=NoMetrics(), config=settings.tracking())
     api = ApiContext(
         service=service,
         auth=Authenticator(
@@ -273,6 +278,7 @@ async def running(
         schema_head=await asyncio.to_thread(head_revision),
         heartbeat_window=heartbeat_window(settings),
         service_only=not work,
+        tracking=tracking,
     )
     obs.sampler.add(metrics.live_slots, lambda: live_slots.in_use)
     if work:
@@ -296,6 +302,7 @@ async def running(
             asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds))
         )
         background.append(asyncio.create_task(dispatcher.run(stop)))
+        background.append(asyncio.create_task(scheduler.run(stop)))
         if settings.task_post_batch == "on":
             batcher = Batcher(
                 store=store,
@@ -306,7 +313,7 @@ async def running(
             )
             background.append(asyncio.create_task(batcher.run(stop)))
     try:
-        yield Running(api=api, worker=worker, dispatcher=dispatcher)
+        yield Running(api=api, worker=worker, dispatcher=dispatcher, scheduler=scheduler)
     finally:
         stop.set()  # the worker stops claiming, finishes what runs within the grace, requeues the rest
         await asyncio.gather(*background, return_exceptions=True)

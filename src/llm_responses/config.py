@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from llm_responses.config_tables import BrandConfig, ModelConfig, ProviderConfig
-from llm_responses.config_views import BatchConfig, ServiceConfig, WebhookConfig, WorkerConfig
+from llm_responses.config_views import BatchConfig, ServiceConfig, TrackingConfig, WebhookConfig, WorkerConfig
 from llm_responses.vendors import AllVendorSettings, compatible
 
 
@@ -137,6 +137,9 @@ class Settings(AllVendorSettings):
     batch_poll_seconds: float = 2.0  # how often each worker's batcher gathers and polls
     batch_lease_seconds: float = 120.0  # a process that died holding a batch gives it up after this long
 
+    # tracking projects (tracking/): how often each worker's scheduler looks for due runs and finished ones
+    tracking_poll_seconds: float = Field(default=10.0, gt=0, le=3600)
+
     @field_validator("search_backend", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
@@ -161,6 +164,9 @@ class Settings(AllVendorSettings):
             reasoning_allowance=self.reasoning_token_allowance,
             batch=self.task_post_batch == "on",
         )
+
+    def tracking(self) -> TrackingConfig:
+        return TrackingConfig(poll_seconds=self.tracking_poll_seconds)
 
     def batching(self) -> BatchConfig:
         return BatchConfig(

@@ -55,3 +55,10 @@ class BatchConfig:
     max_age_seconds: float  # a queued batch-lane task waits this long to be gathered, then goes anyway
     poll_seconds: float  # how often the batcher looks for tasks to gather and batches due a poll
     lease_seconds: float  # a submission, or a poll and its settlement, holds its batch this long at most
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingConfig:
+    """What the tracker's scheduler (``tracking/scheduler.py``) needs."""
+
+    poll_seconds: float  # how often it looks for due runs, finished runs and digests

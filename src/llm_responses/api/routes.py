@@ -32,6 +32,7 @@ from llm_responses.observability.scrape import Scrape
 from llm_responses.store.records import Account
 from llm_responses.store.store import Store
 from llm_responses.tasks.service import TaskService
+from llm_responses.tracking.service import TrackingService
 from llm_responses.wire import ai_optimized, envelope
 from llm_responses.wire.engines import ENGINES
 
@@ -53,6 +54,7 @@ class ApiContext:
     schema_head: str | None  # the newest migration this code has (readiness)
     heartbeat_window: float  # a worker heartbeat older than this is not fresh (readiness)
     service_only: bool  # this process runs no worker (serve --no-worker)
+    tracking: TrackingService  # projects, runs, alerts (api/tracking_routes.py)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

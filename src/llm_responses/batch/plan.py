@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llm_responses.tracking.plan import task_body
 from llm_responses.wire.engines import ENGINES
 
 PROMPT_COLUMNS = ("user_prompt", "prompt")  # either names the prompt column of a CSV
@@ -162,25 +163,18 @@ def expand(
     jobs: list[Job] = []
     for prompt in prompts:
         for engine in engines:
-            rules = ENGINES[engine]
             if not models.get(engine):
                 raise PlanError(f"no model for engine {engine}: --models {engine}=<model_name>")
             for model in models[engine]:
                 for country in countries:
                     for r in range(1, repeat + 1):
-                        task: dict[str, Any] = {
-                            "user_prompt": prompt.user_prompt,
-                            "model_name": model,
-                            **prompt.fields,
-                        }
-                        if tag and "tag" not in task:
-                            task["tag"] = tag
-                        if rules.web_search_switch and (web_search or country):
-                            task.setdefault("web_search", True)
-                        elif not rules.web_search_switch:
-                            task.pop("web_search", None)  # Sonar always searches: the field does not exist
-                        if country and rules.location != "none":
-                            task["web_search_country_iso_code"] = country
+                        fields = dict(prompt.fields)
+                        if tag:
+                            fields.setdefault("tag", tag)
+                        task = task_body(
+                            engine, prompt.user_prompt, model, country=country, web_search=web_search,
+                            fields=fields,
+                        )  # fmt: skip
                         key = _key(engine, task, r)
                         jobs.append(Job(key, engine, model, country, r, prompt.line, task))
     return jobs

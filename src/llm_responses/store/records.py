@@ -48,7 +48,7 @@ class LedgerEntry:
 class NewTask:
     id: str
     se: str
-    endpoint: str  # "task_post" | "live"
+    endpoint: str  # "task_post" | "live" | "track" (a tracking run's: queued, priced as task_post's)
     request_json: str  # the validated TaskRequest
     data_json: str  # the echo shown in ``data``
     tag: str | None

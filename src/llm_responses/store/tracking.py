@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from llm_responses.store import tasks
 from llm_responses.store.connection import Connection, Database
+from llm_responses.store.records import NewTask
 
 MAX_PROJECTS = 1000  # per account: a listing is one bounded read
 
@@ -64,10 +66,39 @@ def alert_of(row: Sequence[Any]) -> Alert:
 AlertOutlet = Callable[[Connection, int, list[Alert], float], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    project_id: int
+    account_id: int
+    period: str
+    trigger: str  # schedule | manual
+    status: str  # running, done, partial (some cells failed), failed, over_budget
+    scheduled_for: float
+    started_at: float
+    finished_at: float | None
+    tasks: int
+    estimate: int  # nano-dollars
+    cost: int | None  # nano-dollars, once finished
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """A period claimed (``run``) and what posting its tasks did: which the balance covered."""
+
+    run: Run
+    accepted: list[bool]
+
+
 def _project(row: object) -> Project:
     r = list(row)  # type: ignore[call-overload]
     r[4] = bool(r[4])
     return Project(*r)
+
+
+def _run(row: Sequence[Any]) -> Run:
+    return Run(*row)
 
 
 class TrackingStore:
@@ -169,3 +200,116 @@ class TrackingStore:
     async def alert(self, alert_id: int) -> Alert | None:
         row = await self.db.read(lambda c: c.fetchrow("alert_by_id", alert_id), quick=True)
         return None if row is None else alert_of(row)
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    async def due_projects(self, now: float, limit: int = 100) -> list[Project]:
+        rows = await self.db.read(lambda c: c.fetch("due_projects", now, limit))
+        return [_project(r) for r in rows]
+
+    async def start_run(
+        self,
+        project: Project,
+        *,
+        period: str,
+        trigger: str,
+        scheduled_for: float,
+        advance: tuple[float, float | None] | None,
+        estimate: int,
+        new: list[NewTask],
+        now: float,
+        status: str = "running",
+        error: str | None = None,
+    ) -> RunStart | None:
+        """Claim the project's ``period`` and post its tasks, in one transaction: a process that dies
+        midway leaves nothing, and of any number of workers one claims a period, once. ``advance``
+        (expected next_run_at, the next one) moves a scheduled project on, compare-and-set; a run that
+        does not start (``status`` over_budget) still consumes its period. None: claimed elsewhere."""
+
+        async def tx(c: Connection) -> RunStart | None:
+            if advance is not None and not await c.execute("advance_project", project.id, *advance):
+                return None
+            finished = None if status == "running" else now
+            run_id = await c.fetchval(
+                "insert_run", project.id, project.account_id, period, trigger, status, scheduled_for, now,
+                finished, estimate, error,
+            )  # fmt: skip
+            if run_id is None:
+                return None
+            accepted = await _post(c, project.account_id, run_id, new, now)
+            row = await c.fetchrow("run_by_id", run_id)
+            assert row is not None, "written in this transaction"
+            return RunStart(_run(row), accepted)
+
+        return await self.db.write(tx)
+
+    async def resume_run(self, run: Run, new: list[NewTask], now: float) -> RunStart:
+        """Post ``new`` (the cells without an answer) into the run again, and reopen it."""
+
+        async def tx(c: Connection) -> RunStart:
+            await c.execute("reopen_run", run.id)
+            accepted = await _post(c, run.account_id, run.id, new, now)
+            row = await c.fetchrow("run_by_id", run.id)
+            assert row is not None, "the run exists: it was read before"
+            return RunStart(_run(row), accepted)
+
+        return await self.db.write(tx)
+
+    async def run(self, run_id: int) -> Run | None:
+        row = await self.db.read(lambda c: c.fetchrow("run_by_id", run_id), quick=True)
+        return None if row is None else _run(row)
+
+    async def runs(self, project_id: int, limit: int = 50) -> list[Run]:
+        return [_run(r) for r in await self.db.read(lambda c: c.fetch("runs_of", project_id, limit))]
+
+    async def open_runs(self, limit: int = 100) -> list[Run]:
+        return [_run(r) for r in await self.db.read(lambda c: c.fetch("open_runs", limit))]
+
+    async def earlier_runs(self, run: Run, since: float, limit: int = 30) -> list[Run]:
+        """The project's answered runs before ``run`` started since ``since``, newest first."""
+        rows = await self.db.read(lambda c: c.fetch("earlier_runs", run.project_id, run.id, since, limit))
+        return [_run(r) for r in rows]
+
+    async def run_progress(self, run_id: int) -> dict[str, tuple[int, int]]:
+        """{task status: (tasks, nano-dollars)} of the run's tasks."""
+        rows = await self.db.read(lambda c: c.fetch("run_progress", run_id))
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+    async def open_cells(self, run_id: int) -> set[str]:
+        """The run's cells answered or on their way (a resume posts the others)."""
+        return {r[0] for r in await self.db.read(lambda c: c.fetch("run_open_keys", run_id))}
+
+    async def finish_run(
+        self, run_id: int, status: str, cost: int, now: float, error: str | None = None
+    ) -> bool:
+        """End a running run once; False when it was ended already (by another worker)."""
+        return bool(await self.db.write(lambda c: c.execute("finish_run", run_id, status, now, cost, error)))
+
+    async def unindexed(self, run_id: int) -> int:
+        """The run's answers not in the mentions index yet (still in its outbox)."""
+        return int(await self.db.read(lambda c: c.fetchval("run_unindexed", run_id)))
+
+    async def new_domains(self, run_id: int, limit: int = 100) -> list[str]:
+        """Domains the run's answers cite for the first time in their project."""
+        return [
+            r[0] for r in await self.db.read(lambda c: c.fetch("run_new_domains", run_id, limit), heavy=True)
+        ]
+
+    async def spent_since(self, project_id: int, since: float) -> int:
+        """Nano-dollars the project's tasks posted since ``since`` cost (holds, for those unsettled)."""
+        return int(await self.db.read(lambda c: c.fetchval("project_spent_since", project_id, since)))
+
+
+async def _post(c: Connection, account_id: int, run_id: int, new: list[NewTask], now: float) -> list[bool]:
+    """The run's tasks through the task queue's own insert and charge (``tasks.create_tasks``)."""
+    if not new:
+        return []
+    accepted = await tasks.create_tasks(c, account_id, [replace(t, run_id=run_id) for t in new], now)
+    posted = sum(accepted)
+    status, finished, error = "running", None, None
+    if posted < len(new):
+        error = f"the balance covered {posted} of {len(new)} tasks: top up and resume the run"
+        if not posted:
+            status, finished = "failed", now
+    await c.execute("add_run_tasks", run_id, posted, status, finished, error)
+    return accepted

@@ -97,6 +97,14 @@ class TaskService:
                 self.on_tasks_created()
         return [t for t in out if t is not None]
 
+    def prepare(self, se: str, raw: dict[str, Any]) -> NewTask:
+        """A tracking run's task (endpoint ``track``): checked as task_post checks a task (40501 naming the
+        field, as ``ApiError``), held and laned as a posted one, not yet stored. Queued whatever the engine:
+        a run is durable work, so Perplexity's tasks (live-only at DataForSEO) are queued too."""
+        request = self._validate(raw, se, for_task_post="task_post" in ENGINES[se].functions)
+        self._check_webhooks(request)
+        return self._new_task(envelope.new_task_id(), se, "track", request, _data(se, raw))
+
     def _validate(self, raw: Any, se: str, *, for_task_post: bool) -> TaskRequest:
         engine = ENGINES[se]
         try:

@@ -162,15 +162,16 @@ UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL, run_after 
 WHERE id = $4 AND status = $5 AND attempts = $6
 
 -- name: requeue_expired
+-- queued tasks (task_post's, a tracking run's) whose worker vanished; a live call is never re-run
 UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL
-WHERE status = $2 AND endpoint = 'task_post' AND lease_until < $3
+WHERE status = $2 AND endpoint <> 'live' AND lease_until < $3
 
 -- name: abandoned_live
 SELECT id, attempts, status FROM tasks WHERE status = $1 AND endpoint = 'live' AND lease_until < $2
 
 -- name: overdue
 SELECT id, attempts, status FROM tasks
-WHERE status IN ($1, $2, $3) AND endpoint = 'task_post' AND created_at < $4
+WHERE status IN ($1, $2, $3) AND endpoint <> 'live' AND created_at < $4
 
 -- name: purge_mentions
 -- the mentions index of the tasks purge_results is about to purge ($1, $2: done, failed)

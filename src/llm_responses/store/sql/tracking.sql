@@ -56,3 +56,79 @@ SELECT l.id, l.account_id, l.project_id, p.name, l.run_id, l.kind, l.brand, l.su
     l.created_at
 FROM alerts l JOIN projects p ON p.id = l.project_id
 WHERE l.id = $1
+
+-- runs ---------------------------------------------------------------------------------------------------
+
+-- name: due_projects
+SELECT id, account_id, name, spec, paused, next_run_at, version, created_at, updated_at
+FROM projects WHERE next_run_at <= $1 AND NOT paused ORDER BY next_run_at LIMIT $2
+
+-- name: advance_project
+-- compare-and-set: of the workers that saw the same due project, one moves it on and runs the period
+UPDATE projects SET next_run_at = $3 WHERE id = $1 AND next_run_at = $2
+
+-- name: insert_run
+INSERT INTO project_runs (project_id, account_id, period, trigger, status, scheduled_for, started_at,
+    finished_at, tasks, estimate, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)
+ON CONFLICT (project_id, period) DO NOTHING
+RETURNING id
+
+-- name: add_run_tasks
+UPDATE project_runs SET tasks = tasks + $2, status = $3, finished_at = $4, error = $5 WHERE id = $1
+
+-- name: run_by_id
+SELECT id, project_id, account_id, period, trigger, status, scheduled_for, started_at, finished_at, tasks,
+    estimate, cost, error
+FROM project_runs WHERE id = $1
+
+-- name: runs_of
+SELECT id, project_id, account_id, period, trigger, status, scheduled_for, started_at, finished_at, tasks,
+    estimate, cost, error
+FROM project_runs WHERE project_id = $1 ORDER BY id DESC LIMIT $2
+
+-- name: open_runs
+SELECT id, project_id, account_id, period, trigger, status, scheduled_for, started_at, finished_at, tasks,
+    estimate, cost, error
+FROM project_runs WHERE status = 'running' ORDER BY id LIMIT $1
+
+-- name: earlier_runs
+-- the project's finished runs before this one, newest first: what a run is compared with
+SELECT id, project_id, account_id, period, trigger, status, scheduled_for, started_at, finished_at, tasks,
+    estimate, cost, error
+FROM project_runs WHERE project_id = $1 AND id < $2 AND started_at >= $3 AND status IN ('done', 'partial')
+ORDER BY id DESC LIMIT $4
+
+-- name: run_progress
+-- the run's tasks by status, with what they cost (a queued task's hold, a settled one's charge)
+SELECT status, COUNT(*), CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM tasks WHERE run_id = $1 GROUP BY status
+
+-- name: finish_run
+UPDATE project_runs SET status = $2, finished_at = $3, cost = $4, error = COALESCE($5, error)
+WHERE id = $1 AND status = 'running'
+
+-- name: run_open_keys
+-- the cells of a run that have an answer, or a task still on its way to one: resuming skips them
+SELECT DISTINCT prompt_key FROM tasks WHERE run_id = $1 AND status IN ('done', 'queued', 'running', 'batched')
+
+-- name: reopen_run
+UPDATE project_runs SET status = 'running', finished_at = NULL, cost = NULL WHERE id = $1
+
+-- name: project_spent_since
+-- what the project's tasks posted since $2 cost (a task still running: its hold)
+SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM tasks WHERE project_id = $1 AND created_at >= $2
+
+
+-- name: run_unindexed
+-- the run's answers still waiting in the mentions outbox: its metrics are not final before they are in
+SELECT COUNT(*) FROM mention_outbox WHERE task_id IN (SELECT id FROM tasks WHERE run_id = $1)
+
+-- name: run_new_domains
+-- domains the run's answers cite that no other answer of the project cited (reversed hosts: indexed)
+SELECT DISTINCT l.domain FROM mention_links l JOIN mention_answers a ON a.id = l.answer_id
+WHERE a.run_id = $1 AND l.scope = 's' AND NOT EXISTS (
+    SELECT 1 FROM mention_links o JOIN mention_answers b ON b.id = o.answer_id
+    WHERE o.account_id = l.account_id AND o.host_rev = l.host_rev AND o.scope = 's'
+        AND b.project_id = a.project_id AND b.run_id <> $1
+)
+ORDER BY l.domain LIMIT $2
