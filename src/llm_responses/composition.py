@@ -56,7 +56,7 @@ from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisL
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
-from llm_responses.tracking.scheduler import NoMetrics, Scheduler
+from llm_responses.tracking.scheduler import Scheduler
 from llm_responses.tracking.service import TrackingService
 from llm_responses.vendors import VENDORS, compatible, local
 from llm_responses.webhooks.dispatcher import Dispatcher, Payload
@@ -256,7 +256,7 @@ async def running(
     )
     service.on_tasks_created = worker.notify
     tracking = TrackingService(store=store, tasks=service)
-    scheduler = Scheduler(service=tracking, metrics=NoMetrics(), config=settings.tracking())
+    scheduler = Scheduler(service=tracking, config=settings.tracking())
     api = ApiContext(
         service=service,
         auth=Authenticator(

@@ -193,6 +193,16 @@ class Store:
         self._rotation.advance(order, {r[1] for r in rows})
         return [ClaimedTask(*r) for r in rows]
 
+    async def claim_idle_tasks(
+        self, owner: str, limit: int, lease_until: float, now: float
+    ) -> list[ClaimedTask]:
+        """Up to ``limit`` idle-lane tasks (background projects'), oldest first."""
+        queued, running = TaskStatus.QUEUED.value, TaskStatus.RUNNING.value
+        rows = await self.db.write(
+            lambda c: c.fetch("claim_idle", queued, running, owner, lease_until, limit), LOSSY
+        )
+        return [ClaimedTask(*r) for r in rows]
+
     async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None:
         if task_ids:
             running = TaskStatus.RUNNING.value

@@ -33,6 +33,8 @@ from llm_responses.wire.request import TaskRequest, echo, live_fields, task_post
 log = logging.getLogger(__name__)
 # a batch-lane task no batcher has gathered by then (none runs, or it keeps failing) goes the direct way
 BATCH_FALLBACK_SECONDS = 3600.0
+# an idle-lane task is never due for the direct claim (a worker takes it through the idle claim only)
+IDLE_LANE_DELAY = 10 * 365 * 86400.0
 
 
 class TaskService:
@@ -97,13 +99,17 @@ class TaskService:
                 self.on_tasks_created()
         return [t for t in out if t is not None]
 
-    def prepare(self, se: str, raw: dict[str, Any]) -> NewTask:
+    def prepare(self, se: str, raw: dict[str, Any], *, idle: bool = False) -> NewTask:
         """A tracking run's task (endpoint ``track``): checked as task_post checks a task (40501 naming the
         field, as ``ApiError``), held and laned as a posted one, not yet stored. Queued whatever the engine:
-        a run is durable work, so Perplexity's tasks (live-only at DataForSEO) are queued too."""
+        a run is durable work, so Perplexity's tasks (live-only at DataForSEO) are queued too. ``idle``:
+        a background project's, in the idle lane (a worker takes it only when it has nothing else)."""
         request = self._validate(raw, se, for_task_post="task_post" in ENGINES[se].functions)
         self._check_webhooks(request)
-        return self._new_task(envelope.new_task_id(), se, "track", request, _data(se, raw))
+        task = self._new_task(envelope.new_task_id(), se, "track", request, _data(se, raw))
+        if idle and task.lane == "direct":  # a vendor batch runs at the vendor: it holds no worker anyway
+            return replace(task, lane="idle", run_after_delay=IDLE_LANE_DELAY)
+        return task
 
     def _validate(self, raw: Any, se: str, *, for_task_post: bool) -> TaskRequest:
         engine = ENGINES[se]

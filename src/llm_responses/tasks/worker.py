@@ -52,6 +52,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._attempts: dict[str, int] = {}
+        self._idle: set[str] = set()  # the idle-lane task in flight (at most one)
 
     def notify(self) -> None:
         self._wake.set()
@@ -98,6 +99,16 @@ class Worker:
         except Exception:
             log.exception("claiming tasks failed; retrying after the poll interval")
             return 0
+        if len(tasks) < free and not self._idle:
+            # nothing else due: one task of the idle lane (a background project's), never more, so a task
+            # posted meanwhile finds this worker's other slots (and the upstream's) free
+            try:
+                idle = await self.store.claim_idle_tasks(self.owner, 1, now + self.config.lease_seconds, now)
+            except Exception:
+                log.exception("claiming an idle-lane task failed")
+                idle = []
+            self._idle.update(t.id for t in idle)
+            tasks = [*tasks, *idle]
         for claimed in tasks:
             job = asyncio.create_task(self._execute(claimed), name=f"task-{claimed.id}")
             self._in_flight[claimed.id] = job
@@ -109,6 +120,7 @@ class Worker:
         self._done(task_id)
 
     def _done(self, task_id: str) -> None:
+        self._idle.discard(task_id)
         self._in_flight.pop(task_id, None)
         self._attempts.pop(task_id, None)
         self._wake.set()  # a slot is free: look for more work

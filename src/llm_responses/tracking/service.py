@@ -12,18 +12,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from llm_responses.billing.money import to_nanos
 from llm_responses.errors import ApiError, StatusCode
-from llm_responses.store.records import Account, NewTask
+from llm_responses.store.records import Account, NewTask, TaskStatus
 from llm_responses.store.store import Store
 from llm_responses.store.tracking import Alert, AlertOutlet, NewAlert, Project, Run, RunStart
 from llm_responses.tasks.service import TaskService
+from llm_responses.tracking.alerts import Snapshot, evaluate
 from llm_responses.tracking.plan import Cell, cells
 from llm_responses.tracking.schedule import period_name
 from llm_responses.tracking.spec import ProjectSpec
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # the answered runs a 7-day baseline may average over
 BASELINE_DAYS = 7
+PENDING = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, TaskStatus.BATCHED.value)
 # a project that queues its own re-indexing when its brands change (the indexer's hook, from composition)
 Reindex = Callable[[int], Awaitable[int]]
 # the project's webhooks as the alert outlet takes them: (url, format, digest)
@@ -56,6 +58,32 @@ class Saved:
     created: bool
 
 
+class MetricsReader(Protocol):
+    """Brand metrics rows (``analysis``'s shape) of a project's answers: one run's, or a span of days'."""
+
+    async def of_run(
+        self, account_id: int, project_id: int, run_id: int, by: tuple[str, ...]
+    ) -> list[dict[str, Any]]: ...
+
+    async def of_days(
+        self, account_id: int, project_id: int, date_from: str, date_to: str, by: tuple[str, ...]
+    ) -> list[dict[str, Any]]: ...
+
+
+class NoMetrics:
+    """Until the analytics path is wired: no rows (alerts about runs still work)."""
+
+    async def of_run(
+        self, account_id: int, project_id: int, run_id: int, by: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        return []
+
+    async def of_days(
+        self, account_id: int, project_id: int, date_from: str, date_to: str, by: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        return []
+
+
 class TrackingService:
     def __init__(
         self,
@@ -64,11 +92,13 @@ class TrackingService:
         tasks: TaskService,
         reindex: Reindex | None = None,
         outlet_for: OutletFor | None = None,
+        metrics: MetricsReader | None = None,
     ) -> None:
         self.store = store
         self.tasks = tasks
         self.reindex = reindex
         self.outlet_for = outlet_for
+        self.metrics: MetricsReader = metrics if metrics is not None else NoMetrics()
 
     # -- projects --------------------------------------------------------------------------------
 
@@ -187,7 +217,7 @@ class TrackingService:
         advance: tuple[float, float | None] | None = None,
     ) -> RunStart | None:
         """Estimate the run, stop it when the month's budget would be passed, else post every cell."""
-        new = self._tasks(project, cells(spec))
+        new = self._tasks(project, spec, cells(spec))
         estimate = await self._estimate(project, new)
         if spec.budget_usd_monthly is not None:
             spent = await self.store.tracking.spent_since(project.id, _month_start(spec, now))
@@ -220,7 +250,59 @@ class TrackingService:
         open_cells = await self.store.tracking.open_cells(run.id)
         todo = [c for c in cells(spec) if c.key not in open_cells]
         now = time.time() if now is None else now
-        return await self.store.tracking.resume_run(run, self._tasks(project, todo), now)
+        return await self.store.tracking.resume_run(run, self._tasks(project, spec, todo), now)
+
+    async def finish(self, run: Run, now: float) -> list[Alert] | None:
+        """End the run once its tasks are settled and its answers indexed, then evaluate its alerts;
+        None while it is still going (or another worker ended it)."""
+        progress = await self.store.tracking.run_progress(run.id)
+        if any(progress.get(s, (0, 0))[0] for s in PENDING):
+            return None
+        if await self.store.tracking.unindexed(run.id):
+            return None
+        done = progress.get(TaskStatus.DONE.value, (0, 0))[0]
+        failed = sum(n for s, (n, _) in progress.items() if s not in (TaskStatus.DONE.value, *PENDING))
+        cost = sum(c for _, c in progress.values())
+        status = "done" if done and not failed else "partial" if done else "failed"
+        error = f"{failed} of {done + failed} tasks failed" if failed else None
+        if not await self.store.tracking.finish_run(run.id, status, cost, now, error):
+            return None
+        project = await self.store.tracking.project_by_id(run.project_id)
+        if project is None:
+            return []
+        return await self.alerts(project, run, status, error)
+
+    async def alerts(self, project: Project, run: Run, status: str, problem: str | None) -> list[Alert]:
+        """The project's rules over the run against the previous run (or the 7-day average)."""
+        spec = ProjectSpec.from_json(project.spec_json)
+        account, pid = project.account_id, project.id
+        current = Snapshot.of(
+            await self.metrics.of_run(account, pid, run.id, ()),
+            await self.metrics.of_run(account, pid, run.id, ("prompt",)),
+        )
+        earlier = await self.store.tracking.earlier_runs(run, run.started_at - BASELINE_DAYS * 86400)
+        previous = baseline = None
+        if earlier:
+            before = earlier[0]
+            previous = Snapshot.of(
+                await self.metrics.of_run(account, pid, before.id, ()),
+                await self.metrics.of_run(account, pid, before.id, ("prompt",)),
+            )
+            baseline = previous
+            if spec.alerts.against == "7_day_average":
+                day = datetime.fromtimestamp(run.started_at, UTC).date()
+                window = await self.metrics.of_days(
+                    account, pid, (day - timedelta(days=BASELINE_DAYS)).isoformat(),
+                    (day - timedelta(days=1)).isoformat(), (),
+                )  # fmt: skip
+                baseline = Snapshot.of(window) if window else previous
+        domains = await self.store.tracking.new_domains(run.id) if earlier else []
+        own = spec.own_brand.name if spec.own_brand else None
+        found = evaluate(
+            spec.alerts, run_id=run.id, own=own, current=current, baseline=baseline, previous=previous,
+            new_domains=domains, status=status, problem=problem and f"run {run.id}: {problem}",
+        )  # fmt: skip
+        return await self.record(project, spec, run.id, found) if found else []
 
     async def run_of(self, project: Project, run_id: int) -> Run:
         run = await self.store.tracking.run(run_id)
@@ -228,9 +310,10 @@ class TrackingService:
             raise not_found(f"run {run_id} of project '{project.name}'")
         return run
 
-    def _tasks(self, project: Project, todo: list[Cell]) -> list[NewTask]:
+    def _tasks(self, project: Project, spec: ProjectSpec, todo: list[Cell]) -> list[NewTask]:
+        idle = spec.background
         return [
-            replace(self.tasks.prepare(c.engine, c.task), project_id=project.id, prompt_key=c.key)
+            replace(self.tasks.prepare(c.engine, c.task, idle=idle), project_id=project.id, prompt_key=c.key)
             for c in todo
         ]
 

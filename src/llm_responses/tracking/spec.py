@@ -110,6 +110,8 @@ class ProjectSpec(_Strict):
     max_output_tokens: int | None = Field(default=None, ge=16, le=16384)
     schedule: Schedule | None = None  # None: runs only when asked
     brands: tuple[Brand, ...] = Field(default=(), max_length=MAX_BRANDS)
+    # a background project's tasks wait for idle workers (the idle lane): they never delay other tasks
+    background: bool = False
     budget_usd_monthly: Decimal | None = Field(default=None, gt=0, le=Decimal("1000000"), decimal_places=4)
     alerts: Alerts = Alerts()
 

@@ -158,8 +158,19 @@ RETURNING id, account_id, se, endpoint, request_json, attempts
 UPDATE tasks SET lease_until = $1 WHERE id IN (SELECT value FROM json_each($2)) AND lease_owner = $3 AND status = $4
 
 -- name: retry_later
-UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL, run_after = $2, error_detail = $3
+-- an idle-lane task keeps its place out of the direct workers' way
+UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL, error_detail = $3,
+    run_after = CASE WHEN lane = 'idle' THEN run_after ELSE $2 END
 WHERE id = $4 AND status = $5 AND attempts = $6
+
+-- name: claim_idle
+-- the idle lane's oldest queued tasks (a background project's), for a worker that has nothing else to do
+UPDATE tasks SET status = $2, lease_owner = $3, lease_until = $4, attempts = attempts + 1
+WHERE id IN (
+    SELECT t.id FROM tasks t JOIN accounts a ON a.id = t.account_id AND a.balance >= 0
+    WHERE t.lane = 'idle' AND t.status = $1 ORDER BY t.created_at LIMIT $5
+)
+RETURNING id, account_id, se, endpoint, request_json, attempts
 
 -- name: requeue_expired
 -- queued tasks (task_post's, a tracking run's) whose worker vanished; a live call is never re-run

@@ -152,3 +152,12 @@ WHERE batch_id = $1 AND status = 'batched' AND id = ANY($2::text[])
 -- name: requeue_from_batch
 UPDATE tasks SET status = 'queued', lane = 'direct', batch_id = NULL, run_after = $3
 WHERE batch_id = $1 AND status = 'batched' AND id = ANY($2::text[])
+
+-- name: claim_idle
+-- as in common.sql, skipping rows another worker is claiming
+UPDATE tasks SET status = $2, lease_owner = $3, lease_until = $4, attempts = attempts + 1
+WHERE id IN (
+    SELECT t.id FROM tasks t JOIN accounts a ON a.id = t.account_id AND a.balance >= 0
+    WHERE t.lane = 'idle' AND t.status = $1 ORDER BY t.created_at LIMIT $5 FOR UPDATE OF t SKIP LOCKED
+)
+RETURNING id, account_id, se, endpoint, request_json, attempts

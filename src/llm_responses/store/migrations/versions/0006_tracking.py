@@ -6,7 +6,8 @@
 - ``project_runs``: one row per (project, period), unique: a period claimed by one worker can never be run
   by another, and a restart after missed periods claims only the latest.
 - ``tasks.project_id``/``run_id``/``prompt_key``: which run posted a task, and which cell of the run's plan
-  it answers (a resumed run posts the cells without an answer).
+  it answers (a resumed run posts the cells without an answer); lane ``idle``: a background project's
+  tasks, which a worker takes only when it has nothing else to do.
 - ``mention_outbox``: a row written in the transaction that settles an answered task; the worker's indexer
   takes rows in batches, indexes the answers (and their rollups) and deletes the rows in one transaction,
   so an answer is never left unindexed and indexing costs the settling transaction one small insert.
@@ -80,6 +81,14 @@ def upgrade() -> None:
         ["project_id", "created_at"],
         sqlite_where=sa.text("project_id IS NOT NULL"),
         postgresql_where=sa.text("project_id IS NOT NULL"),
+    )
+    # the idle lane: a background project's queued tasks, taken one at a time by a worker with nothing else
+    op.create_index(
+        "tasks_idle_lane",
+        "tasks",
+        ["created_at"],
+        sqlite_where=sa.text("lane = 'idle' AND status = 'queued'"),
+        postgresql_where=sa.text("lane = 'idle' AND status = 'queued'"),
     )
     op.create_table(
         "mention_outbox",
@@ -181,6 +190,7 @@ def downgrade() -> None:
     op.drop_column("mention_answers", "project_id")
     op.drop_index("mention_outbox_due", "mention_outbox")
     op.drop_table("mention_outbox")
+    op.drop_index("tasks_idle_lane", "tasks")
     op.drop_index("tasks_project", "tasks")
     op.drop_index("tasks_run", "tasks")
     op.drop_column("tasks", "prompt_key")
