@@ -29,7 +29,7 @@ from llm_responses.observability import logs
     "--demo", is_flag=True, help="Create a 'demo' account (kept across starts) and print a curl to try."
 )
 @click.option("--demo-days", default=7, show_default=True, type=click.IntRange(0, 28),
-              help="with --demo: days of demo answers made in the background on first start (0: none)")  # fmt: skip
+              help="with --demo: past days of the demo project answered in the background on first start")  # fmt: skip
 def serve(
     host: str | None, port: int | None, database_url: str | None, no_worker: bool, demo: bool, demo_days: int
 ) -> None:
@@ -54,7 +54,7 @@ def serve(
         login, password, token = with_store(settings, lambda store: demo_account(store, settings))
         print_demo(settings, login, password, token)
         embedded = embedded_model_name(settings)
-        if demo_days and embedded:
+        if embedded:
 
             async def on_started(api: ApiContext) -> None:
                 await seed(api, login=login, days=demo_days, model=embedded)

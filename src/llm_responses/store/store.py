@@ -193,6 +193,10 @@ class Store:
         self._rotation.advance(order, {r[1] for r in rows})
         return [ClaimedTask(*r) for r in rows]
 
+    async def busy(self, now: float) -> bool:
+        """Whether any task (but an idle-lane one) is due or running."""
+        return await self.db.read(lambda c: c.fetchval("work_waiting", now), quick=True) is not None
+
     async def claim_idle_tasks(
         self, owner: str, limit: int, lease_until: float, now: float
     ) -> list[ClaimedTask]:

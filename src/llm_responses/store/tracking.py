@@ -229,7 +229,7 @@ class TrackingStore:
         async def tx(c: Connection) -> RunStart | None:
             if advance is not None and not await c.execute("advance_project", project.id, *advance):
                 return None
-            finished = None if status == "running" else now
+            finished = None if status in ("running", "posting") else now
             run_id = await c.fetchval(
                 "insert_run", project.id, project.account_id, period, trigger, status, scheduled_for, now,
                 finished, estimate, error,
@@ -280,10 +280,12 @@ class TrackingStore:
         return {r[0] for r in await self.db.read(lambda c: c.fetch("run_open_keys", run_id))}
 
     async def finish_run(
-        self, run_id: int, status: str, cost: int, now: float, error: str | None = None
+        self, run_id: int, status: str, cost: int, tasks: int, now: float, error: str | None = None
     ) -> bool:
-        """End a running run once; False when it was ended already (by another worker)."""
-        return bool(await self.db.write(lambda c: c.execute("finish_run", run_id, status, now, cost, error)))
+        """End a running run once, with its cost and its tasks' count; False when it was ended already."""
+        return bool(
+            await self.db.write(lambda c: c.execute("finish_run", run_id, status, now, cost, error, tasks))
+        )
 
     async def unindexed(self, run_id: int) -> int:
         """The run's answers not in the mentions index yet (still in its outbox)."""

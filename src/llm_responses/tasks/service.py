@@ -33,6 +33,8 @@ from llm_responses.wire.request import TaskRequest, echo, live_fields, task_post
 log = logging.getLogger(__name__)
 # a batch-lane task no batcher has gathered by then (none runs, or it keeps failing) goes the direct way
 BATCH_FALLBACK_SECONDS = 3600.0
+# (project id, run id, prompt key): the tracking run and cell a task answers
+Origin = tuple[int, int, str]
 # an idle-lane task is never due for the direct claim (a worker takes it through the idle claim only)
 IDLE_LANE_DELAY = 10 * 365 * 86400.0
 
@@ -185,14 +187,23 @@ class TaskService:
     # -- live ------------------------------------------------------------------------------------
 
     async def live(
-        self, account: Account, se: str, raw: Any, started: float, *, posted_at: float | None = None
+        self,
+        account: Account,
+        se: str,
+        raw: Any,
+        started: float,
+        *,
+        posted_at: float | None = None,
+        origin: Origin | None = None,
     ) -> dict[str, Any]:
         """Run one task now. An account the fresh read of authentication shows short is refused before any
         call. On SQLite the upstream call starts before the hold commits, so the hold runs while the
         upstream works (docs/benchmarks.md), and a call that loses the race for the last funds is
         cancelled (40210). On PostgreSQL, where many processes race for the same balance, the hold comes
         first: a burst on a short balance sent 7-12 upstream calls for the one that was paid.
-        ``posted_at``: when the task counts as posted (now; a demo dataset's past days)."""
+        ``posted_at``: when the task counts as posted (now; a demo project's past days), its settlement
+        dated as long after as the call took, so its ledger rows and finish fall on its own day;
+        ``origin``: the tracking run and cell it answers (the demo project's history)."""
         path = envelope.llm_path(se, "live")
         task_id = envelope.new_task_id()
         context.task_id.set(task_id)  # the request's own context: its later log lines carry the task id
@@ -201,6 +212,8 @@ class TaskService:
             request = self._validate(raw, se, for_task_post=False)
             async with self.live_slots.take(account.id):
                 task = self._new_task(task_id, se, "live", request, data)
+                if origin is not None:
+                    task = replace(task, project_id=origin[0], run_id=origin[1], prompt_key=origin[2])
                 if account.balance < task.base_price + task.prepayment:
                     raise ApiError(StatusCode.INSUFFICIENT_FUNDS)
                 if self.store.cheap_holds:
@@ -208,7 +221,8 @@ class TaskService:
                 else:  # a hold lost to another process must not have sent an upstream call nobody pays for
                     await self._hold_or_refuse(account, task, posted_at)
                     outcome = await self._call(task_id, request)
-                await asyncio.shield(self.store.finish_task(task_id, 1, outcome, time.time()))
+                done = time.time() if posted_at is None else posted_at + time.perf_counter() - started
+                await asyncio.shield(self.store.finish_task(task_id, 1, outcome, done))
         except ApiError as exc:
             return _error_task(task_id, exc, started, path, data)
         if not outcome.success:

@@ -265,7 +265,7 @@ class TrackingService:
         cost = sum(c for _, c in progress.values())
         status = "done" if done and not failed else "partial" if done else "failed"
         error = f"{failed} of {done + failed} tasks failed" if failed else None
-        if not await self.store.tracking.finish_run(run.id, status, cost, now, error):
+        if not await self.store.tracking.finish_run(run.id, status, cost, done + failed, now, error):
             return None
         project = await self.store.tracking.project_by_id(run.project_id)
         if project is None:

@@ -104,8 +104,9 @@ ORDER BY id DESC LIMIT $4
 SELECT status, COUNT(*), CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM tasks WHERE run_id = $1 GROUP BY status
 
 -- name: finish_run
-UPDATE project_runs SET status = $2, finished_at = $3, cost = $4, error = COALESCE($5, error)
-WHERE id = $1 AND status = 'running'
+-- once: a run still running (or being posted, the demo's history)
+UPDATE project_runs SET status = $2, finished_at = $3, cost = $4, error = COALESCE($5, error), tasks = $6
+WHERE id = $1 AND status IN ('running', 'posting')
 
 -- name: run_open_keys
 -- the cells of a run that have an answer, or a task still on its way to one: resuming skips them
@@ -132,3 +133,8 @@ WHERE a.run_id = $1 AND l.scope = 's' AND NOT EXISTS (
         AND b.project_id = a.project_id AND b.run_id <> $1
 )
 ORDER BY l.domain LIMIT $2
+
+-- name: work_waiting
+-- any task due for a worker or running, apart from the idle lane's: the demo's history waits for none
+SELECT 1 WHERE EXISTS (SELECT 1 FROM tasks WHERE status = 'queued' AND run_after <= $1)
+    OR EXISTS (SELECT 1 FROM tasks WHERE status = 'running' AND lane <> 'idle')
