@@ -9,7 +9,7 @@ import asyncio
 import time
 
 from llm_responses.billing.money import to_nanos
-from tests.conftest import Harness, running
+from tests.conftest import LLM, Harness, running
 from tests.tracking.conftest import spec
 
 T = "/v3/tracking"
@@ -129,3 +129,24 @@ async def test_a_run_the_balance_could_not_cover_resumes_after_a_top_up(on_both)
     assert (await h.store.tracking.run(started["id"])).status == "done"
     again = await h.post(f"{T}/projects/parks/runs/{started['id']}/resume", alice, None)
     assert again["tasks"][0]["status_code"] == 40501  # nothing left to post
+
+
+async def test_a_background_project_never_delays_a_users_task(harness, fake_openai):
+    h = harness
+    fake_openai.latency = 0.2
+    alice = await h.account(balance="10")
+    prompts = [{"text": f"Theme park question number {i}?"} for i in range(12)]
+    await _project(h, alice, prompts=prompts, background=True)
+    run = (await h.post(f"{T}/projects/parks/run", alice, None))["tasks"][0]["result"][0]
+    await asyncio.sleep(0.1)  # the worker has taken its one idle-lane task
+    posted = await h.post(f"{LLM}/task_post", alice, [{"user_prompt": "mine", "model_name": "gpt-4.1-mini"}])
+    mine = posted["tasks"][0]["id"]
+    began = time.monotonic()
+    await h.wait_finished(alice, mine)
+    waited = time.monotonic() - began
+    progress = await h.store.tracking.run_progress(run["id"])
+    # mine ran beside the one idle task in flight (one upstream latency), not behind the other eleven
+    assert waited < 0.2 * 3, waited
+    assert progress.get("done", (0, 0))[0] <= 2, progress
+    await _settled(h, run["id"], within=30)
+    assert (await h.store.tracking.run_progress(run["id"]))["done"][0] == 12

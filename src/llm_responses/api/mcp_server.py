@@ -22,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from llm_responses.analysis.metrics import Tally
 from llm_responses.analysis.stored import entities_of, stored_answer
+from llm_responses.api.tracking_routes import alert_view, project_view, run_view
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import refuse_cross_site
 from llm_responses.errors import ApiError
@@ -40,7 +41,8 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
     server = MCPServer(
         name="llm-responses",
         instructions="Read-only: this account's stored LLM answers (by tag and engine), each answer's text, "
-        "citations and fan-out queries, and the tracked brands' visibility metrics.",
+        "citations and fan-out queries, the tracked brands' visibility metrics, and its tracking projects "
+        "with their runs and alerts.",
     )
     entities = entities_of(brands)
 
@@ -107,6 +109,40 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         if record is None:
             raise ToolError(f"40401 Task Not Found: {task_id}")
         return _answer(record)
+
+    @server.tool()
+    async def list_projects(ctx: Context) -> list[dict[str, Any]]:
+        """This account's tracking projects: name, prompts, engines, brands (the own one marked), schedule,
+        paused or not, the next run and the latest runs' status and cost."""
+        account = await caller(ctx)
+        service = get_api().tracking
+        out = []
+        for project, spec in await service.projects(account):
+            view = project_view(project, spec)
+            view["runs"] = [
+                run_view(r, project.name) for r in await service.store.tracking.runs(project.id, 5)
+            ]
+            out.append(view)
+        return out
+
+    @server.tool()
+    async def list_alerts(ctx: Context, project: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest alerts of this account's tracking projects (or of one), newest first: visibility or
+        share-of-voice drops, brands newly (no longer) named for a prompt, a competitor overtaking the own
+        brand, newly cited domains, failed or over-budget runs."""
+        account = await caller(ctx)
+        service = get_api().tracking
+        project_id = 0
+        if project:
+            try:
+                found, _ = await service.get(account, project)
+            except ApiError as exc:
+                raise ToolError(f"{int(exc.status)} {exc.message}") from None
+            project_id = found.id
+        alerts = await service.store.tracking.alerts(
+            account.id, project_id=project_id, limit=max(1, min(limit, MAX_PAGE))
+        )
+        return [alert_view(a) for a in alerts]
 
     @server.tool()
     async def mention_metrics(
