@@ -61,7 +61,7 @@ def evaluate(
             ("visibility", rules.visibility_drop_points),
             ("share_of_voice", rules.share_of_voice_drop_points),
         ):
-            if points is not None:
+            if points:
                 out += _drops(run_id, metric, points, current, baseline, rules.against)
         if rules.competitor_overtakes and own:
             out += _overtaken(run_id, own, current, baseline)

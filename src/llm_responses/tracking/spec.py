@@ -86,10 +86,10 @@ class Webhook(_Strict):
 
 
 class Alerts(_Strict):
-    """The rules: each finding is recorded (and listed) once; a rule set to None (or false) is off."""
+    """The rules: each finding is recorded (and listed) once; a rule set to 0 (or false) is off."""
 
-    visibility_drop_points: float | None = Field(default=10.0, gt=0, le=100)
-    share_of_voice_drop_points: float | None = Field(default=10.0, gt=0, le=100)
+    visibility_drop_points: float = Field(default=10.0, ge=0, le=100)
+    share_of_voice_drop_points: float = Field(default=10.0, ge=0, le=100)
     against: Literal["previous_run", "7_day_average"] = "previous_run"
     mention_changes: bool = True  # a brand newly named, or no longer named, for a prompt
     competitor_overtakes: bool = True
