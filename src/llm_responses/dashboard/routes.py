@@ -34,7 +34,15 @@ from llm_responses.analysis.stored import entities_of
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import is_cross_site
 from llm_responses.dashboard import session
-from llm_responses.dashboard.views import answer_view, brand_rows, safe_url, source_rows, spend_rows, task_row
+from llm_responses.dashboard.views import (
+    alert_row,
+    answer_view,
+    brand_rows,
+    safe_url,
+    source_rows,
+    spend_rows,
+    task_row,
+)
 from llm_responses.errors import ApiError, Busy, QueryTimeout
 from llm_responses.store import mention_queries
 from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
@@ -48,6 +56,7 @@ MAX_SCAN = 20_000
 TOP = 50  # cited domains and pages listed
 CHANGE_WEEKS = 8
 SPEND_DAYS = 90
+ALERTS = 200  # the newest listed
 LOGIN_BODY_BYTES = 4096
 _env = Environment(loader=PackageLoader("llm_responses.dashboard"), autoescape=select_autoescape())
 _env.filters["safe_url"] = safe_url
@@ -388,6 +397,23 @@ async def spend(request: Request, account: Account) -> Response:
     )
 
 
+@page
+async def alerts(request: Request, account: Account) -> Response:
+    """The tracking projects' alerts, newest first (``?project=`` one project's)."""
+    tracking = request.app.state.api.tracking
+    names = [p.name for p, _ in await tracking.projects(account)]
+    project = request.query_params.get("project") or ""
+    if project and project not in names:
+        raise BadFilter("No such project.")
+    project_id = 0
+    if project:
+        found, _ = await tracking.get(account, project)
+        project_id = found.id
+    found_alerts = await tracking.store.tracking.alerts(account.id, project_id=project_id, limit=ALERTS)
+    rows = [alert_row(a) for a in found_alerts]
+    return _out(request, "alerts.html", rows, account=account, projects=names, project=project)
+
+
 class _Headers:
     """The static files with the pages' security headers."""
 
@@ -425,6 +451,8 @@ def dashboard_routes(brands: list[BrandConfig]) -> list[BaseRoute]:
         Route("/dashboard/changes.{fmt:str}", changes),
         Route("/dashboard/spend", spend),
         Route("/dashboard/spend.{fmt:str}", spend),
+        Route("/dashboard/alerts", alerts),
+        Route("/dashboard/alerts.{fmt:str}", alerts),
         Mount(
             "/dashboard/static/chartkick",
             app=_Headers(StaticFiles(directory=CHARTKICK_STATIC)),

@@ -12,6 +12,7 @@ from llm_responses.analysis.metrics import Tally
 from llm_responses.analysis.stored import stored_answer
 from llm_responses.billing.money import to_usd
 from llm_responses.store.records import TaskRecord
+from llm_responses.store.tracking import Alert
 from llm_responses.wire.envelope import format_datetime
 from llm_responses.wire.result import read_result
 
@@ -100,3 +101,10 @@ def spend_rows(rows: list[tuple[str, str, int, int, int, int]]) -> list[dict[str
         }
         for day, se, n, done, nanos, saved in rows
     ]
+
+
+def alert_row(a: Alert) -> dict[str, Any]:
+    return {
+        "datetime": format_datetime(a.created_at), "project": a.project, "kind": a.kind, "brand": a.brand or "",
+        "subject": a.subject or "", "message": a.message, "run_id": a.run_id,
+    }  # fmt: skip
