@@ -150,3 +150,27 @@ async def test_a_background_project_never_delays_a_users_task(harness, fake_open
     assert progress.get("done", (0, 0))[0] <= 2, progress
     await _settled(h, run["id"], within=30)
     assert (await h.store.tracking.run_progress(run["id"]))["done"][0] == 12
+
+
+async def test_with_batching_on_a_run_goes_through_the_vendors_batch_api_at_half_price(
+    settings, fake_openai_batch
+):
+    batched = settings.updated({
+        "openai_base_url": fake_openai_batch.base_url, "task_post_batch": "on", "batch_max_age_seconds": 0.2,
+        "batch_poll_seconds": 0.05, "batch_lease_seconds": 1.0, "tracking_poll_seconds": 3600,
+    })  # fmt: skip
+    async with running(batched) as h:
+        alice = await h.account(balance="10")
+        await _project(h, alice, web_search=False)
+        run = (await h.post(f"{T}/projects/parks/run", alice, None))["tasks"][0]["result"][0]
+        await _settled(h, run["id"])
+        lanes = await h.store.db.read(
+            lambda c: c.fetch_composed(
+                "SELECT lane, batch_id IS NOT NULL, batch_saved FROM tasks WHERE run_id = $1", [run["id"]], 5
+            )
+        )
+        assert len(lanes) == 3 and all(
+            lane == "batch" and in_batch and saved > 0 for lane, in_batch, saved in lanes
+        )
+        await h.app.state.scheduler.tick(time.time())
+        assert (await h.store.tracking.run(run["id"])).status == "done"
