@@ -30,6 +30,7 @@ class Answer:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body_bytes: int = 0  # a reply body this large, streamed (a receiver that answers with a gigabyte)
+    body: bytes = b"ok"  # the reply body otherwise (Discord's 429 says retry_after in a JSON body)
 
 
 class WebhookReceiver:
@@ -57,7 +58,7 @@ class WebhookReceiver:
             return StreamingResponse(
                 self._stream(answer.body_bytes), status_code=answer.status, headers=answer.headers
             )
-        return Response(b"ok", status_code=answer.status, headers=answer.headers)
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     async def _stream(self, size: int):
         chunk = b"x" * 65536

@@ -12,6 +12,7 @@ from typing import Any
 
 from llm_responses.store.connection import Connection
 from llm_responses.store.records import (
+    AlertFormat,
     DeliveryAttempt,
     DeliveryKind,
     DeliveryStatus,
@@ -112,7 +113,7 @@ async def page(
 
 
 def delivery_views(rows: Sequence[Sequence[Any]]) -> list[DeliveryView] | None:
-    """``deliveries_page`` rows → views (no row: the task is not the account's)."""
+    """``deliveries_page`` (or ``alert_deliveries``) rows → views (no row: not the account's task or alert)."""
     if not rows:
         return None
     views: dict[int, tuple[Sequence[Any], list[DeliveryAttempt]]] = {}
@@ -128,7 +129,7 @@ def delivery_views(rows: Sequence[Sequence[Any]]) -> list[DeliveryView] | None:
         out.append(DeliveryView(
             id=r[0], task_id=r[1], kind=DeliveryKind(r[2]), url=r[3], status=status, attempts=r[5],
             next_attempt_at=r[6] if status is DeliveryStatus.PENDING else None, created_at=r[7],
-            finished_at=r[8], history=tuple(history),
+            finished_at=r[8], history=tuple(history), alert_id=r[15], format=AlertFormat(r[16]) if r[16] else None,
         ))  # fmt: skip
     return out
 

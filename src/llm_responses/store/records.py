@@ -161,6 +161,15 @@ class ReadyTask:
 class DeliveryKind(StrEnum):
     POSTBACK = "postback"  # POST of the gzipped task_get JSON
     PINGBACK = "pingback"  # GET: "task $id is ready"
+    ALERT = "alert"  # POST of a tracking alert (or a day's digest) as plain JSON, in the receiver's format
+
+
+class AlertFormat(StrEnum):
+    """The body an alert delivery posts (``webhooks/alert_payloads.py``)."""
+
+    JSON = "json"  # our own documented shape
+    SLACK = "slack"  # a Slack incoming-webhook message
+    DISCORD = "discord"  # a Discord "Execute Webhook" message
 
 
 class DeliveryStatus(StrEnum):
@@ -190,11 +199,13 @@ class ResendResult(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     id: int
-    task_id: str
+    task_id: str | None  # None: an alert's delivery
     account_id: int
     kind: DeliveryKind
     url: str  # as posted, with $id / $tag still in it
     attempt: int  # the number of the attempt about to be made, from 1
+    alert_id: int | None = None
+    format: AlertFormat | None = None  # an alert's
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +221,7 @@ class DeliveryAttempt:
 @dataclass(frozen=True, slots=True)
 class DeliveryView:
     id: int
-    task_id: str
+    task_id: str | None  # None: an alert's delivery
     kind: DeliveryKind
     url: str
     status: DeliveryStatus
@@ -219,6 +230,8 @@ class DeliveryView:
     created_at: float
     finished_at: float | None
     history: tuple[DeliveryAttempt, ...]
+    alert_id: int | None = None
+    format: AlertFormat | None = None  # an alert's
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
-from llm_responses.store import accounts, batches, deliveries, mentions, tasks
+from llm_responses.store import accounts, alert_deliveries, batches, deliveries, mentions, tasks
+from llm_responses.store.alert_deliveries import Day, DigestTarget
 from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
 from llm_responses.store.fair_claim import Rotation
 from llm_responses.store.mention_sql import Dialect
 from llm_responses.store.records import (
     Account,
+    AlertFormat,
     AnswerIndex,
     BatchRow,
     ClaimedDelivery,
@@ -38,7 +40,7 @@ from llm_responses.store.records import (
     WebhookSecrets,
 )
 from llm_responses.store.settle import finish
-from llm_responses.store.tracking import TrackingStore
+from llm_responses.store.tracking import Alert, TrackingStore
 
 T = TypeVar("T")
 HEARTBEAT_PREFIX = "worker:"  # meta keys of worker heartbeats: worker:<owner> = when, in Unix seconds
@@ -414,7 +416,19 @@ class Store:
             lambda c: c.fetch("claim_deliveries", owner, lease_until, pending, now, limit),
             LOSSY,  # a lost lease only makes the delivery due again
         )
-        return [ClaimedDelivery(r[0], r[1], r[2], DeliveryKind(r[3]), r[4], r[5] + 1) for r in rows]
+        return [
+            ClaimedDelivery(
+                r[0],
+                r[1],
+                r[2],
+                DeliveryKind(r[3]),
+                r[4],
+                r[5] + 1,
+                r[6],
+                AlertFormat(r[7]) if r[7] else None,
+            )
+            for r in rows
+        ]
 
     async def record_delivery_attempt(
         self, delivery_id: int, attempt: DeliveryAttempt, *, delivered: bool, retry_at: float | None
@@ -435,6 +449,18 @@ class Store:
         """A page of the task's deliveries (oldest first) with every attempt; None when the task is not the
         account's."""
         return await self.db.read(lambda c: deliveries.page(c, account_id, task_id, limit, offset))
+
+    async def alert_deliveries(self, account_id: int, alert_id: int) -> list[DeliveryView] | None:
+        """The alert's deliveries (one per webhook) with every attempt; None when it is not the account's."""
+        return await self.db.read(lambda c: alert_deliveries.history(c, account_id, alert_id))
+
+    async def digest_state(self, target: DigestTarget, day: Day) -> tuple[bool, int]:
+        """(the project's digest of ``day`` is recorded, how many alerts the day had)."""
+        return await self.db.read(lambda c: alert_deliveries.digest_state(c, target, day), quick=True)
+
+    async def record_digest(self, target: DigestTarget, day: Day, now: float) -> Alert | None:
+        """Record the day's digest and queue it to the digest webhooks, once per project and day."""
+        return await self.db.write(lambda c: alert_deliveries.record_digest(c, target, day, now))
 
     async def webhook_secrets(self, account_id: int, candidate: str) -> WebhookSecrets:
         """The account's signing secrets, storing ``candidate`` as the secret when it has none yet."""

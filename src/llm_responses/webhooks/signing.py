@@ -2,6 +2,10 @@
 account's webhook secret over ``"<t>.<task id>." + body`` (the exact bytes sent: the gzip for a postback,
 nothing for a pingback). The task id binds a signature to its task, the timestamp lets receivers refuse
 replays (we suggest 5 minutes of tolerance). For a day after a rotation both secrets sign (two ``v1=``).
+
+An alert's delivery has no task: it carries ``X-LLMR-Alert-Id`` instead of ``X-LLMR-Task-Id`` and signs
+``"alert:<alert id>"`` where a task's signs its id, so a signature made for one can never pass for the other
+(task ids are UUIDs) and a task receiver's check is unchanged.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ import time
 HEADER = "X-LLMR-Signature"
 TASK_HEADER = "X-LLMR-Task-Id"
 DELIVERY_HEADER = "X-LLMR-Delivery-Id"  # the same on every retry of one delivery: receivers deduplicate on it
+ALERT_HEADER = "X-LLMR-Alert-Id"
 ROTATION_GRACE_SECONDS = 86400.0
 
 
 def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
+
+
+def alert_subject(alert_id: int) -> str:
+    """What an alert's signature binds in place of a task id."""
+    return f"alert:{alert_id}"
 
 
 def _mac(secret: str, timestamp: int, task_id: str, body: bytes) -> str:

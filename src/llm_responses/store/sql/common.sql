@@ -245,7 +245,7 @@ UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (
         AND (lease_until IS NULL OR lease_until < $4)
     ORDER BY next_attempt_at LIMIT $5
 )
-RETURNING id, task_id, account_id, kind, url, attempts
+RETURNING id, task_id, account_id, kind, url, attempts, alert_id, format
 
 -- name: delivery_to_record
 SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts = $3
@@ -270,11 +270,12 @@ SELECT count(*), count(CASE WHEN status = $2 THEN 1 END) FROM deliveries WHERE t
 -- row with NULL delivery columns when it has none
 WITH owned AS (SELECT id FROM tasks WHERE id = $1 AND account_id = $2),
 page AS (
-    SELECT d.id, d.task_id, d.kind, d.url, d.status, d.attempts, d.next_attempt_at, d.created_at, d.finished_at
+    SELECT d.id, d.task_id, d.kind, d.url, d.status, d.attempts, d.next_attempt_at, d.created_at, d.finished_at,
+        d.alert_id, d.format
     FROM deliveries d JOIN owned ON d.task_id = owned.id ORDER BY d.id LIMIT $3 OFFSET $4
 )
 SELECT p.id, p.task_id, p.kind, p.url, p.status, p.attempts, p.next_attempt_at, p.created_at, p.finished_at,
-       a.attempt, a.at, a.url, a.http_status, a.error, a.latency_ms
+       a.attempt, a.at, a.url, a.http_status, a.error, a.latency_ms, p.alert_id, p.format
 FROM owned LEFT JOIN page p ON 1 = 1 LEFT JOIN delivery_attempts a ON a.delivery_id = p.id
 ORDER BY p.id, a.attempt
 

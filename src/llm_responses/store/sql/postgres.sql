@@ -87,7 +87,7 @@ UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (
         AND (lease_until IS NULL OR lease_until < $4)
     ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED
 )
-RETURNING id, task_id, account_id, kind, url, attempts
+RETURNING id, task_id, account_id, kind, url, attempts, alert_id, format
 
 -- name: delivery_to_record
 SELECT task_id, kind FROM deliveries WHERE id = $1 AND status = $2 AND attempts = $3 FOR UPDATE
