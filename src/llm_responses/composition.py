@@ -59,6 +59,7 @@ from llm_responses.tasks.worker import Worker
 from llm_responses.tracking.scheduler import Scheduler
 from llm_responses.tracking.service import TrackingService
 from llm_responses.vendors import VENDORS, compatible, local
+from llm_responses.webhooks.digests import Digests
 from llm_responses.webhooks.dispatcher import Dispatcher, Payload
 from llm_responses.webhooks.guard import AddressGuard
 
@@ -256,7 +257,7 @@ async def running(
     )
     service.on_tasks_created = worker.notify
     tracking = TrackingService(store=store, tasks=service)
-    scheduler = Scheduler(service=tracking, config=settings.tracking())
+    scheduler = Scheduler(service=tracking, config=settings.tracking(), digests=Digests(store))
     api = ApiContext(
         service=service,
         auth=Authenticator(

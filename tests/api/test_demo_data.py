@@ -66,8 +66,14 @@ async def test_the_demo_is_a_scheduled_project_whose_history_is_dated_on_its_day
     for entry in await harness.store.ledger_entries(alice.account_id):
         if entry.task_id:  # every ledger row of a demo task is dated on the task's own day
             task = tasks[entry.task_id]
-            assert datetime.fromtimestamp(entry.created_at, UTC).date() == datetime.fromtimestamp(task.created_at, UTC).date()
-            assert datetime.fromtimestamp(task.finished_at, UTC).date() == datetime.fromtimestamp(task.created_at, UTC).date()
+            assert (
+                datetime.fromtimestamp(entry.created_at, UTC).date()
+                == datetime.fromtimestamp(task.created_at, UTC).date()
+            )
+            assert (
+                datetime.fromtimestamp(task.finished_at, UTC).date()
+                == datetime.fromtimestamp(task.created_at, UTC).date()
+            )
     user_data = await harness.get("/v3/appendix/user_data", alice)
     today = user_data["tasks"][0]["result"][0]["money"]["statistics"]["day"]["total"]
     assert today == 0  # nothing was spent today: the history's money is on its own days

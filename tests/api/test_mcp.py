@@ -61,7 +61,14 @@ async def test_tools_read_the_accounts_answers_and_metrics(running_with):
         )
         async with mcp_session(h, alice.basic) as mcp:
             names = {t.name for t in (await mcp.list_tools()).tools}
-            assert names == {"list_tags", "list_answers", "get_answer", "mention_metrics", "list_projects", "list_alerts"}
+            assert names == {
+                "list_tags",
+                "list_answers",
+                "get_answer",
+                "mention_metrics",
+                "list_projects",
+                "list_alerts",
+            }
             tags = payload(await mcp.call_tool("list_tags", {}))
             assert sorted((t["tag"], t["answers"]) for t in (tags if isinstance(tags, list) else [tags])) == [
                 ("other", 1),

@@ -41,4 +41,4 @@ async def test_alerts_are_listed_newest_first_and_filtered_by_project(idle_harne
     assert "bob&#39;s" not in page.text and "secret" not in page.text
     assert (await h.client.get("/dashboard/alerts?project=secret", headers=alice.basic)).status_code == 400
     csv = await h.client.get("/dashboard/alerts.csv", headers=alice.basic)
-    assert csv.text.splitlines()[0] == "datetime,project,kind,brand,subject,message,run_id"
+    assert csv.text.splitlines()[0] == "id,datetime,project,kind,brand,subject,message,run_id"

@@ -6,10 +6,12 @@ The scheduler's ``tick`` is driven with the times each case needs, on SQLite and
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from llm_responses.billing.money import to_nanos
 from tests.conftest import LLM, Harness, running
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.tracking.conftest import spec
 
 T = "/v3/tracking"
@@ -174,3 +176,28 @@ async def test_with_batching_on_a_run_goes_through_the_vendors_batch_api_at_half
         )
         await h.app.state.scheduler.tick(time.time())
         assert (await h.store.tracking.run(run["id"])).status == "done"
+
+
+async def test_a_runs_alert_reaches_the_projects_webhook_signed(settings):
+    receiver = WebhookReceiver().start()
+    try:
+        changes = {
+            "webhook_allowlist": "127.0.0.1/32",
+            "webhook_poll_seconds": 0.05,
+            "tracking_poll_seconds": 3600,
+        }
+        async with running(settings.updated(changes)) as h:
+            alice = await h.account(balance="10")
+            hooks = [{"url": receiver.url("/alerts"), "format": "slack"}]
+            await _project(h, alice, budget_usd_monthly="0.01", alerts={"webhooks": hooks})
+            run = (await h.post(f"{T}/projects/parks/run", alice, None))["tasks"][0]["result"][0]
+            assert run["status"] == "over_budget"
+            deadline = time.monotonic() + 10
+            while not receiver.received:
+                assert time.monotonic() < deadline, "the alert never arrived"
+                await asyncio.sleep(0.05)
+            got = receiver.received[0]
+            body = json.loads(got.body)
+            assert "monthly budget" in body["text"] and got.headers["x-llmr-alert-id"]
+    finally:
+        receiver.stop()

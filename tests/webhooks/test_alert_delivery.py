@@ -157,7 +157,7 @@ async def test_an_alert_reaches_each_receiver_in_its_format_signed(store, receiv
         "id": alert.id, "kind": "new_mention", "project": "acme", "project_id": project.id, "run_id": None,
         "brand": "Acme", "subject": "best crm for startups", "message": "Acme is named in answer 1",
         "detail": {"position": 2}, "created_at": datetime.fromtimestamp(alert.created_at, ZoneInfo("UTC")).isoformat(timespec="seconds"),
-        "link": f"/dashboard/projects/acme/alerts/{alert.id}",
+        "link": f"/dashboard/alerts?project=acme#alert-{alert.id}",
     }  # fmt: skip
     slack = json.loads(by_path["/slack"].body)
     assert slack["text"] == "New mention · acme: Acme is named in answer 1" and slack["blocks"]

@@ -69,7 +69,7 @@ def test_the_json_format_is_the_documented_shape():
         "id": 42, "kind": "visibility_drop", "project": "acme", "project_id": 7, "run_id": 3, "brand": "Acme",
         "subject": "best crm for startups", "message": "Acme's visibility fell from 60% to 45% (-15 points)",
         "detail": {"before": 60.0, "after": 45.0, "points": -15.0, "engine": "chat_gpt"},
-        "created_at": "2026-12-07T00:00:00+00:00", "link": "/dashboard/projects/acme/alerts/42",
+        "created_at": "2026-12-07T00:00:00+00:00", "link": "/dashboard/alerts?project=acme#alert-42",
     }  # fmt: skip
 
 

@@ -105,6 +105,6 @@ def spend_rows(rows: list[tuple[str, str, int, int, int, int]]) -> list[dict[str
 
 def alert_row(a: Alert) -> dict[str, Any]:
     return {
-        "datetime": format_datetime(a.created_at), "project": a.project, "kind": a.kind, "brand": a.brand or "",
+        "id": a.id, "datetime": format_datetime(a.created_at), "project": a.project, "kind": a.kind, "brand": a.brand or "",
         "subject": a.subject or "", "message": a.message, "run_id": a.run_id,
     }  # fmt: skip

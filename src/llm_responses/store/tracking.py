@@ -132,6 +132,10 @@ class TrackingStore:
         rows = await self.db.read(lambda c: c.fetch("projects_of", account_id, MAX_PROJECTS))
         return [_project(r) for r in rows]
 
+    async def digest_projects(self, limit: int = 10_000) -> list[Project]:
+        """Projects (every account's) with a digest webhook."""
+        return [_project(r) for r in await self.db.read(lambda c: c.fetch("digest_projects", limit))]
+
     async def specs(self, project_ids: list[int]) -> dict[int, tuple[str, int]]:
         """(spec JSON, version) of each project that still exists: the brands its answers are read for."""
         if not project_ids:

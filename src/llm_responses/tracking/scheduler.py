@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 from llm_responses.config_views import TrackingConfig
 from llm_responses.tracking.service import TrackingService
 from llm_responses.waiting import first_of
+from llm_responses.webhooks.digests import Digests
 
 log = logging.getLogger(__name__)
+
+DIGEST_EVERY_SECONDS = 60.0  # a digest is due once a day, a few minutes after the project's midnight
 
 
 class Scheduler:
@@ -26,12 +28,13 @@ class Scheduler:
         *,
         service: TrackingService,
         config: TrackingConfig,
-        digests: Callable[[float], Awaitable[int]] | None = None,
+        digests: Digests | None = None,
     ) -> None:
         self.service = service
         self.store = service.store
         self.config = config
         self.digests = digests
+        self._digests_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -59,5 +62,6 @@ class Scheduler:
                 await self.service.finish(run, time.time())
             except Exception:
                 log.exception("run %d: finishing it failed", run.id)
-        if self.digests is not None:
-            await self.digests(now)
+        if self.digests is not None and now - self._digests_at >= DIGEST_EVERY_SECONDS:
+            self._digests_at = now
+            await self.digests.send_due(await self.service.digest_targets(), now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -20,9 +20,10 @@ from pydantic import ValidationError
 
 from llm_responses.billing.money import to_nanos
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.store.alert_deliveries import DigestTarget, alert_outlet
 from llm_responses.store.records import Account, NewTask, TaskStatus
 from llm_responses.store.store import Store
-from llm_responses.store.tracking import Alert, AlertOutlet, NewAlert, Project, Run, RunStart
+from llm_responses.store.tracking import Alert, NewAlert, Project, Run, RunStart
 from llm_responses.tasks.service import TaskService
 from llm_responses.tracking.alerts import Snapshot, evaluate
 from llm_responses.tracking.plan import Cell, cells
@@ -36,8 +37,6 @@ BASELINE_DAYS = 7
 PENDING = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, TaskStatus.BATCHED.value)
 # a project that queues its own re-indexing when its brands change (the indexer's hook, from composition)
 Reindex = Callable[[int], Awaitable[int]]
-# the project's webhooks as the alert outlet takes them: (url, format, digest)
-OutletFor = Callable[[Sequence[tuple[str, str, bool]]], AlertOutlet]
 
 
 def not_found(what: str) -> ApiError:
@@ -91,13 +90,11 @@ class TrackingService:
         store: Store,
         tasks: TaskService,
         reindex: Reindex | None = None,
-        outlet_for: OutletFor | None = None,
         metrics: MetricsReader | None = None,
     ) -> None:
         self.store = store
         self.tasks = tasks
         self.reindex = reindex
-        self.outlet_for = outlet_for
         self.metrics: MetricsReader = metrics if metrics is not None else NoMetrics()
 
     # -- projects --------------------------------------------------------------------------------
@@ -339,12 +336,24 @@ class TrackingService:
     async def record(
         self, project: Project, spec: ProjectSpec, run_id: int | None, found: list[NewAlert]
     ) -> list[Alert]:
-        """Record findings once each, their webhook deliveries queued with them."""
-        hooks = [(h.url, h.format, h.digest) for h in spec.alerts.webhooks]
-        outlet = self.outlet_for(hooks) if self.outlet_for is not None and hooks else None
+        """Record findings once each, their webhook deliveries queued with them (``alert_deliveries``)."""
+        outlet = alert_outlet(_hooks(spec)) if spec.alerts.webhooks else None
         return await self.store.tracking.record_alerts(
             project.account_id, project.id, run_id, found, time.time(), outlet
         )
+
+    async def digest_targets(self) -> list[DigestTarget]:
+        """Every project with a digest webhook, as the daily digests take them."""
+        out = []
+        for p in await self.store.tracking.digest_projects():
+            spec = ProjectSpec.from_json(p.spec_json)
+            zone = spec.schedule.timezone if spec.schedule else "UTC"
+            out.append(DigestTarget(p.account_id, p.id, zone, _hooks(spec)))
+        return out
+
+
+def _hooks(spec: ProjectSpec) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((h.url, h.format, h.digest) for h in spec.alerts.webhooks)
 
 
 def _zone(spec: ProjectSpec) -> ZoneInfo:

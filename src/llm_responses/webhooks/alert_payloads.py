@@ -62,7 +62,7 @@ def render(alert: Alert, fmt: AlertFormat) -> bytes:
 
 def link(alert: Alert) -> str:
     """The alert's page in the dashboard, as a path on the server that sent it."""
-    return f"/dashboard/projects/{quote(alert.project, safe='')}/alerts/{alert.id}"
+    return f"/dashboard/alerts?project={quote(alert.project, safe='')}#alert-{alert.id}"
 
 
 def iso(epoch: float) -> str:

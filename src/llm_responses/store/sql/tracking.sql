@@ -138,3 +138,8 @@ ORDER BY l.domain LIMIT $2
 -- any task due for a worker or running, apart from the idle lane's: the demo's history waits for none
 SELECT 1 WHERE EXISTS (SELECT 1 FROM tasks WHERE status = 'queued' AND run_after <= $1)
     OR EXISTS (SELECT 1 FROM tasks WHERE status = 'running' AND lane <> 'idle')
+
+-- name: digest_projects
+-- projects with a digest webhook (the spec is JSON with sorted keys: the flag reads "digest": true)
+SELECT id, account_id, name, spec, paused, next_run_at, version, created_at, updated_at
+FROM projects WHERE spec LIKE '%"digest": true%' ORDER BY id LIMIT $1
