@@ -29,19 +29,8 @@ class Proc:
         self.proc = subprocess.Popen(
             CLI + self.args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        if self.port is not None:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(
-                        f"{self.args} did not start: {self.proc.stderr.read().decode()[-2000:]}"
-                    )
-                time.sleep(0.1)
+        if self.port is not None and not healthy(self.url, self.proc):
+            raise RuntimeError(f"{self.args} did not start: {self.proc.stderr.read().decode()[-2000:]}")
         return self
 
     @property
@@ -63,6 +52,20 @@ class Proc:
             self.kill(signal.SIGTERM, timeout=20)
         except subprocess.TimeoutExpired:
             self.kill(signal.SIGKILL)
+
+
+def healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> bool:
+    """Whether ``url``'s /healthz answers 200 before ``proc`` exits and within ``seconds``."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            return False
+        time.sleep(0.1)
 
 
 def close_pipes(proc: subprocess.Popen) -> None:
