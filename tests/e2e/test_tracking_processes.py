@@ -1,6 +1,7 @@
-"""Tracking with real processes on PostgreSQL: a project applied with the CLI, its run started and a
-worker killed with SIGKILL in the middle of it; nothing is lost, no cell is answered twice, every task is
-charged once, and the run finishes with what the ledger moved."""
+"""Tracking with real processes on PostgreSQL, projects applied with the CLI: a worker killed with SIGKILL
+in the middle of a run loses nothing, answers no cell twice and charges every task once; a project on four
+engines with a one-minute schedule runs exactly once a minute on two workers, and what changed between
+its runs reaches a webhook receiver as alerts."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import pytest
 from tests import pg
 from tests.e2e.processes import CLI, Proc, cli, free_port
 from tests.e2e.test_scale_out import cluster_env
+from tests.fakes.openai_replies import Reply, error_reply
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.redisdb import flushed_or_skip
 
 pytestmark = pytest.mark.e2e
@@ -95,3 +98,123 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_answers_nothing_twice(
     finally:
         for p in (api, *workers):
             p.stop()
+
+
+MINUTELY = """
+name = "minutely"
+engines = ["chat_gpt", "claude", "gemini", "perplexity"]
+web_search = false
+
+[models]
+chat_gpt = "gpt-4.1-mini"
+claude = "claude-haiku-4-5"
+gemini = "gemini-2.5-flash"
+perplexity = "sonar"
+
+[schedule]
+every = "cron"
+cron = "* * * * *"
+timezone = "Europe/Paris"
+
+[[prompts]]
+text = "Is Disneyland Paris worth a weekend?"
+
+[[prompts]]
+text = "Disneyland Paris for teenagers: yes or no?"
+
+[[prompts]]
+text = "How crowded is Disneyland Paris in winter?"
+
+[[brands]]
+name = "Disneyland Paris"
+own = true
+
+[[brands]]
+name = "Parc Astérix"
+
+[alerts]
+visibility_drop_points = 10
+
+[[alerts.webhooks]]
+url = "{hook}"
+format = "json"
+"""
+
+
+async def test_a_minute_schedule_runs_twice_in_two_minutes_on_two_workers_and_its_alerts_arrive(
+    pg_databases, fake_openai, fake_anthropic, fake_gemini, fake_perplexity, tmp_path
+):
+    await pg.require()
+    await flushed_or_skip()
+    dsn = await pg_databases.new()
+    env = cluster_env(
+        dsn, tmp_path, fake_openai.base_url, LLM_RESPONSES_TRACKING_POLL_SECONDS="1",
+        ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL=fake_anthropic.base_url,
+        GEMINI_API_KEY="AIza-test", LLM_RESPONSES_GEMINI_BASE_URL=fake_gemini.base_url,
+        PERPLEXITY_API_KEY="pplx-test", PERPLEXITY_BASE_URL=fake_perplexity.base_url,
+    )  # fmt: skip
+    creds = json.loads(cli(env, "accounts", "create", "geo", "--balance", "50", "--json"))
+    env |= {"LLM_RESPONSES_LOGIN": creds["login"], "LLM_RESPONSES_PASSWORD": creds["password"]}
+    receiver = WebhookReceiver().start()
+    (tmp_path / "minutely.toml").write_text(MINUTELY.replace("{hook}", receiver.url("/alerts")))
+    api = Proc(["serve", "--no-worker", "--port", str(port := free_port())], env, port)
+    workers = [Proc(["worker", "--concurrency", "8"], env) for _ in range(2)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        for p in (api, *workers):
+            p.start()
+        applied = track(env, api.url, "apply", str(tmp_path / "minutely.toml"))
+        assert applied.returncode == 0 and "12 tasks a run" in applied.stdout, applied.stderr
+        t0 = time.time()
+        # the first run answers as the fakes do; the second hears another story: OpenAI's answers name a
+        # competitor instead of the own brand, and Perplexity fails every call
+        first = await _run_done(conn, 1, deadline=t0 + 90)
+        other = "Parc Astérix is the better choice this winter."
+        fake_openai.enqueue(
+            *(
+                Reply(body=fake_openai.build_response({"model": "gpt-4.1-mini", "input": "x"}, text=other))
+                for _ in range(3)
+            )
+        )
+        fake_perplexity.enqueue(*(error_reply(400, "Invalid model", param="model") for _ in range(3)))
+        second = await _run_done(conn, 2, deadline=t0 + 150)
+        assert first["scheduled_for"] < second["scheduled_for"] <= t0 + 120
+        assert second["scheduled_for"] - first["scheduled_for"] == 60
+        await asyncio.sleep(max(0.0, t0 + 120 - time.time()))
+        runs = await conn.fetch("SELECT period, scheduled_for, tasks, status FROM project_runs ORDER BY id")
+        in_window = [r for r in runs if r["scheduled_for"] <= t0 + 120]
+        assert len(in_window) == 2 and len({r["period"] for r in runs}) == len(
+            runs
+        )  # twice, each period once
+        assert [(r["tasks"], r["status"]) for r in in_window] == [(12, "done"), (12, "partial")]
+        assert await conn.fetchval("SELECT COUNT(*) FROM tasks WHERE run_id IS NOT NULL") == 12 * len(runs)
+        kinds = {
+            r["kind"] for r in await conn.fetch("SELECT kind FROM alerts WHERE run_id = $1", second["id"])
+        }
+        assert {"run_failed", "visibility_drop", "new_mention"} <= kinds, kinds
+        deadline = time.monotonic() + 30
+        while {json.loads(r.body)["kind"] for r in receiver.received} < kinds:
+            assert time.monotonic() < deadline, [r.body for r in receiver.received]
+            await asyncio.sleep(0.2)
+        drop = next(
+            json.loads(r.body) for r in receiver.received if json.loads(r.body)["kind"] == "visibility_drop"
+        )
+        assert drop["brand"] == "Disneyland Paris" and drop["project"] == "minutely"
+        assert all(r.headers["x-llmr-alert-id"] for r in receiver.received)
+        listed = track(env, api.url, "alerts", "minutely")
+        assert listed.returncode == 0 and "visibility_drop" in listed.stdout
+    finally:
+        await conn.close()
+        for p in (api, *workers):
+            p.stop()
+        receiver.stop()
+
+
+async def _run_done(conn: asyncpg.Connection, n: int, *, deadline: float) -> asyncpg.Record:
+    """The project's n-th run, once it has finished (its alerts evaluated)."""
+    while True:
+        rows = await conn.fetch("SELECT id, scheduled_for, status FROM project_runs ORDER BY id")
+        if len(rows) >= n and rows[n - 1]["status"] not in ("running", "posting"):
+            return rows[n - 1]
+        assert time.time() < deadline, f"run {n} not finished: {[dict(r) for r in rows]}"
+        await asyncio.sleep(0.3)
