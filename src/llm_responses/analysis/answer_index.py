@@ -9,6 +9,7 @@ so ``language_code`` stays empty until they do.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -20,6 +21,11 @@ from llm_responses.wire.result import domain_of, read_result
 
 MAX_LINKS = 100  # per answer: what a real answer cites is far fewer
 MAX_FAN_OUT = 50
+
+
+def prompt_hash(question: str) -> str:
+    """A prompt's key in the per-prompt rollups: 16 hex digits of its SHA-256 (its text kept once beside)."""
+    return hashlib.sha256(question.encode()).hexdigest()[:16]
 
 
 def location_code(country: str | None) -> int | None:

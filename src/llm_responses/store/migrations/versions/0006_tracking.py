@@ -14,7 +14,9 @@
 - ``mention_answers.project_id``/``run_id``: whose brands the answer was read for (0: the server's
   ``[[brands]]``), and the run, for the run's own metrics and alerts.
 - ``mention_rollups``: per account × project × day × engine × model × country × brand, the counts the
-  brand metrics are made of (``brand = ''``: the group's answers), kept current by the indexer.
+  brand metrics are made of (``brand = ''``: the group's answers), kept current by the indexer;
+  ``mention_prompt_rollups`` the same per prompt (``prompt_hash``, its text once in ``mention_prompts``),
+  so a breakdown by prompt or by a project's prompt tags reads no answers either.
 - ``alerts``: what the rules found (and the daily digests), each once (``dedupe``), and
   ``deliveries.alert_id`` and ``format``: an alert (or a digest) leaves through the webhook queue (signed,
   retried, guarded) in the receiver's format.
@@ -140,6 +142,40 @@ def upgrade() -> None:
             name="mention_rollups_pkey",
         ),  # fmt: skip
     )
+    counts = [
+        sa.Column("brand", sa.String(255), nullable=False),  # '': the group's own row (answers)
+        sa.Column("competitor", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("answers", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("with_citations", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("mentions", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("citations", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("positions", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("position_sum", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("negated", sa.Integer, nullable=False, server_default="0"),
+    ]
+    op.create_table(
+        "mention_prompt_rollups",
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("project_id", sa.Integer, nullable=False),
+        sa.Column("prompt_hash", sa.String(16), nullable=False),  # analysis.answer_index.prompt_hash
+        sa.Column("day", sa.String(10), nullable=False),
+        sa.Column("platform", sa.String(32), nullable=False),
+        sa.Column("model_name", sa.String(128), nullable=False),
+        sa.Column("location_code", sa.Integer, nullable=False),
+        *counts,
+        sa.PrimaryKeyConstraint(
+            "account_id", "project_id", "prompt_hash", "day", "platform", "model_name", "location_code", "brand",
+            name="mention_prompt_rollups_pkey",
+        ),  # fmt: skip
+    )
+    op.create_table(
+        "mention_prompts",
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("project_id", sa.Integer, nullable=False),
+        sa.Column("prompt_hash", sa.String(16), nullable=False),
+        sa.Column("question", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "project_id", "prompt_hash", name="mention_prompts_pkey"),
+    )
     op.create_table(
         "alerts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -183,6 +219,8 @@ def downgrade() -> None:
         batch.alter_column("task_id", existing_type=sa.String(36), nullable=False)
     op.drop_index("alerts_account", "alerts")
     op.drop_table("alerts")
+    op.drop_table("mention_prompts")
+    op.drop_table("mention_prompt_rollups")
     op.drop_table("mention_rollups")
     op.drop_index("mention_answers_run", "mention_answers")
     op.drop_index("mention_answers_project", "mention_answers")
