@@ -28,7 +28,7 @@ import uvicorn
 
 from llm_responses.accounts import key_file
 from llm_responses.accounts.credentials import Hasher
-from llm_responses.analysis.stored import entities_of
+from llm_responses.analysis.mentions import entities_of
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.http_server import GuardedHttpTools, HttpLimits
 from llm_responses.api.ratelimit import RateLimiter

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_responses.analysis.mentions import Entity, blank_urls, find
-from llm_responses.analysis.metrics import Answer, metrics
+from llm_responses.analysis.metrics import BrandCounts, GroupCounts, metric_rows
 
 DISNEY = Entity("Disneyland Paris", ("Disneyland",), ("disneylandparis.com",))
 ASTERIX = Entity("Parc Astérix", ("Asterix",), ("parcasterix.fr",), competitor=True)
@@ -69,43 +68,27 @@ def test_every_offset_spans_a_whole_word_match_of_a_term(words):
     assert len(h.offsets) == sum(1 for w in words if w.lower() == "disneyland")
 
 
-def answer(task_id, engine, text, urls=(), day="2026-12-01"):
-    return Answer(
-        task_id, "t", engine, "m", "FR", day, bool(urls), tuple(find(text, list(urls), [DISNEY, ASTERIX]))
-    )
-
-
 def test_metrics_follow_the_written_formulas():
-    answers = [
-        answer("1", "chat_gpt", "Disneyland Paris, then Parc Astérix.", ["https://disneylandparis.com/"]),
-        answer(
-            "2", "chat_gpt", "Parc Astérix only.", ["https://parcasterix.fr/", "https://parcasterix.fr/b"]
-        ),
-        answer("3", "chat_gpt", "Neither park.", []),
-        answer("4", "claude", "Disneyland.", []),
-    ]
-    rows = {(r["engine"], r["entity"]): r for r in metrics(answers, by=("engine",))}
+    # chat_gpt: 3 answers, 2 citing anything; "Disneyland Paris, then Parc Astérix." citing disneylandparis.com,
+    # "Parc Astérix only." citing parcasterix.fr twice, "Neither park."; claude: "Disneyland."
+    groups = {
+        ("chat_gpt",): GroupCounts(3, 2, {
+            "Disneyland Paris": BrandCounts(mentions=1, citations=1, positions=1, position_sum=1),
+            "Parc Astérix": BrandCounts(competitor=True, mentions=2, citations=1, positions=2, position_sum=3),
+        }),
+        ("claude",): GroupCounts(1, 0, {"Disneyland Paris": BrandCounts(mentions=1, positions=1, position_sum=1)}),
+    }  # fmt: skip
+    rows = {(r["engine"], r["entity"]): r for r in metric_rows(("engine",), groups)}
     disney, asterix = rows["chat_gpt", "Disneyland Paris"], rows["chat_gpt", "Parc Astérix"]
     assert (disney["answers"], disney["mentions"], disney["visibility"]) == (3, 1, 0.3333)
     assert (disney["share_of_voice"], asterix["share_of_voice"]) == (0.3333, 0.6667)  # 1 of 3, 2 of 3
-    assert (disney["citation_share"], asterix["citation_share"]) == (
-        0.5,
-        0.5,
-    )  # of the 2 answers citing anything
+    # of the 2 answers citing anything (several URLs of one domain count once)
+    assert (disney["citation_share"], asterix["citation_share"]) == (0.5, 0.5)
     assert (disney["average_position"], asterix["average_position"]) == (1.0, 1.5)
     assert rows["claude", "Disneyland Paris"]["visibility"] == 1.0
+    assert rows["claude", "Disneyland Paris"]["citation_share"] == 0.0  # nothing cited: no division by zero
     assert asterix["competitor"] is True
-
-
-def test_metrics_per_prompt():
-    answers = [
-        replace(answer("1", "chat_gpt", "Disneyland."), prompt="best park?"),
-        replace(answer("2", "chat_gpt", "Nothing."), prompt="best park?"),
-        replace(answer("3", "chat_gpt", "Disneyland again."), prompt="a day in Paris"),
-    ]
-    rows = {(r["prompt"], r["entity"]): r for r in metrics(answers, by=("prompt",))}
-    assert rows["best park?", "Disneyland Paris"]["visibility"] == 0.5
-    assert rows["a day in Paris", "Disneyland Paris"]["visibility"] == 1.0
+    assert [r["engine"] for r in metric_rows(("engine",), groups)] == ["chat_gpt", "chat_gpt", "claude"]
 
 
 def test_the_dashboard_escapes_answers_and_links_only_http():

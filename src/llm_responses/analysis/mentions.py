@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from llm_responses.config_tables import BrandConfig
 from llm_responses.wire.result import domain_of
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)")  # bare links and Markdown link targets
@@ -109,3 +110,8 @@ def find(text: str, cited_urls: list[str], entities: list[Entity]) -> list[Hit]:
         )
         for e in entities
     ]
+
+
+def entities_of(brands: list[BrandConfig]) -> list[Entity]:
+    """The configuration's ``[[brands]]`` as the entities ``find`` looks for."""
+    return [Entity(b.name, tuple(b.aliases), tuple(b.domains), b.competitor, b.category) for b in brands]

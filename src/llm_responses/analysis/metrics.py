@@ -8,103 +8,70 @@ documentation states them):
   one citation (AirOps' citation rate; several URLs of one domain count once).
 - ``average_position`` = mean 1-based position among tracked entities, over the answers naming it.
 - ``negated``: answers whose first mention follows a negation (to review, still counted).
+
+The counts come summed already (the mentions index's rollups, ``analysis/brand_metrics.py``); this module
+is only the formulas over them, so every reader of brand metrics computes them one way. An entity has a
+row in a group when at least one of the group's answers names or cites it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from llm_responses.analysis.mentions import Hit
 
-GROUPS = ("prompt", "tag", "engine", "model", "country", "day")
+@dataclass(slots=True)
+class BrandCounts:
+    """One entity's counts in one group."""
 
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One stored answer, reduced to what the metrics group by and what was found in it."""
-
-    task_id: str
-    tag: str
-    engine: str
-    model: str
-    country: str
-    day: str  # YYYY-MM-DD (UTC) it was asked
-    cited_any: bool
-    hits: tuple[Hit, ...]
-    prompt: str = ""  # the user_prompt
+    competitor: bool = False
+    mentions: int = 0
+    citations: int = 0
+    positions: int = 0  # answers where it had a position
+    position_sum: int = 0  # of 1-based positions
+    negated: int = 0
 
 
-class Tally:
-    """The metrics accumulated one answer at a time: memory grows with groups × entities, not answers."""
+@dataclass(slots=True)
+class GroupCounts:
+    """One group's answers, those citing anything, and each entity's counts."""
 
-    def __init__(self, by: tuple[str, ...] = ()) -> None:
-        unknown = [g for g in by if g not in GROUPS]
-        if unknown:
-            raise ValueError(f"cannot group by {', '.join(unknown)}: use {', '.join(GROUPS)}")
-        self.by = by
-        self._groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    answers: int = 0
+    with_citations: int = 0
+    entities: dict[str, BrandCounts] = field(default_factory=dict)
 
-    def add(self, a: Answer) -> None:
-        group = self._groups.setdefault(
-            tuple(getattr(a, g) for g in self.by), {"answers": 0, "with_citations": 0, "entities": {}}
-        )
-        group["answers"] += 1
-        group["with_citations"] += a.cited_any
-        for h in a.hits:
-            t = group["entities"].setdefault(
-                h.entity,
+
+def metric_rows(by: tuple[str, ...], groups: Mapping[tuple[str, ...], GroupCounts]) -> list[dict[str, Any]]:
+    """One row per (group, entity), sorted by group key then entity: the counts and the ratios above,
+    rounded to 4 decimals."""
+    rows: list[dict[str, Any]] = []
+    for key in sorted(groups):
+        group = groups[key]
+        all_mentions = sum(t.mentions for t in group.entities.values())
+        for entity in sorted(group.entities):
+            t = group.entities[entity]
+            rows.append(
                 {
-                    "competitor": h.competitor,
-                    "mentions": 0,
-                    "citations": 0,
-                    "positions": 0,
-                    "position_sum": 0,
-                    "negated": 0,
-                },
+                    **dict(zip(by, key, strict=True)),
+                    "entity": entity,
+                    "competitor": t.competitor,
+                    "answers": group.answers,
+                    "mentions": t.mentions,
+                    "visibility": ratio(t.mentions, group.answers),
+                    "share_of_voice": ratio(t.mentions, all_mentions),
+                    "citations": t.citations,
+                    "citation_share": ratio(t.citations, group.with_citations),
+                    "average_position": round(t.position_sum / t.positions, 4) if t.positions else None,
+                    "negated": t.negated,
+                }
             )
-            t["mentions"] += h.mentioned
-            t["citations"] += h.cited
-            t["negated"] += h.negated
-            if h.position is not None:
-                t["positions"] += 1
-                t["position_sum"] += h.position
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per (group, entity): the counts and the ratios above, rounded to 4 decimals."""
-        rows: list[dict[str, Any]] = []
-        for key in sorted(self._groups):
-            group = self._groups[key]
-            all_mentions = sum(t["mentions"] for t in group["entities"].values())
-            for entity, t in group["entities"].items():
-                rows.append(
-                    {
-                        **dict(zip(self.by, key, strict=True)),
-                        "entity": entity,
-                        "competitor": t["competitor"],
-                        "answers": group["answers"],
-                        "mentions": t["mentions"],
-                        "visibility": _ratio(t["mentions"], group["answers"]),
-                        "share_of_voice": _ratio(t["mentions"], all_mentions),
-                        "citations": t["citations"],
-                        "citation_share": _ratio(t["citations"], group["with_citations"]),
-                        "average_position": round(t["position_sum"] / t["positions"], 4)
-                        if t["positions"]
-                        else None,
-                        "negated": t["negated"],
-                    }
-                )
-        return rows
+    return rows
 
 
-def metrics(answers: Iterable[Answer], by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """``Tally`` over ``answers`` at once."""
-    tally = Tally(by)
-    for a in answers:
-        tally.add(a)
-    return tally.rows()
+COLUMNS = ("entity", "competitor", "answers", "mentions", "visibility", "share_of_voice", "citations",
+           "citation_share", "average_position", "negated")  # fmt: skip
 
 
-def _ratio(part: int, whole: int) -> float:
+def ratio(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0

@@ -4,28 +4,28 @@ brand metrics over them, with the account's own credentials (Basic or Bearer, as
 The official ``mcp`` SDK (``MCPServer``), streamable HTTP, stateless, JSON responses. Every tool
 authenticates the call's ``Authorization`` header itself; nothing is written. The SDK's DNS-rebinding
 check (a Host allowlist, for unauthenticated local servers) is off: no call is answered without credentials,
-and a rebinding page cannot send them. Sizes are bounded: pages of at most ``MAX_PAGE`` answers, metrics
-over at most ``MAX_SCAN`` answers.
+and a rebinding page cannot send them. Sizes are bounded: pages of at most ``MAX_PAGE`` answers, tags
+counted over at most ``MAX_SCAN`` answers; the brand metrics are the mentions index's rollups, summed in the
+database with a time limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from llm_responses.analysis.metrics import Tally
-from llm_responses.analysis.stored import entities_of, stored_answer
+from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, brand_metrics, check_groups, scope_of
 from llm_responses.api.tracking_routes import alert_view, project_view, run_view
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import refuse_cross_site
-from llm_responses.errors import ApiError
+from llm_responses.errors import ApiError, Busy, QueryTimeout
 from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
 from llm_responses.wire.envelope import format_datetime
 from llm_responses.wire.result import read_result
@@ -44,7 +44,6 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         "citations and fan-out queries, the tracked brands' visibility metrics, and its tracking projects "
         "with their runs and alerts.",
     )
-    entities = entities_of(brands)
 
     async def caller(ctx: Context) -> Account:
         """The account of the call's credentials; failures throttled per client address, as the REST
@@ -146,32 +145,42 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
 
     @server.tool()
     async def mention_metrics(
-        ctx: Context, by: list[str] | None = None, tag: str | None = None, engine: str | None = None
+        ctx: Context,
+        by: list[str] | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        engine: str | None = None,
+        model: str | None = None,
+        country: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Visibility, share of voice, citation share and average position of the configured brands,
-        grouped by any of tag, engine, model, country, day."""
+        """Visibility, share of voice, citation share and average position of the tracked brands, grouped by
+        any of prompt, tag, engine, model, country (ISO alpha-2), day. ``project``: a tracking project's
+        answers and brands (list_projects; its tags are its prompts' tags); without it, the answers read for
+        the server's configured brands. Dates are YYYY-MM-DD, inclusive."""
         account = await caller(ctx)
-        if not entities:
-            raise ToolError("no brands are configured ([[brands]] in the server's configuration)")
+        q = BrandQuery(by=tuple(by or ()), tag=tag, engine=engine, model=model, country=country,
+                       date_from=date_from, date_to=date_to)  # fmt: skip
+        scope = BrandScope()
+        if project:
+            try:
+                found, spec = await get_api().tracking.get(account, project)
+            except ApiError as exc:
+                raise ToolError(f"{int(exc.status)} {exc.message}") from None
+            q, scope = replace(q, project_id=found.id), scope_of(spec.prompts)
+        elif not brands:
+            raise ToolError(
+                "no brands are configured ([[brands]] in the server's configuration): name a project"
+            )
         try:
-            tally = Tally(tuple(by or ()))
+            check_groups(q.by)
+            async with heavy(account):
+                return await brand_metrics(get_api().store, account.id, q, scope)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-
-        def add(records: list[TaskRecord]) -> None:
-            for record in records:
-                if (answer := stored_answer(record, entities)) is not None:
-                    tally.add(answer)
-
-        async with heavy(account):
-            page: list[TaskRecord] = []
-            async for record in scan(account, engine, tag, MAX_SCAN):
-                page.append(record)
-                if len(page) == 500:  # parsed in a thread: the server answers everyone meanwhile
-                    await asyncio.to_thread(add, page)
-                    page = []
-            await asyncio.to_thread(add, page)
-        return tally.rows()
+        except (QueryTimeout, Busy) as exc:
+            raise ToolError(f"the metrics could not be read in time: {exc}") from None
 
     return server
 

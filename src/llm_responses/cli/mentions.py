@@ -1,85 +1,98 @@
-"""``llm-responses mentions LOGIN``: how an account's stored answers talk about the tracked brands.
+"""``llm-responses mentions LOGIN``: how an account's answers talk about the tracked brands.
 
-Brands come from ``[[brands]]`` in the configuration (or ``--brands FILE``, a TOML file of such tables).
-Every finished answer is read (keyset pages), the brands found in it (``analysis.mentions``), and the
-metrics computed per group (``analysis.metrics`` has the formulas), as CSV or JSON.
+The metrics come from the mentions index's rollups (``analysis/brand_metrics.py``; ``analysis/metrics.py`` has
+the formulas), over the brands each answer was indexed with: the server's ``[[brands]]`` for answers outside
+tracking projects, a project's own brands for its answers (``--project``). Without ``--project`` the
+server's brands are read, unless the account has no such answers but has projects: then its first project
+(by name), said on stderr. CSV or JSON.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import tomllib
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from llm_responses.analysis.answer_index import index_stored
-from llm_responses.analysis.metrics import GROUPS, Tally
-from llm_responses.analysis.stored import entities_of, stored_answer
+from llm_responses.analysis.brand_metrics import GROUPS, BrandQuery, brand_metrics, scope_of
+from llm_responses.analysis.mentions import entities_of
+from llm_responses.analysis.metrics import COLUMNS
 from llm_responses.cli.group import database_option, main, settings_from, with_store
-from llm_responses.config_tables import BrandConfig
 from llm_responses.store.store import Store
+from llm_responses.tracking.spec import ProjectSpec
 from llm_responses.wire.spreadsheet import dict_writer
 
 
 @main.command("mentions")
 @click.argument("login")
-@click.option("--brands", "brands_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="a TOML file of [[brands]] tables (default: the configuration's)")  # fmt: skip
+@click.option(
+    "--project", default=None, help="a tracking project's answers (default: the server's [[brands]]'s)"
+)
 @click.option("--by", default="", help=f"comma-separated groups: {', '.join(GROUPS)}")
 @click.option("--engine", "se", default=None, help="only this engine's answers")
-@click.option("--tag", default=None, help="only answers with this tag")
+@click.option("--model", default=None, help="only this model's answers")
+@click.option("--country", default=None, help="only answers for this country (ISO alpha-2)")
+@click.option("--tag", default=None, help="only answers with this tag (a project's: its prompts' tags)")
+@click.option("--from", "date_from", default=None, help="first day, YYYY-MM-DD")
+@click.option("--to", "date_to", default=None, help="last day, YYYY-MM-DD")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @database_option
 def mentions(
     login: str,
-    brands_file: Path | None,
+    project: str | None,
     by: str,
     se: str | None,
+    model: str | None,
+    country: str | None,
     tag: str | None,
+    date_from: str | None,
+    date_to: str | None,
     fmt: str,
     database_url: str | None,
 ) -> None:
     """Visibility, share of voice, citation share and average position of each tracked brand."""
     settings = settings_from(database_url)
-    brands = settings.brands
-    if brands_file:
-        try:
-            raw = tomllib.loads(brands_file.read_text("utf-8"))
-            brands = [BrandConfig.model_validate(b) for b in raw.get("brands", [])]
-        except (tomllib.TOMLDecodeError, ValidationError) as exc:
-            click.echo(f"error: {brands_file}: {exc}", err=True)
-            sys.exit(2)
-    if not brands:
-        click.echo("error: no brands to track: [[brands]] in the configuration, or --brands FILE", err=True)
-        sys.exit(2)
     groups = tuple(g.strip() for g in by.split(",") if g.strip())
     if bad := [g for g in groups if g not in GROUPS]:
         raise click.BadParameter(f"{', '.join(bad)}: use {', '.join(GROUPS)}", param_hint="--by")
-    entities = entities_of(brands)
+    q = BrandQuery(by=groups, engine=se, model=model, country=country, tag=tag, date_from=date_from,
+                   date_to=date_to)  # fmt: skip
 
-    tally = Tally(groups)
-
-    async def read(store: Store) -> None:
+    async def read(store: Store) -> list[dict[str, Any]]:
         account = await store.account_by_login(login)
         if account is None:
             click.echo(f"error: no account {login!r}", err=True)
             sys.exit(1)
-        async for record in store.each_finished_task(account.id, se=se, tag=tag):  # a page at a time
-            if (a := stored_answer(record, entities)) is not None:
-                tally.add(a)
+        if project is not None:
+            found = await store.tracking.project(account.id, project)
+            if found is None:
+                click.echo(f"error: no project {project!r} of {login!r}", err=True)
+                sys.exit(1)
+            scope = scope_of(ProjectSpec.from_json(found.spec_json).prompts)
+            return await brand_metrics(store, account.id, replace(q, project_id=found.id), scope)
+        rows = await brand_metrics(store, account.id, q)
+        projects = [] if rows else await store.tracking.projects(account.id)
+        if projects:  # nothing read for the server's brands: the account's first project
+            first = projects[0]
+            click.echo(
+                f"no answers for the server's [[brands]]: project {first.name!r} (--project)", err=True
+            )
+            scope = scope_of(ProjectSpec.from_json(first.spec_json).prompts)
+            return await brand_metrics(store, account.id, replace(q, project_id=first.id), scope)
+        return rows
 
-    with_store(settings, read)
-    rows: list[dict[str, Any]] = tally.rows()
+    try:
+        rows = with_store(settings, read)
+    except ValueError as exc:  # a country or a day that is none
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
-    columns = [*groups, "entity", "competitor", "answers", "mentions", "visibility", "share_of_voice", "citations",
-               "citation_share", "average_position", "negated"]  # fmt: skip
-    writer = dict_writer(sys.stdout, columns)
+    writer = dict_writer(sys.stdout, [*groups, *COLUMNS])
     writer.writeheader()
     writer.writerows(rows)
 

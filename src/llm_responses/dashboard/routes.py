@@ -5,7 +5,7 @@ Logged in through its own form (``dashboard/session``: a SameSite cookie, so the
 credentials); scripts may send the account's ``Authorization`` header instead, as to the API. Every
 response carries a Content-Security-Policy without inline script and may not be framed; nothing a request
 sent is echoed but through the templates' escaping. Reads only, bounded: pages of ``PAGE`` tasks
-(``?after=`` for the next), brand metrics over at most ``MAX_SCAN`` answers, computed off the event loop,
+(``?after=`` for the next), brand metrics summed by the database from the mentions index's rollups,
 and at most ``heavy_reads_per_account`` heavy pages of one account at once. Charts are chartkick's Chart.js
 bundle, served from the installed package (no CDN, nothing copied into this repository).
 """
@@ -16,6 +16,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from llm_responses.analysis.metrics import GROUPS
-from llm_responses.analysis.stored import entities_of
+from llm_responses.analysis.brand_metrics import (
+    GROUPS,
+    BrandQuery,
+    BrandScope,
+    brand_metrics,
+    check_groups,
+    scope_of,
+)
+from llm_responses.analysis.mentions import entities_of
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import is_cross_site
 from llm_responses.dashboard import session
 from llm_responses.dashboard.views import (
     alert_row,
     answer_view,
-    brand_rows,
     safe_url,
     source_rows,
     spend_rows,
@@ -52,7 +59,6 @@ from llm_responses.wire.mentions_request import MentionsQuery, Target
 from llm_responses.wire.spreadsheet import csv_text
 
 PAGE = 50
-MAX_SCAN = 20_000
 TOP = 50  # cited domains and pages listed
 CHANGE_WEEKS = 8
 SPEND_DAYS = 90
@@ -298,28 +304,47 @@ async def answer(request: Request, account: Account) -> Response:
 
 
 def brands_page(brands: list[BrandConfig]) -> Callable[[Request], Awaitable[Response]]:
-    entities = entities_of(brands)
-
     @page
     async def brands_view(request: Request, account: Account) -> Response:
+        """The tracked brands' metrics from the mentions index's rollups (``?project=``: a tracking
+        project's; absent: the account's first project, if any; empty: the server's ``[[brands]]``)."""
         by = tuple(g for g in request.query_params.get("by", "engine").split(",") if g)
-        if not set(by) <= set(GROUPS):
-            raise BadFilter(f"Group by any of: {', '.join(GROUPS)}.")
+        try:
+            check_groups(by)
+        except ValueError:
+            raise BadFilter(f"Group by any of: {', '.join(GROUPS)}.") from None
+        engine, tag = _engine_and_tag(request)
+        tracking = request.app.state.api.tracking
+        projects = await tracking.projects(account)
+        wanted = request.query_params.get("project")
+        chosen = (
+            projects[0]
+            if projects and wanted is None
+            else next((p for p in projects if p[0].name == wanted), None)
+        )
+        if wanted and chosen is None:
+            raise BadFilter("No such project.")
+        q = BrandQuery(by=by, engine=engine, tag=tag, project_id=chosen[0].id if chosen else 0)
+        scope = scope_of(chosen[1].prompts) if chosen else BrandScope()
+        store = request.app.state.api.store
         async with _heavy(request, account):
-            records = await _records(request, account, limit=MAX_SCAN)
-            # thousands of answers read in Python: in a thread, so the server answers everyone meanwhile
-            rows, daily = await asyncio.to_thread(brand_rows, records, entities, by)
+            rows = await brand_metrics(store, account.id, q, scope)
+            daily = await brand_metrics(store, account.id, replace(q, by=("day",)), scope)
+        names = sorted({r["entity"] for r in daily})
         series = {
             metric: [
                 {
-                    "name": e.name,
-                    "data": {r["day"]: round(r[metric] * 100, 1) for r in daily if r["entity"] == e.name},
+                    "name": name,
+                    "data": {r["day"]: round(r[metric] * 100, 1) for r in daily if r["entity"] == name},
                 }
-                for e in entities
+                for name in names
             ]
             for metric in ("visibility", "share_of_voice")
         }
-        return _out(request, "brands.html", rows, account=account, by=by, series=series, brands=brands)
+        return _out(
+            request, "brands.html", rows, account=account, by=by, series=series, tracked=bool(chosen or brands),
+            projects=[p.name for p, _ in projects], project=chosen[0].name if chosen else "",
+        )  # fmt: skip
 
     return brands_view
 

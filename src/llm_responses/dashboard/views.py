@@ -7,9 +7,6 @@ import json
 from html import escape
 from typing import Any
 
-from llm_responses.analysis.mentions import Entity
-from llm_responses.analysis.metrics import Tally
-from llm_responses.analysis.stored import stored_answer
 from llm_responses.billing.money import to_usd
 from llm_responses.store.records import TaskRecord
 from llm_responses.store.tracking import Alert
@@ -68,18 +65,6 @@ def highlighted(text: str, annotations: list[dict[str, Any]]) -> str:
         at = end
     out.append(escape(text[at:]))
     return "".join(out)
-
-
-def brand_rows(
-    records: list[TaskRecord], entities: list[Entity], by: tuple[str, ...]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The metrics grouped ``by``, and by day (the chart): each answer read once for both."""
-    grouped, daily = Tally(by), Tally(("day",))
-    for r in records:
-        if (answer := stored_answer(r, entities)) is not None:
-            grouped.add(answer)
-            daily.add(answer)
-    return grouped.rows(), daily.rows()
 
 
 def source_rows(key_field: str, items: list[tuple[str, int]], answers: int) -> list[dict[str, Any]]:
