@@ -9,7 +9,9 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.analysis.rollup_rows import Found, Row, insert
 from tests.conftest import LLM
+from tests.tracking.conftest import PROMPTS, spec
 
 BRANDS = [
     {"name": "Parc Astérix", "domains": ["wikipedia.org"]},  # the fake cites fr.wikipedia.org
@@ -119,3 +121,41 @@ async def test_a_browser_on_another_site_gets_nothing(harness):
     async with mcp_session(harness, {**alice.basic, "Sec-Fetch-Site": "cross-site"}) as mcp:
         result = await mcp.call_tool("list_tags", {})
         assert result.is_error and "40100" in result.content[0].text
+
+
+async def test_mention_metrics_reads_a_projects_rollups_with_its_filters(idle_harness, settings):
+    h = idle_harness
+    alice = await h.account()
+    await h.post("/v3/tracking/projects", alice, [spec(name="parks")])
+    parks = await h.store.tracking.project(alice.account_id, "parks")
+    disney = Found("Disneyland Paris", position=1)
+    await insert(
+        settings.database_url,
+        [
+            Row(alice.account_id, parks.id, country="FR", question=PROMPTS[0], found=(disney,)),
+            Row(alice.account_id, parks.id, country="US", day="2026-12-02", question=PROMPTS[1], found=(disney,)),
+            Row(alice.account_id, parks.id, country="FR", day="2026-12-03", question=PROMPTS[1]),
+        ],
+    )  # fmt: skip
+    async with mcp_session(h, alice.basic) as mcp:
+
+        async def rows(args):
+            out = payload(await mcp.call_tool("mention_metrics", args))
+            return out if isinstance(out, list) else [out]
+
+        found = await rows({"project": "parks", "by": ["country"]})
+        assert [(r["country"], r["answers"], r["visibility"]) for r in found] == [
+            ("FR", 2, 0.5),
+            ("US", 1, 1.0),
+        ]
+        found = await rows({"project": "parks", "by": ["tag"], "country": "FR", "date_to": "2026-12-02"})
+        assert [(r["tag"], r["answers"]) for r in found] == [("comparison", 1)]  # PROMPTS[0]'s tag
+        for bad in (
+            {"by": ["weekday"], "project": "parks"},
+            {"project": "nope"},
+            {"project": "parks", "country": "XX"},
+        ):
+            result = await mcp.call_tool("mention_metrics", bad)
+            assert result.is_error
+        no_brands = await mcp.call_tool("mention_metrics", {})  # the test settings configure no [[brands]]
+        assert no_brands.is_error and "name a project" in no_brands.content[0].text

@@ -54,6 +54,13 @@ async def test_tasks_filter_answer_with_highlighted_citations_and_brands(served,
     await screenshot(page, "spend")
 
 
+def brands_by_engine(srv, auth):
+    """No project: the account's answers read for the server's brands, by engine (the default)."""
+    rows = httpx.get(f"{srv.url}/dashboard/brands.json", auth=auth).json()
+    assert [(r["engine"], r["entity"], r["answers"]) for r in rows] == [("chat_gpt", "Parc Astérix", 3)]
+    return rows
+
+
 def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
     srv, creds = served
     auth = (creds["login"], creds["password"])
@@ -67,7 +74,10 @@ def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
             assert section["text"][a["start_index"] : a["end_index"]] == a["text"]
     brands = httpx.get(f"{srv.url}/dashboard/brands.json?by=tag", auth=auth).json()
     asterix = {r["tag"]: r for r in brands if r["entity"] == "Parc Astérix"}
-    assert asterix["parks"]["citation_share"] == 1.0 and asterix["plain"]["citations"] == 0
+    # the plain answer neither names nor cites it (no web search): no row for it there
+    assert asterix["parks"]["citation_share"] == 1.0 and "plain" not in asterix
+    assert httpx.get(f"{srv.url}/dashboard/brands.json?project=", auth=auth).json() == brands_by_engine(srv, auth)
+    assert httpx.get(f"{srv.url}/dashboard/brands.json?project=nope", auth=auth).status_code == 400
     assert httpx.get(f"{srv.url}/dashboard/brands.csv", auth=auth).text.startswith("engine,entity")
     domains = httpx.get(f"{srv.url}/dashboard/sources.json", auth=auth).json()
     wiki = next(r for r in domains if r["domain"].endswith("wikipedia.org"))
