@@ -174,6 +174,12 @@ class Harness:
     def store(self):
         return self.api.store
 
+    async def indexed(self) -> None:
+        """Wait until every settled answer is in the mentions index (the worker's indexer runs behind)."""
+        while (await self.store.index_backlog())[0]:
+            await self.app.state.indexer.drain()
+            await asyncio.sleep(0.01)  # a batch another indexer holds: its transaction commits meanwhile
+
     async def account(self, login: str = "alice", balance: str = "10") -> Creds:
         hasher = self.api.auth.hasher
         password, token = new_password(), new_token()

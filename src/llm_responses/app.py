@@ -108,6 +108,7 @@ def create_app(
         async with running(settings, work=settings.worker_enabled, observability=obs) as r, _serving(mcp):
             app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
             app.state.scheduler = r.scheduler
+            app.state.indexer = r.indexer
             background: asyncio.Task[None] | None = (
                 asyncio.create_task(on_started(r.api)) if on_started else None
             )

@@ -28,7 +28,7 @@ import uvicorn
 
 from llm_responses.accounts import key_file
 from llm_responses.accounts.credentials import Hasher
-from llm_responses.analysis.mentions import entities_of
+from llm_responses.analysis.mentions import Entity, entities_of
 from llm_responses.api.auth import Authenticator
 from llm_responses.api.http_server import GuardedHttpTools, HttpLimits
 from llm_responses.api.ratelimit import RateLimiter
@@ -52,12 +52,14 @@ from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_
 from llm_responses.store.sqlite_database import SqliteDatabase
 from llm_responses.store.store import Store
 from llm_responses.tasks import maintenance
+from llm_responses.tasks.indexer import EntitiesOf, Indexer
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisLiveSlots
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
 from llm_responses.tracking.scheduler import Scheduler
 from llm_responses.tracking.service import TrackingService
+from llm_responses.tracking.spec import ProjectSpec
 from llm_responses.vendors import VENDORS, compatible, local
 from llm_responses.webhooks.digests import Digests
 from llm_responses.webhooks.dispatcher import Dispatcher, Payload
@@ -174,6 +176,7 @@ class Running:
     worker: Worker
     dispatcher: Dispatcher
     scheduler: Scheduler  # the tracker's loop (running only where the worker runs)
+    indexer: Indexer  # the mentions index's (running only where the worker runs)
 
 
 @asynccontextmanager
@@ -217,7 +220,6 @@ async def running(
         providers,
         tariff,
         reasoning_allowance=settings.reasoning_token_allowance,
-        brands=entities_of(settings.brands),
         redact=Redactor(settings.secrets()),
         metrics=metrics,
         tracing=obs.tracing,
@@ -248,15 +250,21 @@ async def running(
         config=settings.webhooks(),
         metrics=metrics,
     )
+    indexer = Indexer(store, project_entities(store, entities_of(settings.brands)), owner)
+
+    def finished() -> None:  # a finished task may have a webhook due, and an answer to index
+        dispatcher.notify()
+        indexer.notify()
+
     worker = Worker(
         store=store,
         runner=runner,
         owner=owner,
         config=settings.worker(),
-        on_finished=dispatcher.notify,  # a finished task may have a webhook due
+        on_finished=finished,
     )
     service.on_tasks_created = worker.notify
-    tracking = TrackingService(store=store, tasks=service)
+    tracking = TrackingService(store=store, tasks=service, reindex=store.enqueue_reindex)
     scheduler = Scheduler(service=tracking, config=settings.tracking(), digests=Digests(store))
     api = ApiContext(
         service=service,
@@ -303,6 +311,7 @@ async def running(
             asyncio.create_task(worker.run(stop, shutdown_grace=settings.shutdown_grace_seconds))
         )
         background.append(asyncio.create_task(dispatcher.run(stop)))
+        background.append(asyncio.create_task(indexer.run(stop)))
         background.append(asyncio.create_task(scheduler.run(stop)))
         if settings.task_post_batch == "on":
             batcher = Batcher(
@@ -314,7 +323,7 @@ async def running(
             )
             background.append(asyncio.create_task(batcher.run(stop)))
     try:
-        yield Running(api=api, worker=worker, dispatcher=dispatcher, scheduler=scheduler)
+        yield Running(api=api, worker=worker, dispatcher=dispatcher, scheduler=scheduler, indexer=indexer)
     finally:
         stop.set()  # the worker stops claiming, finishes what runs within the grace, requeues the rest
         await asyncio.gather(*background, return_exceptions=True)
@@ -324,6 +333,18 @@ async def running(
         await api.limiter.aclose()
         await store.close()
         obs.close()
+
+
+def project_entities(store: Store, server: list[Entity]) -> EntitiesOf:
+    """The brands an answer is read for: its project's as the project says now, else the server's."""
+
+    async def entities_of(project_id: int) -> list[Entity]:
+        if not project_id:
+            return server
+        project = await store.tracking.project_by_id(project_id)
+        return ProjectSpec.from_json(project.spec_json).entities() if project else []
+
+    return entities_of
 
 
 # -- providers and search ------------------------------------------------------------------------

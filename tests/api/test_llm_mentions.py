@@ -45,6 +45,7 @@ async def post_answers(h, creds, prompts=PROMPTS):
             task |= {"web_search": True, "web_search_country_iso_code": "FR"}
         body = await h.post(f"{LLM}/live", creds, [task])
         assert body["tasks"][0]["status_code"] == 20000, body
+    await h.indexed()
 
 
 async def mentions(h, creds, function, task):

@@ -9,23 +9,18 @@ so ``language_code`` stays empty until they do.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from iso3166 import countries_by_alpha2
 
 from llm_responses.analysis.mentions import Entity, blank_urls, find
-from llm_responses.store.records import AnswerIndex, IndexedBrand, IndexedLink, TaskRecord
+from llm_responses.store.records import AnswerIndex, IndexedBrand, IndexedLink, TaskRecord, prompt_hash
 from llm_responses.wire.result import domain_of, read_result
 
 MAX_LINKS = 100  # per answer: what a real answer cites is far fewer
 MAX_FAN_OUT = 50
-
-
-def prompt_hash(question: str) -> str:
-    """A prompt's key in the per-prompt rollups: 16 hex digits of its SHA-256 (its text kept once beside)."""
-    return hashlib.sha256(question.encode()).hexdigest()[:16]
+__all__ = ["index_answer", "index_stored", "location_code", "prompt_hash"]
 
 
 def location_code(country: str | None) -> int | None:

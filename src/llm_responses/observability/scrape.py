@@ -43,6 +43,8 @@ class Snapshot:
     queue: list[tuple[str, str, int, float]] = field(default_factory=list)
     workers: int = 0
     batches: int = 0  # vendor batches submitted (or being submitted) and not yet collected
+    index_backlog: int = 0  # answers settled and not yet in the mentions index
+    index_lag: float = 0.0  # the oldest of them's wait, seconds
 
 
 class DatabaseCollector:
@@ -78,6 +80,16 @@ class DatabaseCollector:
             "llm_responses_batches_in_flight",
             "Vendor batches submitted (or being submitted) and not yet collected (TASK_POST_BATCH)",
             value=s.batches,
+        )
+        yield GaugeMetricFamily(
+            "llm_responses_mentions_index_backlog",
+            "Answers settled and waiting for the worker's indexer (the mentions index's outbox)",
+            value=s.index_backlog,
+        )
+        yield GaugeMetricFamily(
+            "llm_responses_mentions_index_lag_seconds",
+            "How long the oldest answer waiting for the mentions index has waited (0: none)",
+            value=s.index_lag,
         )
         yield GaugeMetricFamily(
             "llm_responses_database_scrape_ok",
@@ -123,9 +135,18 @@ class Scrape:
                 batches = await self.store.count_batches("submitted") + await self.store.count_batches(
                     "submitting"
                 )
+                backlog, lag = await self.store.index_backlog()
         except Exception as exc:  # noqa: BLE001 - a scrape answers with what it has
             log.warning("metrics: reading the queue failed: %s", type(exc).__name__)
             self.database.snapshot = Snapshot(at=now, ok=False)
             return
         workers = sum(1 for at in beats.values() if at >= now - self.heartbeat_window)
-        self.database.snapshot = Snapshot(at=now, ok=True, queue=queue, workers=workers, batches=batches)
+        self.database.snapshot = Snapshot(
+            at=now,
+            ok=True,
+            queue=queue,
+            workers=workers,
+            batches=batches,
+            index_backlog=backlog,
+            index_lag=lag,
+        )

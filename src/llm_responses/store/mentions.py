@@ -1,6 +1,7 @@
-"""Writing the mentions index: an answer's row, its links and its brands, in the transaction that settles
-the task (``settle.finish``) or in the backfill's. Re-indexing a task replaces its rows (the brands may
-have changed since), so indexing is idempotent."""
+"""Writing the mentions index: an answer's row, its links and its brands, and its counts added to the
+rollups, in one transaction: the indexer's (``tasks/indexer.py``, from the outbox a settlement fills) or the
+backfill's. Re-indexing a task replaces its rows and takes its old counts out of the rollups first (the
+brands may have changed since), so indexing is idempotent and the rollups always equal the rows."""
 
 from __future__ import annotations
 
@@ -30,14 +31,18 @@ async def index_answers(
     if not items:
         return 0
     if replace:
-        await c.execute("delete_mention_answers", [task_id for task_id, _ in items])
+        task_ids = [task_id for task_id, _ in items]
+        old = [r[0] for r in await c.fetch("answer_ids_of_tasks", task_ids)]
+        if old:
+            await add_to_rollups(c, old, -1)
+        await c.execute("delete_mention_answers", task_ids)
     rows = []
     for task_id, a in items:
         named = [b for b in a.brands if b.mentioned]
         rows.append(
             [task_id, a.platform, a.model_name[:128], a.location_code, a.language_code, a.web_search, a.question,
              _array(x.domain for x in a.links if x.scope == "s"), _array(x.domain for x in a.links if x.scope == "r"),
-             _array(b.brand for b in named), _array(b.category for b in named)]
+             _array(b.brand for b in named), _array(b.category for b in named), a.prompt_hash]
         )  # fmt: skip
     inserted = {r[1]: (r[0], r[2]) for r in await c.fetch("insert_mention_answers", json.dumps(rows))}
     texts: list[tuple[Any, ...]] = []
@@ -61,4 +66,20 @@ async def index_answers(
     await c.bulk("insert_mention_texts_bulk", texts)
     await c.bulk("insert_mention_links_bulk", links)
     await c.bulk("insert_mention_brands_bulk", brands)
+    await add_to_rollups(c, [answer_id for answer_id, _ in inserted.values()], 1)
+    if replace:
+        for account_id in {account_id for _, account_id in inserted.values()}:
+            await c.execute("prune_rollups", account_id)
+            await c.execute("prune_prompt_rollups", account_id)
     return len(inserted)
+
+
+async def add_to_rollups(c: Connection, answer_ids: list[int], sign: int) -> None:
+    """Add (1) or take out (-1) these indexed answers' counts, per day and per prompt: set-based, from the
+    rows just written, so the rollups can never disagree with them."""
+    if not answer_ids:
+        return
+    for name in ("rollup_answers", "rollup_brands", "rollup_prompt_answers", "rollup_prompt_brands"):
+        await c.execute(name, answer_ids, sign)
+    if sign > 0:
+        await c.execute("rollup_prompt_texts", answer_ids)

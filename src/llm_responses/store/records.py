@@ -3,6 +3,7 @@ is the interface that moves them)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -130,6 +131,15 @@ class AnswerIndex:
     links: tuple[IndexedLink, ...]
     brands: tuple[IndexedBrand, ...]
 
+    @property
+    def prompt_hash(self) -> str:
+        return prompt_hash(self.question)
+
+
+def prompt_hash(question: str) -> str:
+    """A prompt's key in the per-prompt rollups: 16 hex digits of its SHA-256 (its text kept once beside)."""
+    return hashlib.sha256(question.encode()).hexdigest()[:16]
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -146,7 +156,6 @@ class Outcome:
     web_search_calls: int = 0
     refund_base: bool = False  # failures of live calls cost nothing
     error_detail: str | None = None  # for the operator's log, never shown to clients
-    index: AnswerIndex | None = None  # the answer's mentions-index rows, written as it settles
     batch_saved: int = 0  # nano-dollars a vendor batch saved against the direct price
 
 

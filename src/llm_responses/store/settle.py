@@ -1,5 +1,6 @@
-"""Finishing attempts: the status change, the money, the task's webhooks and its mentions index move together,
-or not at all.
+"""Finishing attempts: the status change, the money, the task's webhooks and its mentions-index outbox row
+move together, or not at all (the worker's indexer reads the answer into the index later, in batches: a
+settlement pays one small insert for it, and an answer can never be left unindexed).
 
 Set-based, so a batch of settlements (the settler's group commit) is a handful of statements however large
 it is. Each finish is conditional on (task, status, attempt): an attempt that no longer owns its task (its
@@ -14,8 +15,7 @@ from typing import Any
 from llm_responses.billing.settlement import settle
 from llm_responses.store.connection import Connection
 from llm_responses.store.deliveries import enqueue_deliveries
-from llm_responses.store.mentions import index_answers
-from llm_responses.store.records import AnswerIndex, LedgerKind, Outcome, TaskStatus
+from llm_responses.store.records import LedgerKind, Outcome, TaskStatus
 
 
 async def finish(
@@ -34,7 +34,7 @@ async def finish(
     updates: list[tuple[Any, ...]] = []
     ledger: list[tuple[Any, ...]] = []
     hooks: list[tuple[str, int, str | None, str | None]] = []
-    indexed: list[tuple[str, AnswerIndex]] = []
+    indexed: list[tuple[str, float, bool]] = []
     balances: dict[int, int] = {}
     for task_id, attempt, o in items:
         r = by_id.get(task_id)
@@ -53,8 +53,8 @@ async def finish(
             o.result_json, o.money_spent, cost, o.input_tokens, o.output_tokens, o.reasoning_tokens,
             o.web_search_calls, o.error_detail, now, o.batch_saved,
         ))  # fmt: skip
-        if o.success and o.index is not None:
-            indexed.append((task_id, o.index))
+        if o.success and o.result_json:
+            indexed.append((task_id, now, False))
         if refund:
             kind = LedgerKind.REFUND if refund > 0 else LedgerKind.OVERAGE
             ledger.append((account_id, task_id, kind.value, refund, now))
@@ -64,7 +64,7 @@ async def finish(
     await c.bulk("settle_tasks_bulk", updates)
     await c.bulk("insert_ledger_bulk", ledger)
     await enqueue_deliveries(c, hooks, now)
-    await index_answers(c, indexed)  # after the UPDATE: an answer is indexed only once it is the task's
+    await c.bulk("insert_mention_outbox_bulk", indexed)
     if balances:
         ids = sorted(balances)
         # The accounts' row locks come last, so they are held for two statements and the commit, not for

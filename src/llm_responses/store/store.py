@@ -13,7 +13,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
-from llm_responses.store import accounts, alert_deliveries, batches, deliveries, mentions, tasks
+from llm_responses.store import (
+    accounts,
+    alert_deliveries,
+    batches,
+    deliveries,
+    mention_outbox,
+    mentions,
+    tasks,
+)
 from llm_responses.store.alert_deliveries import Day, DigestTarget
 from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
 from llm_responses.store.fair_claim import Rotation
@@ -319,6 +327,34 @@ class Store:
     async def index_answers(self, items: list[tuple[str, AnswerIndex]], *, replace: bool = False) -> int:
         """Index answers already settled (the backfill; ``replace``: those indexed already too); how many."""
         return await self.db.write(lambda c: mentions.index_answers(c, items, replace=replace))
+
+    async def claim_index_batch(self, owner: str, lease: float, limit: int) -> list[tuple[str, bool]]:
+        """Outbox rows (task id, replace) for ``owner`` to index (``store.mention_outbox``)."""
+        now = time.time()
+        return await self.db.write(lambda c: mention_outbox.claim(c, owner, now, lease, limit), QUICK)
+
+    async def outbox_tasks(self, task_ids: list[str]) -> list[tuple[TaskRecord, int]]:
+        return await self.db.read(lambda c: mention_outbox.tasks_of(c, task_ids))
+
+    async def index_claimed(
+        self,
+        owner: str,
+        task_ids: list[str],
+        fresh: list[tuple[str, AnswerIndex]],
+        again: list[tuple[str, AnswerIndex]],
+    ) -> int:
+        """The claimed batch's index rows and rollups written and its outbox rows released, at once."""
+        return await self.db.write(lambda c: mention_outbox.index_claimed(c, owner, task_ids, fresh, again))
+
+    async def enqueue_reindex(self, project_id: int) -> int:
+        """Queue every answer of a project to be read again with its current brands; how many."""
+        now = time.time()
+        return await self.db.write(lambda c: mention_outbox.enqueue_project(c, project_id, now))
+
+    async def index_backlog(self) -> tuple[int, float]:
+        """(answers waiting for the indexer, the oldest one's wait in seconds)."""
+        now = time.time()
+        return await self.db.read(lambda c: mention_outbox.backlog(c, now), quick=True)
 
     async def tasks_to_index(
         self, account_id: int, after: str = "", limit: int = 500

@@ -150,7 +150,12 @@ class TrackingStore:
             project_id = await c.fetchval("delete_project", account_id, name)
             if project_id is None:
                 return False
-            await c.execute("delete_project_rollups", account_id, project_id)
+            for statement in (
+                "delete_project_rollups",
+                "delete_project_prompt_rollups",
+                "delete_project_prompts",
+            ):
+                await c.execute(statement, account_id, project_id)
             return True
 
         return await self.db.write(tx)

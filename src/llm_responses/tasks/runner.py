@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
 
-from llm_responses.analysis.answer_index import index_answer
-from llm_responses.analysis.mentions import Entity
 from llm_responses.billing.money import to_usd
 from llm_responses.billing.pricing import Tariff, batch_saving, money_spent
 from llm_responses.catalog import Catalog, ModelEntry
@@ -74,7 +72,6 @@ class Runner:
         tariff: Tariff,
         *,
         reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
-        brands: Sequence[Entity] = (),
         redact: Redactor | None = None,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
@@ -87,7 +84,6 @@ class Runner:
         self.providers = providers
         self.tariff = tariff
         self.reasoning_allowance = reasoning_allowance
-        self.brands = list(brands)  # found in every answer as it settles (the mentions index)
 
     def output_budget(self, request: TaskRequest, entry: ModelEntry | None) -> int:
         """The output budget sent upstream: the caller's ``max_output_tokens``, plus room for reasoning when
@@ -143,7 +139,8 @@ class Runner:
     def outcome(
         self, task_id: str, request: TaskRequest, entry: ModelEntry, provider_name: str, result: LlmResult
     ) -> Outcome:
-        """An answer as the task's outcome: priced, rendered and indexed (a direct call's and a batch line's)."""
+        """An answer as the task's outcome: priced and rendered (a direct call's and a batch line's); the
+        worker's indexer reads it into the mentions index after it settles."""
         detail = None
         if result.incomplete_reason:  # the text that came back is kept; the operator learns why it stopped
             detail = self.redact(f"incomplete: {result.incomplete_reason}")
@@ -158,14 +155,6 @@ class Runner:
             money_spent_usd=to_usd(spent),
             finished_at=time.time(),
         )
-        index = index_answer(
-            platform=request.se,
-            question=request.user_prompt,
-            model_name=request.model_name,
-            country=request.country,
-            result=rendered,
-            entities=self.brands,
-        )
         return Outcome(
             success=True,
             status_code=StatusCode.OK,
@@ -177,7 +166,6 @@ class Runner:
             reasoning_tokens=result.reasoning_tokens,
             web_search_calls=result.web_search_calls,
             error_detail=detail,
-            index=index,
             batch_saved=batch_saving(entry, result),
         )
 

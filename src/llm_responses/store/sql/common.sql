@@ -315,13 +315,14 @@ DELETE FROM mention_answers WHERE task_id IN (SELECT value FROM json_each($1))
 
 -- name: insert_mention_answers
 -- a batch of answers as one JSON array of rows [task_id, platform, model_name, location_code, language_code,
--- web_search, question, cited_domains, result_domains, brand_names, brand_categories]; account, tag and
--- posting day come from the task itself; a task indexed already is left as it is
+-- web_search, question, cited_domains, result_domains, brand_names, brand_categories, prompt_hash]; account,
+-- tag, posting day, project and run come from the task itself; a task indexed already is left as it is
 INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
-    asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories)
+    asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories, prompt_hash,
+    project_id, run_id)
 SELECT t.id, t.account_id, v.value ->> 1, v.value ->> 2, v.value ->> 3, v.value ->> 4, t.tag,
     strftime('%Y-%m-%d', t.created_at, 'unixepoch'), t.created_at, v.value ->> 5, v.value ->> 6, v.value ->> 7,
-    v.value ->> 8, v.value ->> 9, v.value ->> 10
+    v.value ->> 8, v.value ->> 9, v.value ->> 10, v.value ->> 11, COALESCE(t.project_id, 0), t.run_id
 FROM json_each($1) v JOIN tasks t ON t.id = v.value ->> 0
 WHERE true
 ON CONFLICT (task_id) DO NOTHING

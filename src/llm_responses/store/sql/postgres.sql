@@ -97,10 +97,11 @@ DELETE FROM mention_answers WHERE task_id = ANY($1::text[])
 
 -- name: insert_mention_answers
 INSERT INTO mention_answers (task_id, account_id, platform, model_name, location_code, language_code, tag, day,
-    asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories)
+    asked_at, web_search, question, cited_domains, result_domains, brand_names, brand_categories, prompt_hash,
+    project_id, run_id)
 SELECT t.id, t.account_id, v ->> 1, v ->> 2, (v ->> 3)::int, v ->> 4, t.tag,
     to_char(to_timestamp(t.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), t.created_at, (v ->> 5)::boolean,
-    v ->> 6, v ->> 7, v ->> 8, v ->> 9, v ->> 10
+    v ->> 6, v ->> 7, v ->> 8, v ->> 9, v ->> 10, v ->> 11, COALESCE(t.project_id, 0), t.run_id
 FROM json_array_elements($1::json) v JOIN tasks t ON t.id = v ->> 0
 ON CONFLICT (task_id) DO NOTHING
 RETURNING id, task_id, account_id

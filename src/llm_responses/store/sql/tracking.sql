@@ -33,6 +33,12 @@ DELETE FROM projects WHERE account_id = $1 AND name = $2 RETURNING id
 -- name: delete_project_rollups
 DELETE FROM mention_rollups WHERE account_id = $1 AND project_id = $2
 
+-- name: delete_project_prompt_rollups
+DELETE FROM mention_prompt_rollups WHERE account_id = $1 AND project_id = $2
+
+-- name: delete_project_prompts
+DELETE FROM mention_prompts WHERE account_id = $1 AND project_id = $2
+
 -- name: set_project_paused
 UPDATE projects SET paused = $3, next_run_at = $4, updated_at = $5 WHERE account_id = $1 AND name = $2
 RETURNING id

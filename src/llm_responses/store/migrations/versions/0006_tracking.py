@@ -106,6 +106,7 @@ def upgrade() -> None:
     op.create_index("mention_outbox_due", "mention_outbox", ["lease_until", "queued_at"])
     op.add_column("mention_answers", sa.Column("project_id", sa.Integer, nullable=False, server_default="0"))
     op.add_column("mention_answers", sa.Column("run_id", sa.Integer, nullable=True))
+    op.add_column("mention_answers", sa.Column("prompt_hash", sa.String(16), nullable=True))
     op.create_index("mention_answers_project", "mention_answers", ["account_id", "project_id", "day"])
     op.create_index(
         "mention_answers_run",
@@ -142,7 +143,7 @@ def upgrade() -> None:
             name="mention_rollups_pkey",
         ),  # fmt: skip
     )
-    counts = [
+    counts: list[sa.Column[int | str | bool]] = [
         sa.Column("brand", sa.String(255), nullable=False),  # '': the group's own row (answers)
         sa.Column("competitor", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("answers", sa.Integer, nullable=False, server_default="0"),
@@ -164,7 +165,14 @@ def upgrade() -> None:
         sa.Column("location_code", sa.Integer, nullable=False),
         *counts,
         sa.PrimaryKeyConstraint(
-            "account_id", "project_id", "prompt_hash", "day", "platform", "model_name", "location_code", "brand",
+            "account_id",
+            "project_id",
+            "prompt_hash",
+            "day",
+            "platform",
+            "model_name",
+            "location_code",
+            "brand",
             name="mention_prompt_rollups_pkey",
         ),  # fmt: skip
     )
@@ -224,6 +232,7 @@ def downgrade() -> None:
     op.drop_table("mention_rollups")
     op.drop_index("mention_answers_run", "mention_answers")
     op.drop_index("mention_answers_project", "mention_answers")
+    op.drop_column("mention_answers", "prompt_hash")
     op.drop_column("mention_answers", "run_id")
     op.drop_column("mention_answers", "project_id")
     op.drop_index("mention_outbox_due", "mention_outbox")
