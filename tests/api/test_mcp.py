@@ -61,6 +61,7 @@ async def test_tools_read_the_accounts_answers_and_metrics(running_with):
         await h.post(
             f"{LLM}/live", bob, [{"user_prompt": "bob's own", "model_name": "gpt-4.1-mini", "tag": "secret"}]
         )
+        await h.indexed()
         async with mcp_session(h, alice.basic) as mcp:
             names = {t.name for t in (await mcp.list_tools()).tools}
             assert names == {

@@ -8,8 +8,9 @@ called from a running event loop").
 
 from __future__ import annotations
 
-import asyncio
 import json
+import sqlite3
+import time
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,6 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.analysis.rollup_rows import rebuild
 from tests.e2e.test_official_client import Server
 
 CHROMIUM = next(
@@ -87,6 +87,17 @@ BRANDS = (
 )
 
 
+def indexed(path: Path, seconds: float = 20.0) -> None:
+    """Wait until the server's indexer has taken every settled answer into the mentions index."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with sqlite3.connect(path) as db:
+            if not db.execute("SELECT COUNT(*) FROM mention_outbox").fetchone()[0]:
+                return
+        assert time.monotonic() < deadline, "the answers were not indexed in time"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def served(tmp_path, fake_openai):
     srv = Server(tmp_path / "dash.db", fake_openai.base_url, LLM_RESPONSES_BRANDS=BRANDS)
@@ -108,7 +119,7 @@ def served(tmp_path, fake_openai):
             timeout=30,
         )
         assert r.json()["tasks"][0]["status_code"] == 20000
-    asyncio.run(rebuild(f"sqlite:///{tmp_path / 'dash.db'}"))  # the rollups, as the indexer keeps them
+    indexed(tmp_path / "dash.db")
     yield srv, creds
     srv.kill()
 
