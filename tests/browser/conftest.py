@@ -9,9 +9,9 @@ called from a running event loop").
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 

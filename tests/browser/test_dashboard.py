@@ -76,7 +76,9 @@ def test_every_page_has_json_and_csv_twins_and_needs_the_login(served):
     asterix = {r["tag"]: r for r in brands if r["entity"] == "Parc Astérix"}
     # the plain answer neither names nor cites it (no web search): no row for it there
     assert asterix["parks"]["citation_share"] == 1.0 and "plain" not in asterix
-    assert httpx.get(f"{srv.url}/dashboard/brands.json?project=", auth=auth).json() == brands_by_engine(srv, auth)
+    assert httpx.get(f"{srv.url}/dashboard/brands.json?project=", auth=auth).json() == brands_by_engine(
+        srv, auth
+    )
     assert httpx.get(f"{srv.url}/dashboard/brands.json?project=nope", auth=auth).status_code == 400
     assert httpx.get(f"{srv.url}/dashboard/brands.csv", auth=auth).text.startswith("engine,entity")
     domains = httpx.get(f"{srv.url}/dashboard/sources.json", auth=auth).json()
