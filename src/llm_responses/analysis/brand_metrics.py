@@ -92,21 +92,26 @@ def _grouped(
     q: BrandQuery, rows: list[CountRow], scope: BrandScope | None
 ) -> dict[tuple[str, ...], GroupCounts]:
     groups: dict[tuple[str, ...], GroupCounts] = {}
+    by_tag = "tag" in q.by
     for r in rows:
         tags: tuple[str, ...] = (r.tag,)
         if scope is not None:  # a project's: the prompt's tags (the one asked for, when filtered)
-            tags = scope.prompt_tags.get(r.prompt, ()) or ("",)
-            if q.tag is not None:
-                tags = (q.tag,)
-        for tag in tags if "tag" in q.by else ("",):
-            values = {"engine": r.engine, "model": r.model, "country": _alpha2(r.location_code), "day": r.day,
-                      "prompt": r.prompt, "tag": tag}  # fmt: skip
-            group = groups.setdefault(tuple(values[g] for g in q.by), GroupCounts())
+            tags = (q.tag,) if q.tag is not None else scope.prompt_tags.get(r.prompt, ()) or ("",)
+        for tag in tags if by_tag else ("",):
+            key = tuple(
+                tag if g == "tag" else _alpha2(r.location_code) if g == "country" else getattr(r, _FIELD[g])
+                for g in q.by
+            )
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = GroupCounts()
             if not r.brand:
                 group.answers += r.answers
                 group.with_citations += r.with_citations
                 continue
-            t = group.entities.setdefault(r.brand, BrandCounts())
+            t = group.entities.get(r.brand)
+            if t is None:
+                t = group.entities[r.brand] = BrandCounts()
             t.competitor = t.competitor or r.competitor
             t.mentions += r.mentions
             t.citations += r.citations
@@ -114,6 +119,9 @@ def _grouped(
             t.position_sum += r.position_sum
             t.negated += r.negated
     return groups
+
+
+_FIELD = {"engine": "engine", "model": "model", "day": "day", "prompt": "prompt"}
 
 
 def _location(country: str | None) -> int | None:

@@ -44,34 +44,30 @@ class GroupCounts:
 
 def metric_rows(by: tuple[str, ...], groups: Mapping[tuple[str, ...], GroupCounts]) -> list[dict[str, Any]]:
     """One row per (group, entity), sorted by group key then entity: the counts and the ratios above,
-    rounded to 4 decimals."""
+    rounded to 4 decimals. (Written for speed: a year by engine and day is ~15,000 rows.)"""
     rows: list[dict[str, Any]] = []
+    append = rows.append
     for key in sorted(groups):
         group = groups[key]
+        keys = dict(zip(by, key, strict=True))
+        answers, cited = group.answers, group.with_citations
         all_mentions = sum(t.mentions for t in group.entities.values())
         for entity in sorted(group.entities):
             t = group.entities[entity]
-            rows.append(
-                {
-                    **dict(zip(by, key, strict=True)),
-                    "entity": entity,
-                    "competitor": t.competitor,
-                    "answers": group.answers,
-                    "mentions": t.mentions,
-                    "visibility": ratio(t.mentions, group.answers),
-                    "share_of_voice": ratio(t.mentions, all_mentions),
-                    "citations": t.citations,
-                    "citation_share": ratio(t.citations, group.with_citations),
-                    "average_position": round(t.position_sum / t.positions, 4) if t.positions else None,
-                    "negated": t.negated,
-                }
-            )
+            row = keys.copy()
+            row["entity"] = entity
+            row["competitor"] = t.competitor
+            row["answers"] = answers
+            row["mentions"] = t.mentions
+            row["visibility"] = round(t.mentions / answers, 4) if answers else 0.0
+            row["share_of_voice"] = round(t.mentions / all_mentions, 4) if all_mentions else 0.0
+            row["citations"] = t.citations
+            row["citation_share"] = round(t.citations / cited, 4) if cited else 0.0
+            row["average_position"] = round(t.position_sum / t.positions, 4) if t.positions else None
+            row["negated"] = t.negated
+            append(row)
     return rows
 
 
 COLUMNS = ("entity", "competitor", "answers", "mentions", "visibility", "share_of_voice", "citations",
            "citation_share", "average_position", "negated")  # fmt: skip
-
-
-def ratio(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
