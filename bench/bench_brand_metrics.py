@@ -175,6 +175,7 @@ CASES: dict[str, BrandQuery] = {
         by=("day",), date_from=DAYS[-30], date_to=DAYS[-1], country="FR"
     ),
     "one tag, by engine": BrandQuery(by=("engine",), tag="tag3"),
+    "30 days, by prompt": BrandQuery(by=("prompt",), date_from=DAYS[-30], date_to=DAYS[-1]),
 }
 
 
