@@ -49,7 +49,7 @@ def metric_rows(by: tuple[str, ...], groups: Mapping[tuple[str, ...], GroupCount
     append = rows.append
     for key in sorted(groups):
         group = groups[key]
-        keys = dict(zip(by, key, strict=True))
+        keys: dict[str, Any] = dict(zip(by, key, strict=True))
         answers, cited = group.answers, group.with_citations
         all_mentions = sum(t.mentions for t in group.entities.values())
         for entity in sorted(group.entities):
