@@ -7,6 +7,10 @@ from __future__ import annotations
 import datetime
 import json
 import signal
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from dataforseo_client.api.ai_optimization_api import AiOptimizationApi
@@ -70,6 +74,17 @@ def brands_file(path, *names: str):
     return str(path)
 
 
+def indexed(db: Path, within: float = 30.0) -> None:
+    """Until the server's worker has read every answer into the mentions index (its outbox is empty)."""
+    deadline = time.monotonic() + within
+    while True:
+        with closing(sqlite3.connect(db)) as conn:
+            if not conn.execute("SELECT COUNT(*) FROM mention_outbox").fetchone()[0]:
+                return
+        assert time.monotonic() < deadline, "answers left unindexed"
+        time.sleep(0.05)
+
+
 def ok(response):
     assert response.status_code == 20000
     task = response.tasks[0]
@@ -97,6 +112,7 @@ def test_official_client_reads_every_mentions_answer(tmp_path, fake_openai):
                     ]
                 )
                 assert live.tasks[0].status_code == 20000
+            indexed(tmp_path / "m.db")
             acme = [Keyword(keyword="acme", match_type="word_match")]
 
             found = ok(api.llm_mentions_search_mentions_live([Search(target=acme, limit=1)]))

@@ -28,6 +28,7 @@ async def _settled(h: Harness, run_id: int, within: float = 20.0) -> None:
     while True:
         progress = await h.store.tracking.run_progress(run_id)
         if not any(progress.get(s, (0, 0))[0] for s in ("queued", "running", "batched")):
+            await h.indexed()  # a run finishes once its answers are in the mentions index too
             return
         assert time.monotonic() < deadline, progress
         await asyncio.sleep(0.05)
