@@ -132,6 +132,9 @@ own = true
 [[brands]]
 name = "Parc Astérix"
 
+[[brands]]
+name = "Futuroscope"
+
 [alerts]
 visibility_drop_points = 10
 
@@ -166,10 +169,10 @@ async def test_a_minute_schedule_runs_twice_in_two_minutes_on_two_workers_and_it
         applied = track(env, api.url, "apply", str(tmp_path / "minutely.toml"))
         assert applied.returncode == 0 and "12 tasks a run" in applied.stdout, applied.stderr
         t0 = time.time()
-        # the first run answers as the fakes do; the second hears another story: OpenAI's answers name a
+        # the first run answers as the fakes do; the second hears another story: OpenAI's answers name two
         # competitor instead of the own brand, and Perplexity fails every call
         first = await _run_done(conn, 1, deadline=t0 + 90)
-        other = "Parc Astérix is the better choice this winter."
+        other = "Parc Astérix or Futuroscope are the better choices this winter."  # Futuroscope: named anew
         fake_openai.enqueue(
             *(
                 Reply(body=fake_openai.build_response({"model": "gpt-4.1-mini", "input": "x"}, text=other))

@@ -296,6 +296,11 @@ class TrackingStore:
             await self.db.write(lambda c: c.execute("finish_run", run_id, status, now, cost, error, tasks))
         )
 
+    async def answered_prompts(self, run_id: int) -> list[str]:
+        """The prompts the run's indexed answers answer (naming a brand or not)."""
+        rows = await self.db.read(lambda c: c.fetch("run_answered_prompts", run_id))
+        return [r[0] for r in rows]
+
     async def unindexed(self, run_id: int) -> int:
         """The run's answers not in the mentions index yet (still in its outbox)."""
         return int(await self.db.read(lambda c: c.fetchval("run_unindexed", run_id)))

@@ -28,8 +28,15 @@ class Snapshot:
     named: dict[str, set[str]] = field(default_factory=dict)  # prompt → the brands named in its answers
 
     @classmethod
-    def of(cls, totals: Iterable[dict[str, Any]], by_prompt: Iterable[dict[str, Any]] = ()) -> Snapshot:
-        named: dict[str, set[str]] = {}
+    def of(
+        cls,
+        totals: Iterable[dict[str, Any]],
+        by_prompt: Iterable[dict[str, Any]] = (),
+        answered: Iterable[str] = (),
+    ) -> Snapshot:
+        """``answered``: the prompts with an answer, those naming no brand included (a brand named for one
+        of them next time is new)."""
+        named: dict[str, set[str]] = {prompt: set() for prompt in answered}
         for r in by_prompt:
             names = named.setdefault(r["prompt"], set())
             if r["mentions"]:

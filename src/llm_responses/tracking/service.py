@@ -26,6 +26,7 @@ from llm_responses.store.store import Store
 from llm_responses.store.tracking import Alert, NewAlert, Project, Run, RunStart
 from llm_responses.tasks.service import TaskService
 from llm_responses.tracking.alerts import Snapshot, evaluate
+from llm_responses.tracking.metrics import ProjectMetrics
 from llm_responses.tracking.plan import Cell, cells
 from llm_responses.tracking.schedule import period_name
 from llm_responses.tracking.spec import ProjectSpec
@@ -69,20 +70,6 @@ class MetricsReader(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-class NoMetrics:
-    """Until the analytics path is wired: no rows (alerts about runs still work)."""
-
-    async def of_run(
-        self, account_id: int, project_id: int, run_id: int, by: tuple[str, ...]
-    ) -> list[dict[str, Any]]:
-        return []
-
-    async def of_days(
-        self, account_id: int, project_id: int, date_from: str, date_to: str, by: tuple[str, ...]
-    ) -> list[dict[str, Any]]:
-        return []
-
-
 class TrackingService:
     def __init__(
         self,
@@ -90,12 +77,12 @@ class TrackingService:
         store: Store,
         tasks: TaskService,
         reindex: Reindex | None = None,
-        metrics: MetricsReader | None = None,
+        metrics: MetricsReader | None = None,  # the mentions index's (tests may read others)
     ) -> None:
         self.store = store
         self.tasks = tasks
         self.reindex = reindex
-        self.metrics: MetricsReader = metrics if metrics is not None else NoMetrics()
+        self.metrics: MetricsReader = metrics if metrics is not None else ProjectMetrics(store)
 
     # -- projects --------------------------------------------------------------------------------
 
@@ -276,6 +263,7 @@ class TrackingService:
         current = Snapshot.of(
             await self.metrics.of_run(account, pid, run.id, ()),
             await self.metrics.of_run(account, pid, run.id, ("prompt",)),
+            await self.store.tracking.answered_prompts(run.id),
         )
         earlier = await self.store.tracking.earlier_runs(run, run.started_at - BASELINE_DAYS * 86400)
         previous = baseline = None
@@ -284,6 +272,7 @@ class TrackingService:
             previous = Snapshot.of(
                 await self.metrics.of_run(account, pid, before.id, ()),
                 await self.metrics.of_run(account, pid, before.id, ("prompt",)),
+                await self.store.tracking.answered_prompts(before.id),
             )
             baseline = previous
             if spec.alerts.against == "7_day_average":

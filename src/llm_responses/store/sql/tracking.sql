@@ -130,6 +130,9 @@ SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM tasks WHERE project_id = $1 A
 -- the run's answers still waiting in the mentions outbox: its metrics are not final before they are in
 SELECT COUNT(*) FROM mention_outbox WHERE task_id IN (SELECT id FROM tasks WHERE run_id = $1)
 
+-- name: run_answered_prompts
+SELECT DISTINCT question FROM mention_answers WHERE run_id = $1
+
 -- name: run_new_domains
 -- domains the run's answers cite that no other answer of the project cited (reversed hosts: indexed)
 SELECT DISTINCT l.domain FROM mention_links l JOIN mention_answers a ON a.id = l.answer_id
