@@ -170,7 +170,7 @@ async def test_a_minute_schedule_runs_twice_in_two_minutes_on_two_workers_and_it
         assert applied.returncode == 0 and "12 tasks a run" in applied.stdout, applied.stderr
         t0 = time.time()
         # the first run answers as the fakes do; the second hears another story: OpenAI's answers name two
-        # competitor instead of the own brand, and Perplexity fails every call
+        # competitors (one never named before) instead of the own brand, and Perplexity fails every call
         first = await _run_done(conn, 1, deadline=t0 + 90)
         other = "Parc Astérix or Futuroscope are the better choices this winter."  # Futuroscope: named anew
         fake_openai.enqueue(

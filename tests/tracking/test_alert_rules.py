@@ -14,7 +14,9 @@ def row(entity: str, visibility: float, sov: float = 0.0, answers: int = 20, **k
 def snap(*rows, named: dict[str, set[str]] | None = None) -> Snapshot:
     """As the mentions index answers: rows only for the brands a prompt's answers named; the answered prompts
     apart (a prompt naming no brand has no row)."""
-    by_prompt = [{"prompt": p, "entity": e, "mentions": 1} for p, names in (named or {}).items() for e in names]
+    by_prompt = [
+        {"prompt": p, "entity": e, "mentions": 1} for p, names in (named or {}).items() for e in names
+    ]
     return Snapshot.of(rows, by_prompt, answered=list(named or {}))
 
 
