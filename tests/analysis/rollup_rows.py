@@ -53,6 +53,10 @@ class Row:
     found: tuple[Found, ...] = ()
 
 
+_COUNTS = "brand, competitor, answers, with_citations, mentions, citations, positions, position_sum, negated"
+_SUMMED = ("brand, MAX(CASE WHEN competitor THEN 1 ELSE 0 END) = 1, SUM(answers), SUM(with_citations), SUM(mentions), "
+           "SUM(citations), SUM(positions), SUM(position_sum), SUM(negated)")  # fmt: skip
+
 # the rollups from the answers, as the indexer keeps them (every statement the same text on both databases)
 REBUILD = [
     "DELETE FROM mention_rollups",
@@ -92,6 +96,15 @@ REBUILD = [
         JOIN mention_brands b ON b.answer_id = a.id
     GROUP BY a.account_id, a.project_id, p.prompt_hash, a.day, a.platform, a.model_name,
         COALESCE(a.location_code, 0), b.brand""",
+    # the coarser tables: the finer ones' sums
+    "DELETE FROM mention_daily_rollups",
+    "DELETE FROM mention_prompt_totals",
+    f"""INSERT INTO mention_daily_rollups (account_id, project_id, day, platform, {_COUNTS})
+    SELECT account_id, project_id, day, platform, {_SUMMED} FROM mention_rollups
+    GROUP BY account_id, project_id, day, platform, brand""",
+    f"""INSERT INTO mention_prompt_totals (account_id, project_id, prompt_hash, platform, {_COUNTS})
+    SELECT account_id, project_id, prompt_hash, platform, {_SUMMED} FROM mention_prompt_rollups
+    GROUP BY account_id, project_id, prompt_hash, platform, brand""",
 ]
 
 _ANSWER = """INSERT INTO mention_answers (task_id, account_id, project_id, run_id, platform, model_name,

@@ -107,6 +107,31 @@ async def rollups(store, table: str = "mention_rollups") -> dict[tuple, tuple]:
     return {tuple(r[:width]): tuple(int(v) for v in r[width:]) for r in rows}
 
 
+async def coarser(store, table: str) -> dict[tuple, tuple]:
+    key = "day, platform" if table == "mention_daily_rollups" else "prompt_hash, platform"
+    rows = await store.db.read(
+        lambda c: c.fetch_composed(
+            f"SELECT {key}, brand, competitor, answers, with_citations, mentions, citations, positions,"
+            f" position_sum, negated FROM {table}",
+            [],
+            10.0,
+        )
+    )
+    return {tuple(r[:3]): tuple(int(v) for v in r[3:]) for r in rows}
+
+
+def summed(finer: dict[tuple, tuple], table: str) -> dict[tuple, tuple]:
+    """The finer rollups summed to a coarser table's keys: what the coarser table must hold."""
+    out: dict[tuple, list[int]] = {}
+    for k, v in finer.items():
+        key = (k[0], k[1], k[-1]) if table == "mention_daily_rollups" else (k[0], k[2], k[-1])
+        row = out.setdefault(key, [0] * 8)
+        row[0] = v[0]
+        for i in range(1, 8):
+            row[i] += v[i]
+    return {k: tuple(v) for k, v in out.items()}
+
+
 async def counted(store) -> dict[tuple, tuple]:
     """The per-day rollups as they must be: counted from the index rows themselves."""
     answers = await store.db.read(
@@ -171,6 +196,9 @@ async def test_a_settled_answer_waits_in_the_outbox_and_is_indexed_once_with_its
         for i in range(1, 8):
             total[i] += values[i]
     assert {k: tuple(v) for k, v in by_prompt.items()} == got  # summed over prompts: the per-day rollups
+    for table in ("mention_daily_rollups", "mention_prompt_totals"):
+        coarse = await coarser(store, table)
+        assert coarse == summed(got if table == "mention_daily_rollups" else prompts, table), table
     texts = await store.db.read(
         lambda c: c.fetch_composed("SELECT question FROM mention_prompts ORDER BY question", [], 10.0)
     )
@@ -206,5 +234,6 @@ async def test_a_reindex_with_other_brands_takes_the_old_counts_out(store):
     after = await rollups(store)
     assert after == await counted(store)
     assert not any(k[-1] == "Globex" for k in after)  # no brand row left behind with zero counts
+    assert await coarser(store, "mention_daily_rollups") == summed(after, "mention_daily_rollups")
     assert {k for k in after if k[-1] == "Initech"}
     assert sum(v[1] for k, v in after.items() if k[-1] == "") == len(ANSWERS)

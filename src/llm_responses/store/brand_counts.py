@@ -1,9 +1,11 @@
 """The counts brand metrics are made of, each read one composed statement on a heavy-read connection with a
 time limit (``QueryTimeout``).
 
-Two paths, the same rows. The rollups (``mention_rollups``; ``mention_prompt_rollups`` when a prompt is a
-group key or a filter) are kept by the indexer per day × engine × model × country × brand, so a project's
-year of answers is at most a few hundred thousand rows summed, never the answers. What no rollup keeps, one
+Two paths, the same rows. The rollups are kept by the indexer per day × engine × model × country × brand
+(``mention_rollups``), the same per prompt (``mention_prompt_rollups``), and coarser for the breakdowns asked
+most: per day × engine (``mention_daily_rollups``) and per prompt × engine over all time
+(``mention_prompt_totals``); a query reads the smallest that has its keys (``smallest_table``), so a
+project's year of answers is a few thousand rows summed, never the answers. What no rollup keeps, one
 tracking run's own answers and the task tags of answers outside projects, is counted from the indexed answers
 (``mention_answers`` ⋈ ``mention_brands``): a run's answers are few, and a tag is the caller's subset.
 
@@ -103,6 +105,27 @@ def _filters(p: _Params, account_id: int, f: CountFilter, cols: dict[str, str], 
     return " AND ".join(where)
 
 
+# the rollup tables, smallest first, each with the keys it can group and filter by
+TABLES = (
+    ("mention_prompt_totals", frozenset(("prompt", "engine"))),
+    ("mention_daily_rollups", frozenset(("day", "engine"))),
+    ("mention_rollups", ROLLUP_KEYS),
+    ("mention_prompt_rollups", ROLLUP_KEYS | {"prompt"}),
+)
+
+
+def smallest_table(groups: Sequence[str], f: CountFilter, by_prompts: bool) -> str:
+    """The first of ``TABLES`` that keeps every key the query groups or filters by: a year by day reads the
+    per-day × engine rows, not those per model and country too."""
+    needed = set(groups) | {k for k, v in (("engine", f.engine), ("model", f.model), ("country", f.location_code))
+                            if v is not None}  # fmt: skip
+    if f.date_from is not None or f.date_to is not None:
+        needed.add("day")
+    if by_prompts:
+        needed.add("prompt")
+    return next(table for table, keys in TABLES if needed <= keys)
+
+
 async def rollup_counts(
     c: Connection,
     dialect: Dialect,
@@ -118,10 +141,9 @@ async def rollup_counts(
     p = _Params(dialect)
     keys = [_ROLLUP[g] for g in KEYS if g in groups]
     where = _filters(p, account_id, f, _ROLLUP)
-    per_prompt = "prompt" in groups or hashes is not None
     if hashes is not None:
         where += " AND " + p.in_list("prompt_hash", hashes)
-    table = "mention_prompt_rollups" if per_prompt else "mention_rollups"
+    table = smallest_table(groups, f, hashes is not None)
     grouped = (
         f"SELECT {', '.join([*keys, 'brand'])}, MAX(CASE WHEN competitor THEN 1 ELSE 0 END) AS competitor, {_SUMS} "
         f"FROM {table} WHERE {where} GROUP BY {', '.join([*keys, 'brand'])}"

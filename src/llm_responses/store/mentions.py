@@ -23,6 +23,18 @@ def host_rev(domain: str) -> str:
     return ".".join(reversed(domain.lower().split(".")))
 
 
+# each rollup table's statements: per day x engine x model x country, the same per prompt, per day x engine,
+# per prompt x engine over all time (store/sql/mention_index.sql)
+ROLLUPS = ("rollup_answers", "rollup_brands", "rollup_prompt_answers", "rollup_prompt_brands", "rollup_daily_answers",
+           "rollup_daily_brands", "rollup_prompt_totals_answers", "rollup_prompt_totals_brands")  # fmt: skip
+PRUNES = (
+    "prune_rollups",
+    "prune_prompt_rollups",
+    "prune_mention_daily_rollups",
+    "prune_mention_prompt_totals",
+)
+
+
 async def index_answers(
     c: Connection, items: Sequence[tuple[str, AnswerIndex]], *, replace: bool = False
 ) -> int:
@@ -69,8 +81,8 @@ async def index_answers(
     await add_to_rollups(c, [answer_id for answer_id, _ in inserted.values()], 1)
     if replace:
         for account_id in {account_id for _, account_id in inserted.values()}:
-            await c.execute("prune_rollups", account_id)
-            await c.execute("prune_prompt_rollups", account_id)
+            for prune in PRUNES:
+                await c.execute(prune, account_id)
     return len(inserted)
 
 
@@ -79,7 +91,7 @@ async def add_to_rollups(c: Connection, answer_ids: list[int], sign: int) -> Non
     rows just written, so the rollups can never disagree with them."""
     if not answer_ids:
         return
-    for name in ("rollup_answers", "rollup_brands", "rollup_prompt_answers", "rollup_prompt_brands"):
+    for name in ROLLUPS:
         await c.execute(name, answer_ids, sign)
     if sign > 0:
         await c.execute("rollup_prompt_texts", answer_ids)

@@ -97,6 +97,54 @@ ON CONFLICT (account_id, project_id, prompt_hash, day, platform, model_name, loc
     position_sum = mention_prompt_rollups.position_sum + excluded.position_sum,
     negated = mention_prompt_rollups.negated + excluded.negated
 
+-- name: rollup_daily_answers
+INSERT INTO mention_daily_rollups (account_id, project_id, day, platform, brand, competitor, answers, with_citations)
+SELECT a.account_id, a.project_id, a.day, a.platform, '', false, $2 * COUNT(*),
+    $2 * SUM(CASE WHEN a.cited_domains <> '[]' THEN 1 ELSE 0 END)
+FROM mention_answers a WHERE a.id IN (SELECT value FROM json_each($1))
+GROUP BY a.account_id, a.project_id, a.day, a.platform
+ON CONFLICT (account_id, project_id, day, platform, brand) DO UPDATE SET
+    answers = mention_daily_rollups.answers + excluded.answers, with_citations = mention_daily_rollups.with_citations + excluded.with_citations
+
+-- name: rollup_daily_brands
+INSERT INTO mention_daily_rollups (account_id, project_id, day, platform, brand, competitor, mentions, citations, positions,
+    position_sum, negated)
+SELECT a.account_id, a.project_id, a.day, a.platform, b.brand,
+    CASE WHEN SUM(CASE WHEN b.competitor THEN 1 ELSE 0 END) > 0 THEN true ELSE false END,
+    $2 * SUM(CASE WHEN b.mentioned THEN 1 ELSE 0 END), $2 * SUM(CASE WHEN b.cited THEN 1 ELSE 0 END),
+    $2 * COUNT(b.position), $2 * COALESCE(SUM(b.position), 0), $2 * SUM(CASE WHEN b.negated THEN 1 ELSE 0 END)
+FROM mention_answers a JOIN mention_brands b ON b.answer_id = a.id
+WHERE a.id IN (SELECT value FROM json_each($1))
+GROUP BY a.account_id, a.project_id, a.day, a.platform, b.brand
+ON CONFLICT (account_id, project_id, day, platform, brand) DO UPDATE SET
+    competitor = excluded.competitor, mentions = mention_daily_rollups.mentions + excluded.mentions,
+    citations = mention_daily_rollups.citations + excluded.citations, positions = mention_daily_rollups.positions + excluded.positions,
+    position_sum = mention_daily_rollups.position_sum + excluded.position_sum, negated = mention_daily_rollups.negated + excluded.negated
+
+-- name: rollup_prompt_totals_answers
+INSERT INTO mention_prompt_totals (account_id, project_id, prompt_hash, platform, brand, competitor, answers, with_citations)
+SELECT a.account_id, a.project_id, a.prompt_hash, a.platform, '', false, $2 * COUNT(*),
+    $2 * SUM(CASE WHEN a.cited_domains <> '[]' THEN 1 ELSE 0 END)
+FROM mention_answers a WHERE a.id IN (SELECT value FROM json_each($1))
+GROUP BY a.account_id, a.project_id, a.prompt_hash, a.platform
+ON CONFLICT (account_id, project_id, prompt_hash, platform, brand) DO UPDATE SET
+    answers = mention_prompt_totals.answers + excluded.answers, with_citations = mention_prompt_totals.with_citations + excluded.with_citations
+
+-- name: rollup_prompt_totals_brands
+INSERT INTO mention_prompt_totals (account_id, project_id, prompt_hash, platform, brand, competitor, mentions, citations, positions,
+    position_sum, negated)
+SELECT a.account_id, a.project_id, a.prompt_hash, a.platform, b.brand,
+    CASE WHEN SUM(CASE WHEN b.competitor THEN 1 ELSE 0 END) > 0 THEN true ELSE false END,
+    $2 * SUM(CASE WHEN b.mentioned THEN 1 ELSE 0 END), $2 * SUM(CASE WHEN b.cited THEN 1 ELSE 0 END),
+    $2 * COUNT(b.position), $2 * COALESCE(SUM(b.position), 0), $2 * SUM(CASE WHEN b.negated THEN 1 ELSE 0 END)
+FROM mention_answers a JOIN mention_brands b ON b.answer_id = a.id
+WHERE a.id IN (SELECT value FROM json_each($1))
+GROUP BY a.account_id, a.project_id, a.prompt_hash, a.platform, b.brand
+ON CONFLICT (account_id, project_id, prompt_hash, platform, brand) DO UPDATE SET
+    competitor = excluded.competitor, mentions = mention_prompt_totals.mentions + excluded.mentions,
+    citations = mention_prompt_totals.citations + excluded.citations, positions = mention_prompt_totals.positions + excluded.positions,
+    position_sum = mention_prompt_totals.position_sum + excluded.position_sum, negated = mention_prompt_totals.negated + excluded.negated
+
 -- name: rollup_prompt_texts
 INSERT INTO mention_prompts (account_id, project_id, prompt_hash, question)
 SELECT DISTINCT a.account_id, a.project_id, a.prompt_hash, a.question
@@ -109,3 +157,9 @@ DELETE FROM mention_rollups WHERE account_id = $1 AND answers = 0 AND mentions =
 
 -- name: prune_prompt_rollups
 DELETE FROM mention_prompt_rollups WHERE account_id = $1 AND answers = 0 AND mentions = 0 AND citations = 0
+
+-- name: prune_mention_daily_rollups
+DELETE FROM mention_daily_rollups WHERE account_id = $1 AND answers = 0 AND mentions = 0 AND citations = 0
+
+-- name: prune_mention_prompt_totals
+DELETE FROM mention_prompt_totals WHERE account_id = $1 AND answers = 0 AND mentions = 0 AND citations = 0

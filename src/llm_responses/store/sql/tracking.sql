@@ -36,6 +36,12 @@ DELETE FROM mention_rollups WHERE account_id = $1 AND project_id = $2
 -- name: delete_project_prompt_rollups
 DELETE FROM mention_prompt_rollups WHERE account_id = $1 AND project_id = $2
 
+-- name: delete_project_daily_rollups
+DELETE FROM mention_daily_rollups WHERE account_id = $1 AND project_id = $2
+
+-- name: delete_project_prompt_totals
+DELETE FROM mention_prompt_totals WHERE account_id = $1 AND project_id = $2
+
 -- name: delete_project_prompts
 DELETE FROM mention_prompts WHERE account_id = $1 AND project_id = $2
 

@@ -16,7 +16,9 @@
 - ``mention_rollups``: per account × project × day × engine × model × country × brand, the counts the
   brand metrics are made of (``brand = ''``: the group's answers), kept current by the indexer;
   ``mention_prompt_rollups`` the same per prompt (``prompt_hash``, its text once in ``mention_prompts``),
-  so a breakdown by prompt or by a project's prompt tags reads no answers either.
+  so a breakdown by prompt or by a project's prompt tags reads no answers either; ``mention_daily_rollups``
+  (day × engine) and ``mention_prompt_totals`` (prompt × engine, all time) are the same counts coarser, for
+  the breakdowns asked most, which then read thousands of rows instead of hundreds of thousands.
 - ``alerts``: what the rules found (and the daily digests), each once (``dedupe``), and
   ``deliveries.alert_id`` and ``format``: an alert (or a digest) leaves through the webhook queue (signed,
   retried, guarded) in the receiver's format.
@@ -143,17 +145,20 @@ def upgrade() -> None:
             name="mention_rollups_pkey",
         ),  # fmt: skip
     )
-    counts: list[sa.Column[int | str | bool]] = [
-        sa.Column("brand", sa.String(255), nullable=False),  # '': the group's own row (answers)
-        sa.Column("competitor", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("answers", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("with_citations", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("mentions", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("citations", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("positions", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("position_sum", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("negated", sa.Integer, nullable=False, server_default="0"),
-    ]
+
+    def counts() -> list[sa.Column[int | str | bool]]:
+        return [
+            sa.Column("brand", sa.String(255), nullable=False),  # '': the group's own row (answers)
+            sa.Column("competitor", sa.Boolean, nullable=False, server_default=sa.false()),
+            sa.Column("answers", sa.Integer, nullable=False, server_default="0"),
+            sa.Column("with_citations", sa.Integer, nullable=False, server_default="0"),
+            sa.Column("mentions", sa.Integer, nullable=False, server_default="0"),
+            sa.Column("citations", sa.Integer, nullable=False, server_default="0"),
+            sa.Column("positions", sa.Integer, nullable=False, server_default="0"),
+            sa.Column("position_sum", sa.Integer, nullable=False, server_default="0"),
+            sa.Column("negated", sa.Integer, nullable=False, server_default="0"),
+        ]
+
     op.create_table(
         "mention_prompt_rollups",
         sa.Column("account_id", sa.Integer, nullable=False),
@@ -163,7 +168,7 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(32), nullable=False),
         sa.Column("model_name", sa.String(128), nullable=False),
         sa.Column("location_code", sa.Integer, nullable=False),
-        *counts,
+        *counts(),
         sa.PrimaryKeyConstraint(
             "account_id",
             "project_id",
@@ -175,6 +180,30 @@ def upgrade() -> None:
             "brand",
             name="mention_prompt_rollups_pkey",
         ),  # fmt: skip
+    )
+    # the same counts coarser, for the breakdowns most asked for: by day and engine (no model or country), by
+    # prompt and engine over all time; the brand metrics read the smallest table that has what they ask
+    op.create_table(
+        "mention_daily_rollups",
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("project_id", sa.Integer, nullable=False),
+        sa.Column("day", sa.String(10), nullable=False),
+        sa.Column("platform", sa.String(32), nullable=False),
+        *counts(),
+        sa.PrimaryKeyConstraint(
+            "account_id", "project_id", "day", "platform", "brand", name="mention_daily_rollups_pkey"
+        ),
+    )
+    op.create_table(
+        "mention_prompt_totals",
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("project_id", sa.Integer, nullable=False),
+        sa.Column("prompt_hash", sa.String(16), nullable=False),
+        sa.Column("platform", sa.String(32), nullable=False),
+        *counts(),
+        sa.PrimaryKeyConstraint(
+            "account_id", "project_id", "prompt_hash", "platform", "brand", name="mention_prompt_totals_pkey"
+        ),
     )
     op.create_table(
         "mention_prompts",
@@ -228,6 +257,8 @@ def downgrade() -> None:
     op.drop_index("alerts_account", "alerts")
     op.drop_table("alerts")
     op.drop_table("mention_prompts")
+    op.drop_table("mention_prompt_totals")
+    op.drop_table("mention_daily_rollups")
     op.drop_table("mention_prompt_rollups")
     op.drop_table("mention_rollups")
     op.drop_index("mention_answers_run", "mention_answers")
