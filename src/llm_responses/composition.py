@@ -251,17 +251,12 @@ async def running(
         metrics=metrics,
     )
     indexer = Indexer(store, project_entities(store, entities_of(settings.brands)), owner)
-
-    def finished() -> None:  # a finished task may have a webhook due, and an answer to index
-        dispatcher.notify()
-        indexer.notify()
-
     worker = Worker(
         store=store,
         runner=runner,
         owner=owner,
         config=settings.worker(),
-        on_finished=finished,
+        on_finished=dispatcher.notify,  # a finished task may have a webhook due
     )
     service.on_tasks_created = worker.notify
     tracking = TrackingService(store=store, tasks=service, reindex=store.enqueue_reindex)

@@ -4,6 +4,9 @@ A settlement leaves one outbox row per answer (``store/settle.py``); this loop, 
 claims rows under a lease, reads each answer with the brands it is tracked for (its project's, or the
 server's ``[[brands]]``), and writes the index rows, the rollups and the rows' release in one transaction
 (``store/mention_outbox.py``). Finding the brands in an answer is CPU work, so it runs in a thread.
+
+It polls rather than waking at each settlement: woken per answer it wrote one transaction per live call
+beside the next call (measured: the live p99 went up); polling takes what settled meanwhile in one batch.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ EntitiesOf = Callable[[int], Awaitable[list[Entity]]]  # a project's brands (0: 
 
 BATCH = 200
 LEASE_SECONDS = 60.0
-POLL_SECONDS = 0.25  # an answer settled by another process waits at most this long before it is read
+POLL_SECONDS = 0.25  # an answer waits at most about this long before it is read
 FAILED_PAUSE_SECONDS = 2.0
 
 
@@ -36,15 +39,9 @@ class Indexer:
         self.entities_of = entities_of
         self.owner = owner
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-
-    def notify(self) -> None:
-        """An answer settled in this process: look now rather than at the next poll."""
-        self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self._wake.clear()
             try:
                 if await self.index_once():
                     continue
@@ -52,7 +49,7 @@ class Indexer:
                 log.exception("indexing a batch of answers failed; it will be retried")
                 await first_of(stop, within=FAILED_PAUSE_SECONDS)
                 continue
-            await first_of(self._wake, stop, within=self.poll_seconds)
+            await first_of(stop, within=self.poll_seconds)
 
     async def index_once(self, limit: int = BATCH) -> int:
         """Claim and index one batch; how many outbox rows it took (0: none waiting)."""
