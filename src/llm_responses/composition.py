@@ -250,7 +250,12 @@ async def running(
         config=settings.webhooks(),
         metrics=metrics,
     )
-    indexer = Indexer(store, project_entities(store, entities_of(settings.brands)), owner)
+    indexer = Indexer(
+        store,
+        project_entities(store, entities_of(settings.brands)),
+        owner,
+        busy=lambda: live_slots.in_use > 0,
+    )
     worker = Worker(
         store=store,
         runner=runner,
