@@ -250,12 +250,7 @@ async def running(
         config=settings.webhooks(),
         metrics=metrics,
     )
-    indexer = Indexer(
-        store,
-        project_entities(store, entities_of(settings.brands)),
-        owner,
-        busy=lambda: live_slots.in_use > 0,
-    )
+    indexer = Indexer(store, project_entities(store, entities_of(settings.brands)), owner)
     worker = Worker(
         store=store,
         runner=runner,

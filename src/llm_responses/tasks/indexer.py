@@ -7,8 +7,6 @@ server's ``[[brands]]``), and writes the index rows, the rollups and the rows' r
 
 It polls rather than waking at each settlement: woken per answer it wrote one transaction per live call
 beside the next call (measured: the live p99 went up); polling takes what settled meanwhile in one batch.
-And it yields to live calls: while one is in flight in this process (``busy``), the batch waits a moment
-(at most ``YIELD_SECONDS``), so its write transaction does not hold the database lock a settlement needs.
 """
 
 from __future__ import annotations
@@ -31,28 +29,19 @@ BATCH = 200
 LEASE_SECONDS = 60.0
 POLL_SECONDS = 0.25  # an answer waits at most about this long before it is read
 FAILED_PAUSE_SECONDS = 2.0
-YIELD_SECONDS = 1.0
 
 
 class Indexer:
     def __init__(
-        self,
-        store: Store,
-        entities_of: EntitiesOf,
-        owner: str,
-        *,
-        poll_seconds: float = POLL_SECONDS,
-        busy: Callable[[], bool] = lambda: False,
+        self, store: Store, entities_of: EntitiesOf, owner: str, *, poll_seconds: float = POLL_SECONDS
     ) -> None:
         self.store = store
-        self.busy = busy
         self.entities_of = entities_of
         self.owner = owner
         self.poll_seconds = poll_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await self._yield_to_live_calls()
             try:
                 if await self.index_once():
                     continue
@@ -61,12 +50,6 @@ class Indexer:
                 await first_of(stop, within=FAILED_PAUSE_SECONDS)
                 continue
             await first_of(stop, within=self.poll_seconds)
-
-    async def _yield_to_live_calls(self) -> None:
-        waited = 0.0
-        while self.busy() and waited < YIELD_SECONDS:
-            await asyncio.sleep(0.002)
-            waited += 0.002
 
     async def index_once(self, limit: int = BATCH) -> int:
         """Claim and index one batch; how many outbox rows it took (0: none waiting)."""
