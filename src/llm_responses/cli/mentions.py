@@ -16,12 +16,13 @@ from typing import Any
 
 import click
 
-from llm_responses.analysis.answer_index import index_stored
 from llm_responses.analysis.brand_metrics import GROUPS, BrandQuery, brand_metrics, scope_of
 from llm_responses.analysis.mentions import entities_of
 from llm_responses.analysis.metrics import COLUMNS
 from llm_responses.cli.group import database_option, main, settings_from, with_store
+from llm_responses.composition import process_owner, project_entities
 from llm_responses.store.store import Store
+from llm_responses.tasks.indexer import Indexer
 from llm_responses.tracking.spec import ProjectSpec
 from llm_responses.wire.spreadsheet import dict_writer
 
@@ -105,29 +106,18 @@ def mentions_index(logins: tuple[str, ...], rebuild: bool, database_url: str | N
     """Index stored answers for the LLM Mentions endpoints (every account's, or LOGINS'): the backfill for
     answers settled before the index existed, and, with --rebuild, after the tracked brands changed."""
     settings = settings_from(database_url)
-    entities = entities_of(settings.brands)
 
     async def backfill(store: Store) -> None:
         accounts = [a for a in await store.list_accounts() if not logins or a.login in logins]
         if missing := set(logins) - {a.login for a in accounts}:
             click.echo(f"error: no account {', '.join(sorted(missing))}", err=True)
             sys.exit(1)
+        # read as the worker reads them: through the outbox, each answer with its project's brands
+        indexer = Indexer(store, project_entities(store, entities_of(settings.brands)), process_owner())
         for account in accounts:
-            indexed = seen = 0
-            after = ""
-            while page := await store.tasks_to_index(account.id, after):
-                after = page[-1][0].id
-                seen += len(page)
-                todo = [
-                    (record.id, index)
-                    for record, done in page
-                    if (rebuild or not done) and (index := index_stored(record, entities)) is not None
-                ]
-                if todo:
-                    indexed += await store.index_answers(todo, replace=rebuild)
+            queued = await store.enqueue_account(account.id, again=rebuild)
+            await indexer.drain()
             total = await store.count_indexed(account.id)
-            click.echo(
-                f"{account.login}: {indexed} answers indexed now, {total} in the index, {seen} answered tasks"
-            )
+            click.echo(f"{account.login}: {queued} answers indexed now, {total} in the index")
 
     with_store(settings, backfill)

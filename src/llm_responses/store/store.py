@@ -346,6 +346,12 @@ class Store:
         """The claimed batch's index rows and rollups written and its outbox rows released, at once."""
         return await self.db.write(lambda c: mention_outbox.index_claimed(c, owner, task_ids, fresh, again))
 
+    async def enqueue_account(self, account_id: int, *, again: bool) -> int:
+        """Queue the account's answers not indexed yet (``again``: all of them, to be read again); how many."""
+        now = time.time()
+        name = "enqueue_account_all" if again else "enqueue_account_unindexed"
+        return await self.db.write(lambda c: c.execute(name, account_id, now))
+
     async def enqueue_reindex(self, project_id: int) -> int:
         """Queue every answer of a project to be read again with its current brands; how many."""
         now = time.time()
@@ -355,13 +361,6 @@ class Store:
         """(answers waiting for the indexer, the oldest one's wait in seconds)."""
         now = time.time()
         return await self.db.read(lambda c: mention_outbox.backlog(c, now), quick=True)
-
-    async def tasks_to_index(
-        self, account_id: int, after: str = "", limit: int = 500
-    ) -> list[tuple[TaskRecord, bool]]:
-        """A page of the account's answered tasks by id after ``after``, each with whether it is indexed."""
-        rows = await self.db.read(lambda c: c.fetch("tasks_to_index", account_id, after, limit))
-        return [(_task_record(r[:14]), r[14] is not None) for r in rows]
 
     async def spend_by_day(self, account_id: int, since: float) -> list[tuple[str, str, int, int, int, int]]:
         """(day, engine, tasks, answered, nano-dollars, nano-dollars batching saved) for the tasks posted since

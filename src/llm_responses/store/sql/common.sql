@@ -340,15 +340,6 @@ INSERT INTO mention_brands (answer_id, account_id, brand, category, competitor, 
     first_offset)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 
--- name: tasks_to_index
--- a page of an account's answered tasks, with whether each is indexed yet (the backfill)
-SELECT t.id, t.account_id, t.se, t.endpoint, t.status, t.status_code, t.status_message, t.data_json, t.result_json,
-    t.tag, t.cost, t.created_at, t.finished_at, t.collected_at, m.id
-FROM tasks t LEFT JOIN mention_answers m ON m.task_id = t.id
-WHERE t.account_id = $1 AND t.status = 'done' AND t.id > $2
-ORDER BY t.id
-LIMIT $3
-
 -- name: count_mention_answers
 SELECT COUNT(*) FROM mention_answers WHERE account_id = $1
 

@@ -163,3 +163,17 @@ DELETE FROM mention_daily_rollups WHERE account_id = $1 AND answers = 0 AND ment
 
 -- name: prune_mention_prompt_totals
 DELETE FROM mention_prompt_totals WHERE account_id = $1 AND answers = 0 AND mentions = 0 AND citations = 0
+
+-- name: enqueue_account_unindexed
+-- an account's answers not in the index yet (the backfill)
+INSERT INTO mention_outbox (task_id, queued_at, replace)
+SELECT t.id, $2, false FROM tasks t
+WHERE t.account_id = $1 AND t.status = 'done' AND t.result_json IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM mention_answers m WHERE m.task_id = t.id)
+ON CONFLICT (task_id) DO NOTHING
+
+-- name: enqueue_account_all
+-- every answer of an account, read again (the brands changed)
+INSERT INTO mention_outbox (task_id, queued_at, replace)
+SELECT t.id, $2, true FROM tasks t WHERE t.account_id = $1 AND t.status = 'done' AND t.result_json IS NOT NULL
+ON CONFLICT (task_id) DO UPDATE SET replace = true
