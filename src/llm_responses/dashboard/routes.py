@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 import chartkick
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -52,7 +52,7 @@ from llm_responses.dashboard.views import (
 )
 from llm_responses.errors import ApiError, Busy, QueryTimeout
 from llm_responses.store import mention_queries
-from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
+from llm_responses.store.records import Account, finished_cursor, parse_finished_cursor
 from llm_responses.wire import mentions_result
 from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.mentions_request import MentionsQuery, Target
@@ -220,22 +220,6 @@ def _out(request: Request, template: str, rows: list[dict[str, Any]], **context:
     return HTMLResponse(_env.get_template(template).render(rows=rows, request=request, **context))
 
 
-async def _records(
-    request: Request, account: Account, *, limit: int, after: tuple[float, str] = (0.0, "")
-) -> list[TaskRecord]:
-    engine, tag = _engine_and_tag(request)
-    store = request.app.state.api.store
-    out = [
-        r async for r in store.each_finished_task(account.id, after=after, se=engine, tag=tag, limit=limit)
-    ]
-    status = request.query_params.get("status")
-    if status == "done":
-        out = [r for r in out if r.status_code == 20000]
-    elif status == "failed":
-        out = [r for r in out if r.status_code != 20000]
-    return out
-
-
 class BadFilter(ValueError):
     """A filter no page can take: answered 400 with a fixed message."""
 
@@ -277,9 +261,23 @@ async def tasks(request: Request, account: Account) -> Response:
         after = parse_finished_cursor(request.query_params.get("after", ""))
     except ValueError:
         raise BadFilter("Not a page cursor: follow the Next link.") from None
-    records = await _records(request, account, limit=PAGE, after=after)
+    engine, tag = _engine_and_tag(request)
+    outcome = request.query_params.get("status") or None
+    if outcome not in (None, "done", "failed"):
+        raise BadFilter("Status: done or failed.")
+    records = await request.app.state.api.store.latest_tasks(
+        account.id,
+        before=after if after != (0.0, "") else None,
+        se=engine,
+        tag=tag,
+        outcome=outcome,
+        limit=PAGE,
+    )
     rows = [task_row(r) for r in records]
-    nxt = finished_cursor(records[-1]) if len(records) == PAGE else ""
+    nxt = ""
+    if len(records) == PAGE:  # the filters ride along: the next page is the same list, further back
+        kept = {k: v for k, v in (("tag", tag), ("engine", engine), ("status", outcome)) if v}
+        nxt = urlencode({"after": finished_cursor(records[-1]), **kept})
     total = sum(r["cost"] for r in rows)
     return _out(request, "tasks.html", rows, account=account, engines=list(ENGINES), next=nxt, total=total)
 
@@ -465,6 +463,7 @@ def dashboard_routes(brands: list[BrandConfig]) -> list[BaseRoute]:
         Route("/dashboard/login", login_form, methods=["GET"]),
         Route("/dashboard/login", login, methods=["POST"]),
         Route("/dashboard/logout", logout, methods=["POST"]),
+        Route("/dashboard/tasks", tasks),
         Route("/dashboard/tasks.{fmt:str}", tasks),
         Route("/dashboard/answer/{task_id}.{fmt:str}", answer),
         Route("/dashboard/answer/{task_id}", answer),

@@ -9,6 +9,7 @@ run on the event loop.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
@@ -397,6 +398,24 @@ class Store:
         """A page of the account's finished tasks in the order they finished, after ``(finished_at, id)``."""
         rows = await self.db.read(
             lambda c: c.fetch("finished_tasks_page", account_id, after[0], after[1], se, tag, limit)
+        )
+        return [_task_record(r) for r in rows]
+
+    async def latest_tasks(
+        self,
+        account_id: int,
+        *,
+        before: tuple[float, str] | None = None,
+        se: str | None = None,
+        tag: str | None = None,
+        outcome: str | None = None,
+        limit: int = 50,
+    ) -> list[TaskRecord]:
+        """A page of the account's finished tasks newest first, before ``(finished_at, id)``; ``outcome``
+        'done' or 'failed' filters before the page is cut (a page is full whenever more match)."""
+        at, task_id = before or (math.inf, "")
+        rows = await self.db.read(
+            lambda c: c.fetch("latest_tasks_page", account_id, at, task_id, se, tag, outcome, limit)
         )
         return [_task_record(r) for r in rows]
 

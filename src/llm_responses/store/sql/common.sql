@@ -308,6 +308,21 @@ WHERE account_id = $1 AND finished_at IS NOT NULL AND status <> 'purged'
 ORDER BY finished_at, id
 LIMIT $6
 
+-- name: latest_tasks_page
+-- the dashboard's list: an account's finished tasks newest first, a page before (finished_at, id), with
+-- optional engine, tag and outcome ('done': answered, 'failed': not) applied before the page is cut
+SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
+    cost, created_at, finished_at, collected_at
+FROM tasks
+WHERE account_id = $1 AND finished_at IS NOT NULL AND status <> 'purged'
+    AND (finished_at < $2 OR (finished_at = $2 AND id < $3))
+    AND (CAST($4 AS TEXT) IS NULL OR se = $4)
+    AND (CAST($5 AS TEXT) IS NULL OR tag = $5)
+    AND (CAST($6 AS TEXT) IS NULL OR ($6 = 'done' AND status_code = 20000)
+        OR ($6 = 'failed' AND (status_code IS NULL OR status_code <> 20000)))
+ORDER BY finished_at DESC, id DESC
+LIMIT $7
+
 -- the mentions index (store/mentions.py writes it, store/mention_queries.py composes what reads it) --------
 
 -- name: delete_mention_answers
