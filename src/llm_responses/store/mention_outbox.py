@@ -50,7 +50,10 @@ async def enqueue_project(c: Connection, project_id: int, now: float) -> int:
     return await c.execute("enqueue_project_reindex", project_id, now)
 
 
+BACKLOG_READ_LIMIT = 100_000  # rows a scrape counts at most: a longer backlog shows as this many
+
+
 async def backlog(c: Connection, now: float) -> tuple[int, float]:
-    """(rows waiting, the oldest one's age in seconds)."""
-    row = await c.fetchrow("mention_outbox_backlog", now)
+    """(rows waiting, the oldest one's age in seconds), reading at most ``BACKLOG_READ_LIMIT`` rows."""
+    row = await c.fetchrow("mention_outbox_backlog", now, BACKLOG_READ_LIMIT)
     return (int(row[0]), float(row[1])) if row else (0, 0.0)

@@ -31,8 +31,9 @@ SELECT id, $2, true FROM tasks WHERE project_id = $1 AND status = 'done' AND res
 ON CONFLICT (task_id) DO UPDATE SET replace = true
 
 -- name: mention_outbox_backlog
--- rows waiting and the oldest one's age (seconds), for /metrics
-SELECT COUNT(*), COALESCE($1 - MIN(queued_at), 0) FROM mention_outbox
+-- rows waiting and the oldest one's age (seconds), for /metrics: bounded like the queue's read (at most $2
+-- rows counted, the oldest among them)
+SELECT COUNT(*), COALESCE($1 - MIN(queued_at), 0) FROM (SELECT queued_at FROM mention_outbox LIMIT $2) w
 
 -- name: answer_ids_of_tasks
 SELECT id FROM mention_answers WHERE task_id IN (SELECT value FROM json_each($1))
