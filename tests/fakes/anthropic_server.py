@@ -1,7 +1,7 @@
 """A protocol-faithful fake of Anthropic's Messages API (``POST /v1/messages``) over real HTTP on loopback.
 
-Built from ``shared/reference/other_vendors.md`` §1 (itself from the ``anthropic`` SDK's generated types,
-Anthropic's docs and recorded errors): both auth headers (``x-api-key``, SDK 2.x's ``Authorization:
+Built from Anthropic's Messages API reference (https://docs.anthropic.com/en/api/messages), the
+``anthropic`` SDK's generated types and recorded errors: both auth headers (``x-api-key``, SDK 2.x's ``Authorization:
 Bearer``), the ``anthropic-version`` header (sampling parameters are a 400 on ``2026-10-21`` and on models
 that deprecated them), error bodies ``{"type": "error", "error": {type, message}, "request_id"}``,
 extended thinking's rules (``budget_tokens`` ≥ 1024 and < ``max_tokens``, no forced tool use, adaptive-only

@@ -1,7 +1,7 @@
 """A protocol-faithful fake of the Gemini API's ``generateContent`` over real HTTP on loopback.
 
-Built from ``shared/reference/other_vendors.md`` §2 (the ``google-genai`` SDK's types, Google's docs, what
-gemini-cli does with real answers): ``POST /v1beta/models/{model}:generateContent`` with ``x-goog-api-key``;
+Built from the Gemini API reference (https://ai.google.dev/api/generate-content), the ``google-genai``
+SDK's types and what gemini-cli does with real answers: ``POST /v1beta/models/{model}:generateContent`` with ``x-goog-api-key``;
 camelCase answers (the SDK ignores snake_case ones) while ``thinkingConfig``'s keys may arrive in either
 case; Google's error envelope ``{"error": {code, message, status}}``; thought parts (``thought: true``)
 with a real base64 ``thoughtSignature``; Search grounding with ``webSearchQueries``, ``groundingChunks``

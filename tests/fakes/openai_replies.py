@@ -1,7 +1,7 @@
 """What the fake OpenAI answers with: the model snapshots it knows, the sources it cites, ``Reply`` (one
 scripted answer) and the error replies real upstreams send, so tests script them by name.
 
-From ``shared/reference/openai_responses.md`` §4.5 and the threads cited there: an unverified organization
+From OpenAI's error-code guide (https://platform.openai.com/docs/guides/error-codes) and reported cases: an unverified organization
 refusing ``reasoning.summary``; ``model_not_found`` as HTTP 400; ``insufficient_quota`` and rate-limit 429s
 with ``Retry-After``. Error bodies are wrapped as ``{"error": {message, type, param, code}}``.
 """

@@ -1,8 +1,8 @@
 """A protocol-faithful fake of OpenAI's Responses API, served over real HTTP on loopback.
 
 Also ``/v1/chat/completions``, the API OpenAI-compatible servers fall back to (OpenAI's documented
-``chat.completion`` object). Built from ``shared/reference/openai_responses.md``: complete, strictly valid Response bodies (§3, §4),
-error bodies wrapped as ``{"error": {...}}`` (§4.5), the semantics of §8.3 (dated snapshot in ``model``,
+``chat.completion`` object). Built from OpenAI's Responses API reference (https://platform.openai.com/docs/api-reference/responses):
+complete, strictly valid Response bodies, error bodies wrapped as ``{"error": {...}}``, its semantics (dated snapshot in ``model``,
 reasoning models refuse temperature/top_p, non-reasoning models refuse ``reasoning``, ``max_output_tokens``
 below 16 refused, web search items before the message, citations as inline ``([domain](url))`` with
 code-point offsets, ``utm_source=openai``). Tests script replies with ``enqueue``; otherwise a deterministic
