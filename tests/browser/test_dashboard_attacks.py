@@ -105,6 +105,11 @@ async def test_another_site_cannot_spend_rotate_read_or_frame(served, browser, a
         f"/dashboard/sources?engine={quote(XSS)}",
         f"/dashboard/login?next={quote('javascript:alert(1)')}",
         f"/dashboard/tasks.{quote(XSS)}",
+        f"/dashboard/matrix?project={quote(XSS)}",
+        f"/dashboard/tasks?brand={quote(XSS)}&prompt=abc",
+        f"/dashboard/sources?brand={quote(XSS)}",
+        f"/dashboard/changes?week={quote(XSS)}&brand=x",
+        f"/dashboard/overview?from={quote(XSS)}",
     ],
 )
 async def test_no_dashboard_url_runs_injected_script(served, browser_page, path):

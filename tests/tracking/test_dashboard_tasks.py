@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from llm_responses.dashboard.routes import PAGE
+from llm_responses.dashboard.answers import PAGE
 from tests.fakes.openai_replies import error_reply
 
 LIVE = "/v3/ai_optimization/chat_gpt/llm_responses/live"
@@ -25,7 +25,7 @@ async def test_a_filtered_list_pages_newest_first_and_keeps_its_filters(harness,
         f"prompt {n_failed + n_done - 2}",
     ]
     page = await h.client.get("/dashboard/tasks?status=done&tag=t", headers=alice.basic)
-    assert page.status_code == 200 and "newest first" in page.text and "answered" in page.text
+    assert page.status_code == 200 and "newest first" in page.text and 'class="snippet"' in page.text
     link = page.text.split('id="next" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     query = parse_qs(urlparse(link).query)
     assert query["status"] == ["done"] and query["tag"] == ["t"] and query["after"]

@@ -99,7 +99,7 @@ def _grouped(
             tags = (q.tag,) if q.tag is not None else scope.prompt_tags.get(r.prompt, ()) or ("",)
         for tag in tags if by_tag else ("",):
             key = tuple(
-                tag if g == "tag" else _alpha2(r.location_code) if g == "country" else getattr(r, _FIELD[g])
+                tag if g == "tag" else alpha2(r.location_code) if g == "country" else getattr(r, _FIELD[g])
                 for g in q.by
             )
             group = groups.get(key)
@@ -137,7 +137,7 @@ def _location(country: str | None) -> int | None:
 
 
 @cache
-def _alpha2(code: int) -> str:
+def alpha2(code: int) -> str:
     entry = countries_by_numeric.get(f"{code - 2000:03d}") if code else None
     return entry.alpha2 if entry else ""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,15 +58,16 @@ def demo_settings_brands(configured: Sequence[BrandConfig]) -> list[BrandConfig]
     return list(configured) or list(DEMO_BRANDS)
 
 
-def demo_spec(model: str, engines: Sequence[str], *, prompts: Sequence[tuple[str, Sequence[str]]] = DEMO_PROMPTS,
-              max_output_tokens: int = 160) -> dict[str, Any]:  # fmt: skip
+def demo_spec(models: Mapping[str, str], *, prompts: Sequence[tuple[str, Sequence[str]]] = DEMO_PROMPTS,
+              max_output_tokens: int = 160, web_search: bool = False) -> dict[str, Any]:  # fmt: skip
+    """The demo project: ``models`` per engine (the embedded model on every engine, in ``serve --demo``)."""
     return {
         "name": PROJECT,
         "description": "Demo: French theme parks on every engine, answered by the embedded model",
         "prompts": [{"text": text, "tags": list(tags)} for text, tags in prompts],
-        "engines": list(engines),
-        "models": {se: model for se in engines},
-        "web_search": False,
+        "engines": list(models),
+        "models": dict(models),
+        "web_search": web_search,
         "max_output_tokens": max_output_tokens,
         "brands": [
             {
@@ -89,14 +90,16 @@ async def seed(
     login: str = "demo",
     days: int = 7,
     prompts: Sequence[tuple[str, Sequence[str]]] = DEMO_PROMPTS,
-    model: str,
+    model: str | Mapping[str, str],
     max_output_tokens: int = 160,
+    web_search: bool = False,
 ) -> int:
     """The demo project with ``days`` of history (made once per database, resumed after a restart); how
-    many answers this call stored."""
+    many answers this call stored. ``model``: one model on every engine serving it, or a model per engine."""
     account = await api.store.account_by_login(login)
-    engines = [se for se in ENGINES if api.catalog.resolve(model, se) is not None]
-    if account is None or not engines:
+    wanted = {se: model for se in ENGINES} if isinstance(model, str) else dict(model)
+    models = {se: m for se, m in wanted.items() if api.catalog.resolve(m, se) is not None}
+    if account is None or not models:
         log.info("demo project: skipped (%s is not served here)", model)
         return 0
     project = await api.store.tracking.project(account.id, PROJECT)
@@ -105,7 +108,7 @@ async def seed(
         if await api.store.meta_get_or_set(MARK, stamp) != stamp:
             log.info("demo project: made for this database already (and deleted since)")
             return 0
-        raw = demo_spec(model, engines, prompts=prompts, max_output_tokens=max_output_tokens)
+        raw = demo_spec(models, prompts=prompts, max_output_tokens=max_output_tokens, web_search=web_search)
         project = (await api.tracking.save(account, raw)).project
     spec = ProjectSpec.from_json(project.spec_json)
     assert spec.schedule is not None, "the demo project is scheduled"

@@ -10,7 +10,7 @@ tracking run's own answers and the task tags of answers outside projects, is cou
 (``mention_answers`` ⋈ ``mention_brands``): a run's answers are few, and a tag is the caller's subset.
 
 A statement is put together from fixed fragments, as ``store/mention_sql.py``'s are: its GROUP BY names only
-the requested keys' columns (picked by name from ``_ROLLUP``/``_ANSWERS``) and its WHERE only the filters
+the requested keys' columns (picked by name from ``ROLLUP_COLUMNS``/``ANSWER_COLUMNS``) and its WHERE only the filters
 given, every value a parameter. A fixed statement keying every group by ``CASE WHEN $n THEN column END``
 was measured 3× slower on SQLite, which sorts by every GROUP BY term, constant or not.
 """
@@ -66,15 +66,15 @@ class CountRow:
 
 
 # the group keys' columns, per table: the only text a request chooses (by name, from these)
-_ROLLUP = {"engine": "platform", "model": "model_name", "country": "location_code", "day": "day",
+ROLLUP_COLUMNS = {"engine": "platform", "model": "model_name", "country": "location_code", "day": "day",
            "prompt": "prompt_hash"}  # fmt: skip
-_ANSWERS = {"engine": "a.platform", "model": "a.model_name", "country": "COALESCE(a.location_code, 0)",
+ANSWER_COLUMNS = {"engine": "a.platform", "model": "a.model_name", "country": "COALESCE(a.location_code, 0)",
             "day": "a.day", "prompt": "a.question", "tag": "COALESCE(a.tag, '')"}  # fmt: skip
 _SUMS = ("SUM(answers), SUM(with_citations), SUM(mentions), SUM(citations), SUM(positions), SUM(position_sum), "
          "SUM(negated)")  # fmt: skip
 
 
-class _Params:
+class TypedParams:
     """Values in ``$n`` placeholders, typed for PostgreSQL (a NULL must know its type)."""
 
     def __init__(self, dialect: Dialect) -> None:
@@ -92,7 +92,7 @@ class _Params:
         return f"{column} IN (SELECT value FROM json_each({self(list(values))}))"
 
 
-def _filters(p: _Params, account_id: int, f: CountFilter, cols: dict[str, str], prefix: str = "") -> str:
+def where_of(p: TypedParams, account_id: int, f: CountFilter, cols: dict[str, str], prefix: str = "") -> str:
     """Only the filters given become SQL: the planner sees nothing it need not."""
     where = [f"{prefix}account_id = {p(account_id)}", f"{prefix}project_id = {p(f.project_id)}"]
     for key, value in (("engine", f.engine), ("model", f.model), ("country", f.location_code)):
@@ -138,9 +138,9 @@ async def rollup_counts(
     unknown = set(groups) - ROLLUP_KEYS - {"prompt"}
     if unknown or f.run_id is not None or f.tag is not None:
         raise ValueError(f"the rollups keep no {', '.join(sorted(unknown)) or 'run or tag'}")
-    p = _Params(dialect)
-    keys = [_ROLLUP[g] for g in KEYS if g in groups]
-    where = _filters(p, account_id, f, _ROLLUP)
+    p = TypedParams(dialect)
+    keys = [ROLLUP_COLUMNS[g] for g in KEYS if g in groups]
+    where = where_of(p, account_id, f, ROLLUP_COLUMNS)
     if hashes is not None:
         where += " AND " + p.in_list("prompt_hash", hashes)
     table = smallest_table(groups, f, hashes is not None)
@@ -165,8 +165,8 @@ async def answer_counts(
     """From the indexed answers themselves: a run's, or by or for a task tag."""
     if unknown := set(groups) - set(KEYS):
         raise ValueError(f"cannot group by {', '.join(sorted(unknown))}")
-    p = _Params(dialect)
-    where = _filters(p, account_id, f, _ANSWERS, "a.")
+    p = TypedParams(dialect)
+    where = where_of(p, account_id, f, ANSWER_COLUMNS, "a.")
     if f.run_id is not None:
         where += f" AND a.run_id = {p(f.run_id, 'integer')}"
     if f.tag is not None:
@@ -174,7 +174,7 @@ async def answer_counts(
     if f.prompts is not None:
         where += " AND " + p.in_list("a.question", f.prompts)
     names = [g for g in KEYS if g in groups]
-    keys = [f"{_ANSWERS[g]} AS k_{g}" for g in names]
+    keys = [f"{ANSWER_COLUMNS[g]} AS k_{g}" for g in names]
     outer = [f"a.k_{g}" for g in names]
     sql = (
         f"WITH a AS (SELECT a.id, {', '.join([*keys, ''])}"

@@ -1,0 +1,47 @@
+"""``/dashboard/brands``: every tracked brand's metrics grouped as asked (``?by=engine,day``...), with
+visibility and share of voice day by day; the same numbers as MCP and the ``mentions`` command
+(``analysis/brand_metrics.py``)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from llm_responses.analysis.brand_metrics import GROUPS, brand_metrics, check_groups
+from llm_responses.dashboard.filters import bar, parse_filters, tracked
+from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
+from llm_responses.store.records import Account
+
+
+async def brands(request: Request, account: Account, site: Site) -> Response:
+    api = api_of(request)
+    by = tuple(g for g in request.query_params.get("by", "engine").split(",") if g)
+    try:
+        check_groups(by)
+    except ValueError:
+        raise BadFilter(f"Group by any of: {', '.join(GROUPS)}.") from None
+    f = parse_filters(request.query_params)
+    t = await tracked(api, account, f, site.brands)
+    async with heavy(request, account):
+        rows = await brand_metrics(api.store, account.id, f.brands(t.project_id, by), t.scope)
+        daily = await brand_metrics(api.store, account.id, f.brands(t.project_id, ("day",)), t.scope)
+    own = t.own
+    for r in rows:
+        r["own"] = r["entity"] == own
+    names = [b.name for b in t.brands] + sorted({r["entity"] for r in daily} - {b.name for b in t.brands})
+    series = {
+        metric: [
+            {
+                "name": name,
+                "data": {r["day"]: round(r[metric] * 100, 1) for r in daily if r["entity"] == name},
+            }
+            for name in names
+            if any(r["entity"] == name for r in daily)
+        ]
+        for metric in ("visibility", "share_of_voice")
+    }
+    sample = {r["day"]: r["answers"] for r in daily}
+    return out(
+        request, "brands.html", rows, account=account, **bar(f, t, extra=(("by", ",".join(by)),)), by=by,
+        groups=GROUPS, series=series, answers_in_period=sum(sample.values()), days_with_answers=len(sample),
+    )  # fmt: skip
