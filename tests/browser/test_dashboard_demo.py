@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page
 from llm_responses.analysis.answer_index import prompt_hash
 from tests.browser.conftest import log_in
 from tests.conftest import running
-from tests.dashboard_demo import PROJECT, seed_demo, vendor_env, vendor_settings
+from tests.dashboard_demo import MODELS, PROJECT, seed_demo, vendor_env, vendor_settings
 from tests.e2e.test_official_client import Server
 
 pytestmark = pytest.mark.e2e
@@ -142,6 +142,20 @@ async def test_an_analysts_morning_on_the_demo_project(demo_server, browser, scr
     await screenshot(page, "spend")
     await page.click("#nav >> text=Alerts")
     await screenshot(page, "alerts")
+
+    # the rest of the filter bar, on the matrix: a tag, a model, dates, a country
+    await page.click("#nav >> text=Matrix")
+    await apply(page, tag="comparison")
+    assert await page.locator("#matrix th.prompt").count() == 3  # the demo's three comparison prompts
+    await apply(page, tag="", model="gpt-4.1-mini-2025-04-14")  # as the vendor names what answered
+    assert set((await page.locator("#matrix tbody").inner_text()).split()) & set(MODELS) == {"chat_gpt"}
+    await page.click("#filters >> text=pick dates")
+    await apply(page, **{"model": "", "from": "2026-01-01"})
+    assert "from=2026-01-01" in page.url and "to=" in page.url
+    assert await page.locator("#matrix th.prompt").count() == 5
+    await apply(page, country="FR")
+    assert "No answers in this period." in await page.locator("#matrix").inner_text()  # the demo has no country
+    await screenshot(page, "matrix-filtered")
 
 
 async def test_every_page_fits_a_phone(demo_server, browser, screenshot):

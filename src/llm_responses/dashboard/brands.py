@@ -29,17 +29,17 @@ async def brands(request: Request, account: Account, site: Site) -> Response:
     for r in rows:
         r["own"] = r["entity"] == own
     names = [b.name for b in t.brands] + sorted({r["entity"] for r in daily} - {b.name for b in t.brands})
+    days = sorted({r["day"] for r in daily})  # a day with answers that did not name a brand: 0 for it
+    values = {(r["entity"], r["day"]): r for r in daily}
     series = {
         metric: [
-            {
-                "name": name,
-                "data": {r["day"]: round(r[metric] * 100, 1) for r in daily if r["entity"] == name},
-            }
+            {"name": name, "data": {day: round(values[name, day][metric] * 100, 1) if (name, day) in values else 0.0
+                                    for day in days}}
             for name in names
-            if any(r["entity"] == name for r in daily)
+            if any(e == name for e, _ in values)
         ]
         for metric in ("visibility", "share_of_voice")
-    }
+    }  # fmt: skip
     sample = {r["day"]: r["answers"] for r in daily}
     return out(
         request, "brands.html", rows, account=account, **bar(f, t, extra=(("by", ",".join(by)),)), by=by,

@@ -9,7 +9,7 @@ projects, read for the server's ``[[brands]]``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +20,7 @@ from llm_responses.analysis.answer_index import location_code
 from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, scope_of
 from llm_responses.config_tables import BrandConfig
 from llm_responses.dashboard.web import BadFilter
+from llm_responses.store import answer_reads
 from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.records import Account
 from llm_responses.store.tracking import Project
@@ -143,6 +144,7 @@ class Tracked:
     brands: tuple[TrackedBrand, ...]
     projects: tuple[str, ...] = ()  # every project of the account, for the selector
     scope: BrandScope = field(default_factory=BrandScope)
+    models: tuple[str, ...] = ()  # the models its answers came from, for the selector
 
     @property
     def project_id(self) -> int:
@@ -164,7 +166,14 @@ class Tracked:
 
 
 async def tracked(api: Any, account: Account, f: Filters, server_brands: tuple[BrandConfig, ...]) -> Tracked:
-    """The project the filters name (absent: the first one), or none; ``BadFilter`` for an unknown name."""
+    """The project the filters name (absent: the first one), or none, with the models its answers came
+    from; ``BadFilter`` for an unknown name."""
+    t = await _chosen(api, account, f, server_brands)
+    found = await api.store.mention_query(lambda c, d: answer_reads.models(c, d, account.id, t.project_id))
+    return replace(t, models=tuple(found))
+
+
+async def _chosen(api: Any, account: Account, f: Filters, server_brands: tuple[BrandConfig, ...]) -> Tracked:
     projects = await api.tracking.projects(account)
     names = tuple(p.name for p, _ in projects)
     if f.project is None and projects:

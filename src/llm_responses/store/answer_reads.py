@@ -286,3 +286,13 @@ async def incomplete_reason(c: Connection, dialect: Dialect, account_id: int, ta
         if isinstance(detail, str) and detail.startswith("incomplete")
         else None
     )
+
+
+async def models(c: Connection, dialect: Dialect, account_id: int, project_id: int) -> list[str]:
+    """The model names a project's answers came from (as the index keeps them: the vendor's snapshot)."""
+    p = TypedParams(dialect)
+    sql = (
+        f"SELECT DISTINCT model_name FROM mention_rollups WHERE account_id = {p(account_id, 'integer')} "
+        f"AND project_id = {p(project_id, 'integer')} ORDER BY model_name"
+    )
+    return [m for (m,) in await c.fetch_composed(sql, p.values, QUERY_SECONDS)]
