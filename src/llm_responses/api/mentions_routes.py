@@ -106,7 +106,7 @@ async def _answer(store: Store, account: Account, q: MentionsQuery) -> dict[str,
                 question=a.question,
                 asked_at=a.asked_at,
                 web_search=a.web_search,
-                result_json=a.result_json,
+                result=a.result,
                 fan_out=a.fan_out,
                 brands=a.brands,
             )  # fmt: skip
