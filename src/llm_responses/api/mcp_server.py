@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, brand_metrics, check_groups, scope_of
+from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, check_groups, scope_of
 from llm_responses.api.tracking_routes import alert_view, project_view, run_view
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import refuse_cross_site
@@ -180,7 +180,7 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         try:
             check_groups(q.by)
             async with heavy(account):
-                return await brand_metrics(get_api().store, account.id, q, scope)
+                return await get_api().mentions.brand_metrics(account.id, q, scope)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         except (QueryTimeout, Busy) as exc:
