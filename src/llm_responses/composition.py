@@ -54,6 +54,7 @@ from llm_responses.store.store import Store
 from llm_responses.tasks import maintenance
 from llm_responses.tasks.indexer import EntitiesOf, Indexer
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisLiveSlots
+from llm_responses.tasks.mentions_service import MentionsService
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.service import TaskService
 from llm_responses.tasks.worker import Worker
@@ -283,6 +284,7 @@ async def running(
         heartbeat_window=heartbeat_window(settings),
         service_only=not work,
         tracking=tracking,
+        mentions=MentionsService(store),
     )
     obs.sampler.add(metrics.live_slots, lambda: live_slots.in_use)
     if work:

@@ -9,13 +9,12 @@ so ``language_code`` stays empty until they do.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from iso3166 import countries_by_alpha2
 
 from llm_responses.analysis.mentions import Entity, blank_urls, find
-from llm_responses.store.records import AnswerIndex, IndexedBrand, IndexedLink, TaskRecord, prompt_hash
+from llm_responses.store.records import AnswerIndex, IndexedBrand, IndexedLink, StoredTask, prompt_hash
 from llm_responses.wire.result import domain_of, read_result
 
 MAX_LINKS = 100  # per answer: what a real answer cites is far fewer
@@ -83,16 +82,15 @@ def index_answer(
     )
 
 
-def index_stored(record: TaskRecord, entities: list[Entity]) -> AnswerIndex | None:
-    """A stored task's index (the backfill); None for one without a result to read."""
-    if not record.result_json:
+def index_stored(task: StoredTask, entities: list[Entity]) -> AnswerIndex | None:
+    """A stored task's index (the indexer's, the backfill's); None for one without a result to read."""
+    if task.result is None:
         return None
-    data = json.loads(record.data_json) if record.data_json else {}
     return index_answer(
-        platform=record.se,
-        question=str(data.get("user_prompt") or ""),
-        model_name=str(data.get("model_name") or ""),
-        country=data.get("web_search_country_iso_code"),
-        result=json.loads(record.result_json),
+        platform=task.record.se,
+        question=task.user_prompt or "",
+        model_name=task.model_name or "",
+        country=task.country,
+        result=task.result,
         entities=entities,
     )

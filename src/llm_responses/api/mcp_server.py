@@ -11,7 +11,6 @@ database with a time limit.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,14 +20,19 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, brand_metrics, check_groups, scope_of
+from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, check_groups, scope_of
 from llm_responses.api.tracking_routes import alert_view, project_view, run_view
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import refuse_cross_site
 from llm_responses.errors import ApiError, Busy, QueryTimeout
-from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
+from llm_responses.store.records import (
+    Account,
+    StoredTask,
+    TaskRecord,
+    finished_cursor,
+    parse_finished_cursor,
+)
 from llm_responses.wire.envelope import format_datetime
-from llm_responses.wire.result import read_result
 
 if TYPE_CHECKING:
     from llm_responses.api.routes import ApiContext
@@ -96,7 +100,7 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
             tag=tag,
             limit=max(1, min(limit, MAX_PAGE)),
         )
-        items = [_summary(r) for r in page]
+        items = [_summary(StoredTask(r)) for r in page]
         nxt = finished_cursor(page[-1]) if page else ""
         return {"items": items, "next": nxt}
 
@@ -107,7 +111,7 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         record = await get_api().store.get_task(account.id, task_id)
         if record is None:
             raise ToolError(f"40401 Task Not Found: {task_id}")
-        return _answer(record)
+        return _answer(StoredTask(record))
 
     @server.tool()
     async def list_projects(ctx: Context) -> list[dict[str, Any]]:
@@ -176,7 +180,7 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
         try:
             check_groups(q.by)
             async with heavy(account):
-                return await brand_metrics(get_api().store, account.id, q, scope)
+                return await get_api().mentions.brand_metrics(account.id, q, scope)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         except (QueryTimeout, Busy) as exc:
@@ -185,23 +189,22 @@ def build_mcp(get_api: Callable[[], ApiContext], brands: list[BrandConfig]) -> M
     return server
 
 
-def _summary(r: TaskRecord) -> dict[str, Any]:
-    data = json.loads(r.data_json or "{}")
+def _summary(task: StoredTask) -> dict[str, Any]:
+    r = task.record
     return {
-        "id": r.id, "engine": r.se, "tag": r.tag, "status_code": r.status_code, "user_prompt": data.get("user_prompt"),
-        "model_name": data.get("model_name"), "finished_at": format_datetime(r.finished_at) if r.finished_at else None,
+        "id": r.id, "engine": r.se, "tag": r.tag, "status_code": r.status_code, "user_prompt": task.user_prompt,
+        "model_name": task.model_name, "finished_at": format_datetime(r.finished_at) if r.finished_at else None,
     }  # fmt: skip
 
 
-def _answer(r: TaskRecord) -> dict[str, Any]:
-    result = json.loads(r.result_json) if r.result_json else {}
-    reading = read_result(result)
+def _answer(task: StoredTask) -> dict[str, Any]:
+    result, reading = task.result or {}, task.reading
     citations = [
         {k: a.get(k) for k in ("title", "url", "start_index", "end_index", "text")}
         for a in reading.annotations
     ]
     return {
-        **_summary(r), "status_message": r.status_message, "result_model": result.get("model_name"),
+        **_summary(task), "status_message": task.record.status_message, "result_model": result.get("model_name"),
         "text": reading.text, "citations": citations, "fan_out_queries": result.get("fan_out_queries") or [],
         "reasoning": list(reading.reasoning), "money_spent": result.get("money_spent"),
     }  # fmt: skip

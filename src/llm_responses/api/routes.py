@@ -31,6 +31,7 @@ from llm_responses.heavy_reads import HeavyReads
 from llm_responses.observability.scrape import Scrape
 from llm_responses.store.records import Account
 from llm_responses.store.store import Store
+from llm_responses.tasks.mentions_service import MentionsService
 from llm_responses.tasks.service import TaskService
 from llm_responses.tracking.service import TrackingService
 from llm_responses.wire import ai_optimized, envelope
@@ -55,6 +56,7 @@ class ApiContext:
     heartbeat_window: float  # a worker heartbeat older than this is not fresh (readiness)
     service_only: bool  # this process runs no worker (serve --no-worker)
     tracking: TrackingService  # projects, runs, alerts (api/tracking_routes.py)
+    mentions: MentionsService  # the mentions index's reads (api/mentions_routes.py, the MCP tools)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -13,7 +13,7 @@ import click
 from llm_responses.batch.output import RESULT_COLUMNS, flatten_result
 from llm_responses.billing.money import to_usd
 from llm_responses.cli.group import database_option, main, settings_from, with_store
-from llm_responses.store.records import TaskRecord
+from llm_responses.store.records import StoredTask, TaskRecord
 from llm_responses.store.store import Store
 from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.envelope import format_datetime
@@ -27,13 +27,14 @@ CSV_COLUMNS = (
 
 def task_json(t: TaskRecord) -> dict[str, Any]:
     """A stored task as one JSON object: what was posted (``data``) and the result, as task_get shows them."""
+    stored = StoredTask(t)
     return {
         "id": t.id, "se": t.se, "endpoint": t.endpoint, "status": t.status.value, "status_code": t.status_code,
         "status_message": t.status_message, "tag": t.tag, "cost": to_usd(t.cost),
         "created_at": format_datetime(t.created_at),
         "finished_at": format_datetime(t.finished_at) if t.finished_at is not None else None,
-        "data": json.loads(t.data_json) if t.data_json else None,
-        "result": json.loads(t.result_json) if t.result_json else None,
+        "data": stored.data,
+        "result": stored.result,
     }  # fmt: skip
 
 

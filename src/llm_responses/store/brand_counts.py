@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llm_responses.store.connection import Connection
+from llm_responses.store.connection import Connection, Row
 from llm_responses.store.queries import Dialect
 
 QUERY_SECONDS = 20.0
@@ -189,7 +189,7 @@ async def answer_counts(
     return _rows(await c.fetch_composed(sql, p.values, QUERY_SECONDS), names)
 
 
-def _rows(rows: Sequence[Sequence[Any]], names: list[str], *, text_of_prompt: bool = False) -> list[CountRow]:
+def _rows(rows: Sequence[Row], names: list[str], *, text_of_prompt: bool = False) -> list[CountRow]:
     """Rows of (the group keys in ``KEYS``' order, brand, competitor, the seven counts[, the prompt's text])
     as ``CountRow``s, a key not grouped by being ''."""
     out = []

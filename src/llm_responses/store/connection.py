@@ -9,13 +9,26 @@ it had been written as a plain function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
-Row = Sequence[Any]
+
+
+class Row(Protocol):
+    """A result row, read by column name (``row["account_id"]``, or several at once: ``store.rows``) or by
+    position (``row[0]``): asyncpg's ``Record`` and ``sqlite3.Row`` both are one."""
+
+    def __getitem__(self, key: int | str | slice, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __len__(self) -> int: ...
+    def keys(self) -> Iterable[str]: ...
+
+
+# a bulk statement's rows: tuples in placeholder order, or (a named statement's) mappings by name
+BulkRows = Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]]
 
 
 class Durability(Enum):
@@ -44,22 +57,23 @@ QUICK_SINGLE = Write(quick=True, atomic=False)  # one statement, too
 
 
 class Connection(Protocol):
-    """Statements are named (``sql/common.sql``); the connection runs its dialect's text for the name."""
+    """Statements are named (``sql/common.sql``); the connection runs its dialect's text for the name. Its
+    values come by position (``$1``: ``args``) or by name (``:account_id``: ``params``), as it says."""
 
-    async def execute(self, query: str, *args: Any) -> int:
+    async def execute(self, query: str, /, *args: Any, **params: Any) -> int:
         """Run a statement; the number of rows it changed."""
         ...
 
-    async def fetch(self, query: str, *args: Any) -> list[Row]: ...
-    async def fetchrow(self, query: str, *args: Any) -> Row | None: ...
-    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def fetch(self, query: str, /, *args: Any, **params: Any) -> list[Row]: ...
+    async def fetchrow(self, query: str, /, *args: Any, **params: Any) -> Row | None: ...
+    async def fetchval(self, query: str, /, *args: Any, **params: Any) -> Any: ...
     async def fetch_composed(self, sql: str, args: Sequence[Any], seconds: float) -> list[Row]:
         """A read composed at run time (``store.mention_queries``: a target list becomes SQL), in PostgreSQL's
         ``$n`` placeholders, given up after ``seconds`` (``QueryTimeout``). Its text is only ever
         put together from fixed fragments; every value the caller sent is a parameter."""
         ...
 
-    async def bulk(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def bulk(self, query: str, rows: BulkRows) -> None:
         """A ``_bulk`` statement for many rows: per row on SQLite, one batch on PostgreSQL."""
         ...
 
@@ -101,15 +115,15 @@ class Database(Protocol):
 class RowReads:
     """``fetchrow`` and ``fetchval`` for a connection that has ``fetch``."""
 
-    async def fetch(self, query: str, *args: Any) -> list[Row]:
+    async def fetch(self, query: str, /, *args: Any, **params: Any) -> list[Row]:
         raise NotImplementedError
 
-    async def fetchrow(self, query: str, *args: Any) -> Row | None:
-        rows = await self.fetch(query, *args)
+    async def fetchrow(self, query: str, /, *args: Any, **params: Any) -> Row | None:
+        rows = await self.fetch(query, *args, **params)
         return rows[0] if rows else None
 
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        row = await self.fetchrow(query, *args)
+    async def fetchval(self, query: str, /, *args: Any, **params: Any) -> Any:
+        row = await self.fetchrow(query, *args, **params)
         return None if row is None else row[0]
 
 

@@ -8,9 +8,8 @@ conditionally on the attempt count, together with the delivery's and the task's 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from llm_responses.store.connection import Connection
+from llm_responses.store.connection import Connection, Row
 from llm_responses.store.records import (
     AlertFormat,
     DeliveryAttempt,
@@ -112,11 +111,11 @@ async def page(
     return delivery_views(await c.fetch("deliveries_page", task_id, account_id, limit, offset))
 
 
-def delivery_views(rows: Sequence[Sequence[Any]]) -> list[DeliveryView] | None:
+def delivery_views(rows: Sequence[Row]) -> list[DeliveryView] | None:
     """``deliveries_page`` (or ``alert_deliveries``) rows → views (no row: not the account's task or alert)."""
     if not rows:
         return None
-    views: dict[int, tuple[Sequence[Any], list[DeliveryAttempt]]] = {}
+    views: dict[int, tuple[Row, list[DeliveryAttempt]]] = {}
     for r in rows:
         if r[0] is None:
             continue
@@ -135,6 +134,6 @@ def delivery_views(rows: Sequence[Sequence[Any]]) -> list[DeliveryView] | None:
 
 
 async def secrets(c: Connection, account_id: int) -> WebhookSecrets:
-    row = await c.fetchrow("secrets", account_id)
+    row = await c.fetchrow("secrets", account_id=account_id)
     assert row is not None, "the account's secrets are read in the transaction that wrote them"
     return WebhookSecrets(current=row[0], previous=row[1], rotated_at=row[2])

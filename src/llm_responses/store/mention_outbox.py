@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from llm_responses.store.connection import Connection
 from llm_responses.store.mentions import index_answers
-from llm_responses.store.records import AnswerIndex, TaskRecord, TaskStatus
+from llm_responses.store.records import AnswerIndex, TaskRecord
+from llm_responses.store.rows import read_tasks
 
 
 async def claim(c: Connection, owner: str, now: float, lease: float, limit: int) -> list[tuple[str, bool]]:
@@ -22,13 +23,8 @@ async def claim(c: Connection, owner: str, now: float, lease: float, limit: int)
 
 async def tasks_of(c: Connection, task_ids: Sequence[str]) -> list[tuple[TaskRecord, int]]:
     """The claimed tasks still answered, each with its project (0: none)."""
-    rows = await c.fetch("outbox_tasks", list(task_ids))
-    out = []
-    for r in rows:
-        values = list(r[:14])
-        values[4] = TaskStatus(values[4])
-        out.append((TaskRecord(*values), int(r[14])))
-    return out
+    rows = await c.fetch("outbox_tasks", ids=list(task_ids))
+    return list(zip(read_tasks(rows), [int(r["project_id"]) for r in rows], strict=True))
 
 
 async def index_claimed(

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from llm_responses.store.connection import Connection
+from llm_responses.store.connection import Connection, Row
 from llm_responses.store.mention_sql import (
     ROW_COLUMNS,
     Dialect,
@@ -23,6 +24,7 @@ from llm_responses.store.mention_sql import (
     metric_filter,
     row_filter,
 )
+from llm_responses.store.records import parse_stored
 from llm_responses.wire.mentions_request import ITEM_KEYS, MentionsQuery, Target
 from llm_responses.wire.mentions_result import DIMENSIONS
 
@@ -52,7 +54,7 @@ class FoundAnswer:
     question: str
     asked_at: float
     web_search: bool
-    result_json: str | None
+    result: dict[str, Any] | None  # the task's rendered result (``records.parse_stored``)
     fan_out: str
     brands: list[tuple[int | None, str, str]]  # (position, name, category)
 
@@ -310,9 +312,21 @@ async def search(
         )
         for answer_id, position, brand, category in found:
             brands[answer_id].append((position, brand, category))
-    return total, [
-        FoundAnswer(
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), bool(r[8]), r[9], r[10], brands[r[0]]
-        )
-        for r in rows
-    ]
+    return total, [_found(r, brands[r[0]]) for r in rows]
+
+
+def _found(r: Row, brands: list[tuple[int | None, str, str]]) -> FoundAnswer:
+    return FoundAnswer(
+        answer_id=r[0],
+        task_id=r[1],
+        platform=r[2],
+        model_name=r[3],
+        location_code=r[4],
+        language_code=r[5],
+        question=r[6],
+        asked_at=float(r[7]),
+        web_search=bool(r[8]),
+        result=parse_stored(r[9]),
+        fan_out=r[10],
+        brands=brands,
+    )

@@ -12,7 +12,6 @@ LISTEN/NOTIFY to wake idle workers in other processes.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ import asyncpg
 from llm_responses.errors import Busy, QueryTimeout, UniqueViolation
 from llm_responses.store.connection import (
     CRASH_SAFE,
+    BulkRows,
     Durability,
     Row,
     RowReads,
@@ -35,7 +35,6 @@ from llm_responses.store.queries import Queries, load
 
 T = TypeVar("T")
 DEADLOCK_RETRIES = 3
-_COPY = re.compile(r"^COPY (\w+) \(([^)]*)\)\s+FROM STDIN$", re.S)
 
 
 def is_postgres_url(url: str) -> bool:
@@ -65,21 +64,22 @@ class PostgresConnection(RowReads):
         self._conn = conn
         self._queries = queries
 
-    async def execute(self, name: str, *args: Any) -> int:
+    async def execute(self, name: str, /, *args: Any, **params: Any) -> int:
         query = self._queries[name]
         if query.noop:
             return 0
         try:
-            return _count(await self._conn.execute(query.sql, *args))
+            return _count(await self._conn.execute(query.sql, *query.values(args, params)))
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
 
-    async def fetch(self, name: str, *args: Any) -> list[Row]:
+    async def fetch(self, name: str, /, *args: Any, **params: Any) -> list[Row]:
         query = self._queries[name]
         if query.noop:
             return []
         try:
-            return await self._conn.fetch(query.sql, *args)
+            rows: list[Row] = await self._conn.fetch(query.sql, *query.values(args, params))
+            return rows
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
 
@@ -94,18 +94,19 @@ class PostgresConnection(RowReads):
         except (TimeoutError, asyncpg.QueryCanceledError) as exc:
             raise QueryTimeout(f"stopped after {seconds:g} s") from exc
 
-    async def bulk(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def bulk(self, name: str, rows: BulkRows) -> None:
         """A COPY statement copies the rows; any other is written over unnest() and takes one array per
         column: one statement (one round trip) however many rows."""
         query = self._queries[name]
         if not rows or query.noop:
             return
-        copy = _COPY.match(query.sql)
-        if copy:
-            columns = [c.strip() for c in copy.group(2).split(",")]
-            await self._conn.copy_records_to_table(copy.group(1), records=rows, columns=columns)
+        records = query.rows(rows)
+        if query.copy_into:
+            await self._conn.copy_records_to_table(
+                query.copy_into, records=records, columns=list(query.params)
+            )
         else:
-            await self._conn.execute(query.sql, *[list(col) for col in zip(*rows, strict=True)])
+            await self._conn.execute(query.sql, *[list(col) for col in zip(*records, strict=True)])
 
     async def notify(self, channel: str) -> None:
         await self._conn.execute("SELECT pg_notify($1, '')", channel)  # delivered at commit

@@ -7,6 +7,12 @@ import hashlib
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import orjson
+
+from llm_responses.wire.result import ResultReading, read_result
 
 
 class TaskStatus(StrEnum):
@@ -82,6 +88,56 @@ class TaskRecord:
     created_at: float
     finished_at: float | None
     collected_at: float | None
+
+
+def parse_stored(text: str | None) -> Any:
+    """Stored JSON (a task's ``data`` echo or its rendered result) as Python values; None when none is kept.
+    Both were written by ``orjson.dumps``, so ``orjson`` reads them back exactly."""
+    return orjson.loads(text) if text else None
+
+
+@dataclass(frozen=True)
+class StoredTask:
+    """A stored task as its readers use it: the record, and its JSON parsed once, on first use (a list of
+    prompts never parses the answers). Every reader of ``data_json`` and ``result_json`` goes through this,
+    so each is read one way, in one place."""
+
+    record: TaskRecord
+
+    @cached_property
+    def data(self) -> dict[str, Any] | None:
+        """The posted task as ``data`` echoes it; None when none is kept (purged)."""
+        data: dict[str, Any] | None = parse_stored(self.record.data_json)
+        return data
+
+    @cached_property
+    def result(self) -> dict[str, Any] | None:
+        """The rendered DataForSEO result (task_get's ``result[0]``); None for a task without one."""
+        result: dict[str, Any] | None = parse_stored(self.record.result_json)
+        return result
+
+    @cached_property
+    def reading(self) -> ResultReading:
+        """The answer's text, citations and reasoning, read from ``result``."""
+        return read_result(self.result)
+
+    def _posted(self, key: str) -> str | None:
+        value = (self.data or {}).get(key)
+        return value if isinstance(value, str) else None
+
+    @property
+    def user_prompt(self) -> str | None:
+        return self._posted("user_prompt")
+
+    @property
+    def model_name(self) -> str | None:
+        """The model the task asked for (the one that answered is ``result["model_name"]``)."""
+        return self._posted("model_name")
+
+    @property
+    def country(self) -> str | None:
+        """``web_search_country_iso_code`` as posted."""
+        return self._posted("web_search_country_iso_code")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,11 @@ from llm_responses.billing.settlement import settle
 from llm_responses.store.connection import Connection
 from llm_responses.store.deliveries import enqueue_deliveries
 from llm_responses.store.records import LedgerKind, Outcome, TaskStatus
+from llm_responses.store.rows import columns, ledger_row
+
+_SETTLING = (
+    "account_id", "base_price", "prepayment", "endpoint", "postback_url", "pingback_url", "status", "attempts",
+)  # fmt: skip
 
 
 async def finish(
@@ -28,36 +33,44 @@ async def finish(
     """Settle each (task id, attempt, outcome); which of them did."""
     if not items:
         return []
-    rows = await c.fetch("tasks_to_settle", [task_id for task_id, _, _ in items])
-    by_id = {r[0]: r for r in rows}
+    rows = await c.fetch("tasks_to_settle", ids=[task_id for task_id, _, _ in items])
+    by_id = {r["id"]: r for r in rows}
     done: list[bool] = []
-    updates: list[tuple[Any, ...]] = []
-    ledger: list[tuple[Any, ...]] = []
+    updates: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
     hooks: list[tuple[str, int, str | None, str | None]] = []
     indexed: list[tuple[str, float, bool]] = []
     balances: dict[int, int] = {}
     for task_id, attempt, o in items:
         r = by_id.get(task_id)
-        if r is None or r[7] not in from_statuses or r[8] != attempt:
+        if r is None:
+            done.append(False)
+            continue
+        account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts = columns(
+            r, _SETTLING
+        )
+        if status not in from_statuses or attempts != attempt:
             done.append(False)
             continue
         del by_id[task_id]  # a task twice in one batch settles once
         done.append(True)
-        _, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, _, _ = r
         refund, cost = settle(
             success=o.success, money_spent=o.money_spent, refund_base=o.refund_base,
             base_price=base_price, prepayment=prepayment,
         )  # fmt: skip
-        updates.append((
-            task_id, TaskStatus.DONE.value if o.success else TaskStatus.FAILED.value, o.status_code, o.status_message,
-            o.result_json, o.money_spent, cost, o.input_tokens, o.output_tokens, o.reasoning_tokens,
-            o.web_search_calls, o.error_detail, now, o.batch_saved,
-        ))  # fmt: skip
+        updates.append({
+            "id": task_id, "status": TaskStatus.DONE.value if o.success else TaskStatus.FAILED.value,
+            "status_code": o.status_code, "status_message": o.status_message, "result_json": o.result_json,
+            "money_spent": o.money_spent, "cost": cost, "input_tokens": o.input_tokens,
+            "output_tokens": o.output_tokens, "reasoning_tokens": o.reasoning_tokens,
+            "web_search_calls": o.web_search_calls, "error_detail": o.error_detail, "finished_at": now,
+            "batch_saved": o.batch_saved,
+        })  # fmt: skip
         if o.success and o.result_json:
             indexed.append((task_id, now, False))
         if refund:
             kind = LedgerKind.REFUND if refund > 0 else LedgerKind.OVERAGE
-            ledger.append((account_id, task_id, kind.value, refund, now))
+            ledger.append(ledger_row(account_id, task_id, kind, refund, now))
             balances[account_id] = balances.get(account_id, 0) + refund
         if endpoint == "task_post" and (postback_url or pingback_url):
             hooks.append((task_id, account_id, postback_url, pingback_url))
@@ -72,6 +85,6 @@ async def finish(
         # behind each other's settlements at ~190 tasks/s). One account (a live call, most batches): its
         # UPDATE takes the same lock itself.
         if len(ids) > 1:
-            await c.execute("lock_accounts", ids)
-        await c.bulk("add_to_balances_bulk", [(i, balances[i]) for i in ids])
+            await c.execute("lock_accounts", ids=ids)
+        await c.bulk("add_to_balances_bulk", [{"account_id": i, "amount": balances[i]} for i in ids])
     return done

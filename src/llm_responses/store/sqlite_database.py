@@ -29,6 +29,7 @@ from llm_responses.errors import Busy, QueryTimeout, UniqueViolation
 from llm_responses.private_files import create_private
 from llm_responses.store.connection import (
     CRASH_SAFE,
+    BulkRows,
     Durability,
     Row,
     RowReads,
@@ -68,14 +69,15 @@ class SqliteConnection(RowReads):
         self._conn = conn
         self._queries = queries
 
-    def _run(self, name: str, args: tuple[Any, ...]) -> list[Row] | int | None:
+    def _run(self, name: str, args: tuple[Any, ...], params: dict[str, Any]) -> list[Row] | int | None:
         """Rows (stepped to the end, so no statement is left half-done at COMMIT), else the rowcount;
         None for a no-op."""
         query = self._queries[name]
         if query.noop:
             return None
+        values = query.values(args, params)
         try:
-            cursor = self._conn.execute(query.sql, [_arg(a) for a in args] if query.reads_json else args)
+            cursor = self._conn.execute(query.sql, [_arg(a) for a in values] if query.reads_json else values)
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorcode in (
                 sqlite3.SQLITE_CONSTRAINT_UNIQUE,
@@ -85,12 +87,12 @@ class SqliteConnection(RowReads):
             raise
         return cursor.fetchall() if cursor.description else cursor.rowcount
 
-    async def execute(self, name: str, *args: Any) -> int:
-        out = self._run(name, args)
+    async def execute(self, name: str, /, *args: Any, **params: Any) -> int:
+        out = self._run(name, args, params)
         return out if isinstance(out, int) else len(out or ())
 
-    async def fetch(self, name: str, *args: Any) -> list[Row]:
-        out = self._run(name, args)
+    async def fetch(self, name: str, /, *args: Any, **params: Any) -> list[Row]:
+        out = self._run(name, args, params)
         return out if isinstance(out, list) else []
 
     async def fetch_composed(self, sql: str, args: Sequence[Any], seconds: float) -> list[Row]:
@@ -106,10 +108,10 @@ class SqliteConnection(RowReads):
         finally:
             self._conn.set_progress_handler(None, 0)
 
-    async def bulk(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def bulk(self, name: str, rows: BulkRows) -> None:
         query = self._queries[name]
         if rows and not query.noop:
-            self._conn.executemany(query.sql, rows)
+            self._conn.executemany(query.sql, query.rows(rows))
 
     async def notify(self, channel: str) -> None:
         """One process owns a SQLite file's queue; what it posts wakes its own worker directly."""
@@ -159,6 +161,7 @@ class SqliteDatabase:
 
     def _connect(self, *, writer: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row  # rows read by column name, as asyncpg's records are
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # raised per transaction where it matters (write)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -48,6 +48,7 @@ from llm_responses.store.records import (
     TaskStatus,
     WebhookSecrets,
 )
+from llm_responses.store.rows import read_account, read_claimed, read_task, read_tasks
 from llm_responses.store.settle import finish
 from llm_responses.store.tracking import Alert, TrackingStore
 
@@ -141,18 +142,18 @@ class Store:
         )
 
     async def account_by_login(self, login: str) -> Account | None:
-        return await self.db.read(lambda c: accounts.account(c, "account_by_login", login), quick=True)
+        return await self.db.read(lambda c: accounts.account(c, "account_by_login", login=login), quick=True)
 
     async def account_by_id(self, account_id: int) -> Account | None:
-        return await self.db.read(lambda c: accounts.account(c, "account_by_id", account_id), quick=True)
+        return await self.db.read(lambda c: accounts.account(c, "account_by_id", id=account_id), quick=True)
 
     async def account_by_token_hash(self, token_hash: str) -> Account | None:
         return await self.db.read(
-            lambda c: accounts.account(c, "account_by_token_hash", token_hash), quick=True
+            lambda c: accounts.account(c, "account_by_token_hash", token_hash=token_hash), quick=True
         )
 
     async def list_accounts(self) -> list[Account]:
-        return [Account(*r) for r in await self.db.read(lambda c: c.fetch("list_accounts"))]
+        return [read_account(r) for r in await self.db.read(lambda c: c.fetch("list_accounts"))]
 
     async def top_up(self, login: str, amount: int) -> Account:
         now = time.time()
@@ -198,11 +199,11 @@ class Store:
 
     async def claim_tasks(self, owner: str, limit: int, lease_until: float, now: float) -> list[ClaimedTask]:
         # a lost claim only puts the task back in the queue, where its attempt can no longer settle
-        order, rows = await self.db.write(
+        order, claimed = await self.db.write(
             lambda c: tasks.claim(c, self._rotation, owner, limit, lease_until, now), LOSSY
         )
-        self._rotation.advance(order, {r[1] for r in rows})
-        return [ClaimedTask(*r) for r in rows]
+        self._rotation.advance(order, {r["account_id"] for r in claimed})
+        return [read_claimed(r) for r in claimed]
 
     async def busy(self, now: float) -> bool:
         """Whether any task (but an idle-lane one) is due or running."""
@@ -213,10 +214,18 @@ class Store:
     ) -> list[ClaimedTask]:
         """Up to ``limit`` idle-lane tasks (background projects'), oldest first."""
         queued, running = TaskStatus.QUEUED.value, TaskStatus.RUNNING.value
-        rows = await self.db.write(
-            lambda c: c.fetch("claim_idle", queued, running, owner, lease_until, limit), LOSSY
+        claimed = await self.db.write(
+            lambda c: c.fetch(
+                "claim_idle",
+                queued=queued,
+                running=running,
+                owner=owner,
+                lease_until=lease_until,
+                limit=limit,
+            ),
+            LOSSY,
         )
-        return [ClaimedTask(*r) for r in rows]
+        return [read_claimed(r) for r in claimed]
 
     async def extend_leases(self, owner: str, task_ids: list[str], lease_until: float) -> None:
         if task_ids:
@@ -383,8 +392,10 @@ class Store:
         return await self.db.read(lambda c: fn(c, self.db.dialect), heavy=True)
 
     async def get_task(self, account_id: int, task_id: str) -> TaskRecord | None:
-        row = await self.db.read(lambda c: c.fetchrow("get_task", task_id, account_id), quick=True)
-        return None if row is None else _task_record(row)
+        row = await self.db.read(
+            lambda c: c.fetchrow("get_task", id=task_id, account_id=account_id), quick=True
+        )
+        return None if row is None else read_task(row)
 
     async def finished_tasks(
         self,
@@ -396,10 +407,18 @@ class Store:
         limit: int = 500,
     ) -> list[TaskRecord]:
         """A page of the account's finished tasks in the order they finished, after ``(finished_at, id)``."""
-        rows = await self.db.read(
-            lambda c: c.fetch("finished_tasks_page", account_id, after[0], after[1], se, tag, limit)
+        page = await self.db.read(
+            lambda c: c.fetch(
+                "finished_tasks_page",
+                account_id=account_id,
+                after_finished=after[0],
+                after_id=after[1],
+                se=se,
+                tag=tag,
+                limit=limit,
+            )  # fmt: skip
         )
-        return [_task_record(r) for r in rows]
+        return read_tasks(page)
 
     async def latest_tasks(
         self,
@@ -414,10 +433,19 @@ class Store:
         """A page of the account's finished tasks newest first, before ``(finished_at, id)``; ``outcome``
         'done' or 'failed' filters before the page is cut (a page is full whenever more match)."""
         at, task_id = before or (math.inf, "")
-        rows = await self.db.read(
-            lambda c: c.fetch("latest_tasks_page", account_id, at, task_id, se, tag, outcome, limit)
+        page = await self.db.read(
+            lambda c: c.fetch(
+                "latest_tasks_page",
+                account_id=account_id,
+                before_finished=at,
+                before_id=task_id,
+                se=se,
+                tag=tag,
+                outcome=outcome,
+                limit=limit,
+            )  # fmt: skip
         )
-        return [_task_record(r) for r in rows]
+        return read_tasks(page)
 
     async def each_finished_task(
         self,
@@ -520,14 +548,14 @@ class Store:
         """The account's signing secrets, storing ``candidate`` as the secret when it has none yet."""
 
         async def tx(c: Connection) -> WebhookSecrets:
-            await c.execute("set_secret_if_missing", account_id, candidate)
+            await c.execute("set_secret_if_missing", account_id=account_id, secret=candidate)
             return await deliveries.secrets(c, account_id)
 
         return await self.db.write(tx)
 
     async def rotate_webhook_secret(self, account_id: int, new_secret: str, now: float) -> WebhookSecrets:
         async def tx(c: Connection) -> WebhookSecrets:
-            await c.execute("rotate_secret", account_id, new_secret, now)
+            await c.execute("rotate_secret", account_id=account_id, secret=new_secret, now=now)
             return await deliveries.secrets(c, account_id)
 
         return await self.db.write(tx, PROMISED)
@@ -545,9 +573,3 @@ async def _count(c: Connection, query: str, status: TaskStatus | DeliveryStatus 
     if status is None:
         return int(await c.fetchval(query))
     return int(await c.fetchval(f"{query}_with_status", status.value))
-
-
-def _task_record(row: Any) -> TaskRecord:
-    values = list(row)
-    values[4] = TaskStatus(values[4])
-    return TaskRecord(*values)

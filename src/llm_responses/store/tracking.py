@@ -4,12 +4,12 @@ every statement by name in ``sql/tracking.sql``. ``Store.tracking`` is this clas
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llm_responses.store import tasks
-from llm_responses.store.connection import Connection, Database
+from llm_responses.store.connection import Connection, Database, Row
 from llm_responses.store.records import NewTask
 
 MAX_PROJECTS = 1000  # per account: a listing is one bounded read
@@ -56,7 +56,7 @@ class Alert:
     created_at: float
 
 
-def alert_of(row: Sequence[Any]) -> Alert:
+def alert_of(row: Row) -> Alert:
     r = list(row)
     r[9] = json.loads(r[9])
     return Alert(*r)
@@ -97,7 +97,7 @@ def _project(row: object) -> Project:
     return Project(*r)
 
 
-def _run(row: Sequence[Any]) -> Run:
+def _run(row: Row) -> Run:
     return Run(*row)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from llm_responses.analysis.answer_index import index_stored
 from llm_responses.analysis.mentions import Entity
-from llm_responses.store.records import AnswerIndex, TaskRecord
+from llm_responses.store.records import AnswerIndex, StoredTask, TaskRecord
 from llm_responses.store.store import Store
 from llm_responses.waiting import first_of
 
@@ -79,7 +79,7 @@ def _read_all(
     out = []
     for record, project in records:
         try:
-            index = index_stored(record, entities[project])
+            index = index_stored(StoredTask(record), entities[project])
         except (ValueError, TypeError, KeyError):  # a stored result we cannot read: left out, logged
             log.exception("task %s: its answer could not be read into the mentions index", record.id)
             continue

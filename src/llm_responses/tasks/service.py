@@ -22,7 +22,7 @@ from llm_responses.catalog import Catalog
 from llm_responses.config_views import ServiceConfig
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.observability import context
-from llm_responses.store.records import Account, NewTask, Outcome, TaskRecord, TaskStatus
+from llm_responses.store.records import Account, NewTask, Outcome, StoredTask, TaskRecord, TaskStatus
 from llm_responses.store.store import Store
 from llm_responses.tasks.live_slots import LiveSlots
 from llm_responses.tasks.runner import Runner
@@ -311,7 +311,8 @@ class TaskService:
             return _error_task(
                 task_id, ApiError(StatusCode.TASK_NOT_FOUND), started, path, envelope.base_data(se)
             )
-        data = orjson.loads(record.data_json) if record.data_json else envelope.base_data(se)
+        stored = StoredTask(record)
+        data = stored.data if stored.data is not None else envelope.base_data(se)
         if (
             record.status is TaskStatus.PURGED
             or record.created_at < time.time() - self.config.retention_seconds
@@ -334,7 +335,7 @@ class TaskService:
             started=started,
             path=path,
             data=data,
-            result=[orjson.loads(record.result_json)] if record.result_json else None,
+            result=[stored.result] if record.result_json else None,
         )
 
     async def webhook_payload(self, account_id: int, task_id: str) -> tuple[bytes, str | None] | None:

@@ -8,7 +8,6 @@ question, which a self-hosted store of the user's own prompts does not have.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -93,13 +92,13 @@ def search_item(
     question: str,
     asked_at: float,
     web_search: bool,
-    result_json: str | None,
+    result: dict[str, Any] | None,
     fan_out: str,
     brands: Iterable[tuple[int | None, str, str]],
 ) -> dict[str, Any]:
     """One stored answer as search_mentions lists it: the answer's text (as the engine wrote it, links
     and all) and what it cited."""
-    reading = read_result(json.loads(result_json) if result_json else None)
+    reading = read_result(result)
     sources: list[dict[str, Any]] = []
     seen: set[str] = set()
     for a in reading.annotations:

@@ -1,7 +1,8 @@
 -- Every statement the store runs, by name, each written once. This file is what SQLite runs; PostgreSQL runs
 -- it too except where postgres.sql overrides a statement by the same name.
 --
--- Placeholders are PostgreSQL's $1, $2, ...; SQLite reads the same text as ?1, ?2, ... (a number may repeat).
+-- Placeholders are named (:account_id), each value passed by its name; older statements number them, as
+-- PostgreSQL's $1, $2, ... (store/queries.py numbers the named ones; SQLite reads $1 as ?1; a value may repeat).
 -- A list argument (ids, a visiting order) is a JSON array read with json_each() here, a real array in the
 -- PostgreSQL override. The overrides are where the dialects really differ: row locks where many processes
 -- race for the same rows (FOR UPDATE, SKIP LOCKED), whole batches in one statement (unnest, COPY). A
@@ -45,49 +46,54 @@ SELECT se, COUNT(*), MIN(created_at) FROM (
 -- accounts and the ledger ----------------------------------------------------------------------------------
 
 -- name: insert_account
-INSERT INTO accounts (login, password_hash, token_hash, balance, created_at) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO accounts (login, password_hash, token_hash, balance, created_at)
+VALUES (:login, :password_hash, :token_hash, :balance, :created_at)
 RETURNING id
 
 -- name: account_by_id
-SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE id = $1
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE id = :id
 
 -- name: account_by_login
-SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE login = $1
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE login = :login
 
 -- name: account_by_token_hash
-SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts WHERE token_hash = $1
+SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts
+WHERE token_hash = :token_hash
 
 -- name: list_accounts
 SELECT id, login, password_hash, token_hash, balance, created_at, timezone FROM accounts ORDER BY id
 
 -- name: top_up_by_login
-UPDATE accounts SET balance = balance + $2 WHERE login = $1 RETURNING id
+UPDATE accounts SET balance = balance + :amount WHERE login = :login RETURNING id
 
 -- name: reset_credentials
-UPDATE accounts SET password_hash = $2, token_hash = $3 WHERE login = $1 RETURNING id
+UPDATE accounts SET password_hash = :password_hash, token_hash = :token_hash WHERE login = :login RETURNING id
 
 -- name: balance_for_update
 -- the account's row lock serializes every money movement of the account (SQLite: BEGIN IMMEDIATE did)
-SELECT balance FROM accounts WHERE id = $1
+SELECT balance FROM accounts WHERE id = :account_id
 
 -- name: add_to_balance
-UPDATE accounts SET balance = balance + $2 WHERE id = $1
+UPDATE accounts SET balance = balance + :amount WHERE id = :account_id
 
 -- name: lock_accounts
 -- one writer: nothing to lock
 
 -- name: add_to_balances_bulk
-UPDATE accounts SET balance = balance + $2 WHERE id = $1
+UPDATE accounts SET balance = balance + :amount WHERE id = :account_id
 
 -- name: insert_ledger
-INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at)
+VALUES (:account_id, :task_id, :kind, :amount, :created_at)
 
 -- name: insert_ledger_bulk
-INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at)
+VALUES (:account_id, :task_id, :kind, :amount, :created_at)
 
 -- name: copy_ledger_bulk
 -- a batch's charges: the same rows as insert_ledger_bulk, many at a time
-INSERT INTO ledger (account_id, task_id, kind, amount, created_at) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO ledger (account_id, task_id, kind, amount, created_at)
+VALUES (:account_id, :task_id, :kind, :amount, :created_at)
 
 -- name: ledger_sum
 SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1
@@ -103,7 +109,7 @@ WHERE account_id = $1 AND created_at >= $2 AND kind != $3
 SELECT kind, amount, task_id, created_at FROM ledger WHERE account_id = $1 ORDER BY id LIMIT $2
 
 -- name: delete_ledger_of_tasks
-DELETE FROM ledger WHERE task_id IN (SELECT value FROM json_each($1))
+DELETE FROM ledger WHERE task_id IN (SELECT value FROM json_each(:task_ids))
 
 -- tasks: creation ---------------------------------------------------------------------------------------
 
@@ -111,47 +117,52 @@ DELETE FROM ledger WHERE task_id IN (SELECT value FROM json_each($1))
 INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
     pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane,
     project_id, run_id, prompt_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+VALUES (:id, :account_id, :se, :endpoint, :status, :request_json, :data_json, :tag, :postback_url,
+    :pingback_url, :base_price, :prepayment, :cost, :attempts, :lease_owner, :lease_until, :run_after, :created_at,
+    :lane, :project_id, :run_id, :prompt_key)
 
 -- name: insert_tasks_bulk
 INSERT INTO tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
     pingback_url, base_price, prepayment, cost, attempts, lease_owner, lease_until, run_after, created_at, lane,
     project_id, run_id, prompt_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+VALUES (:id, :account_id, :se, :endpoint, :status, :request_json, :data_json, :tag, :postback_url,
+    :pingback_url, :base_price, :prepayment, :cost, :attempts, :lease_owner, :lease_until, :run_after, :created_at,
+    :lane, :project_id, :run_id, :prompt_key)
 
 -- name: delete_tasks
-DELETE FROM tasks WHERE id IN (SELECT value FROM json_each($1))
+DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- tasks: the queue --------------------------------------------------------------------------------------
 
 -- name: accounts_with_work
--- up to $3 account ids with queued tasks, ascending from just after $2 ($1: the queued status), found by a
+-- up to :limit account ids with tasks of status :queued, ascending from just after :after, found by a
 -- loose index scan on tasks_fair: one index probe per account, not a scan of the queue (store/fair_claim.py)
 WITH RECURSIVE acc(id, n) AS (
-    SELECT (SELECT min(account_id) FROM tasks WHERE status = $1 AND account_id > $2), 1
+    SELECT (SELECT min(account_id) FROM tasks WHERE status = :queued AND account_id > :after), 1
     UNION ALL
-    SELECT (SELECT min(account_id) FROM tasks WHERE status = $1 AND account_id > acc.id), n + 1
-    FROM acc WHERE acc.id IS NOT NULL AND n < $3
+    SELECT (SELECT min(account_id) FROM tasks WHERE status = :queued AND account_id > acc.id), n + 1
+    FROM acc WHERE acc.id IS NOT NULL AND n < :limit
 )
 SELECT id FROM acc WHERE id IS NOT NULL
 
 -- name: claim_fair
--- the accounts in $1 (in visiting order) that are not in debt give up to $4 due tasks each; the first of
--- every account, then the second, ... are leased to $6 (one writer here, so nothing to skip-lock)
-WITH visit(account_id, ord) AS (SELECT value, key FROM json_each($1)),
+-- the accounts in :accounts (in visiting order) that are not in debt give up to :limit due tasks each; the
+-- first of every account, then the second, ... are leased to :owner (one writer here, so nothing to
+-- skip-lock)
+WITH visit(account_id, ord) AS (SELECT value, key FROM json_each(:accounts)),
 picked AS (
     SELECT t.id, t.account_id, t.run_after, v.ord
     FROM visit v
     JOIN accounts acc ON acc.id = v.account_id AND acc.balance >= 0
     JOIN tasks t ON t.rowid IN (
-        SELECT rowid FROM tasks WHERE status = $2 AND account_id = v.account_id AND run_after <= $3
-        ORDER BY run_after LIMIT $4
+        SELECT rowid FROM tasks WHERE status = :queued AND account_id = v.account_id AND run_after <= :now
+        ORDER BY run_after LIMIT :limit
     )
 ), ranked AS (
     SELECT id, ord, row_number() OVER (PARTITION BY account_id ORDER BY run_after) AS rn FROM picked
 )
-UPDATE tasks SET status = $5, lease_owner = $6, lease_until = $7, attempts = attempts + 1
-WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT $4)
+UPDATE tasks SET status = :running, lease_owner = :owner, lease_until = :lease_until, attempts = attempts + 1
+WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT :limit)
 RETURNING id, account_id, se, endpoint, request_json, attempts
 
 -- name: extend_leases
@@ -159,30 +170,30 @@ UPDATE tasks SET lease_until = $1 WHERE id IN (SELECT value FROM json_each($2)) 
 
 -- name: retry_later
 -- an idle-lane task keeps its place out of the direct workers' way
-UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL, error_detail = $3,
-    run_after = CASE WHEN lane = 'idle' THEN run_after ELSE $2 END
-WHERE id = $4 AND status = $5 AND attempts = $6
+UPDATE tasks SET status = :queued, lease_owner = NULL, lease_until = NULL, error_detail = :error,
+    run_after = CASE WHEN lane = 'idle' THEN run_after ELSE :run_after END
+WHERE id = :id AND status = :running AND attempts = :attempt
 
 -- name: claim_idle
 -- the idle lane's oldest queued tasks (a background project's), for a worker that has nothing else to do
-UPDATE tasks SET status = $2, lease_owner = $3, lease_until = $4, attempts = attempts + 1
+UPDATE tasks SET status = :running, lease_owner = :owner, lease_until = :lease_until, attempts = attempts + 1
 WHERE id IN (
     SELECT t.id FROM tasks t JOIN accounts a ON a.id = t.account_id AND a.balance >= 0
-    WHERE t.lane = 'idle' AND t.status = $1 ORDER BY t.created_at LIMIT $5
+    WHERE t.lane = 'idle' AND t.status = :queued ORDER BY t.created_at LIMIT :limit
 )
 RETURNING id, account_id, se, endpoint, request_json, attempts
 
 -- name: requeue_expired
 -- queued tasks (task_post's, a tracking run's) whose worker vanished; a live call is never re-run
-UPDATE tasks SET status = $1, lease_owner = NULL, lease_until = NULL
-WHERE status = $2 AND endpoint <> 'live' AND lease_until < $3
+UPDATE tasks SET status = :queued, lease_owner = NULL, lease_until = NULL
+WHERE status = :running AND endpoint <> 'live' AND lease_until < :now
 
 -- name: abandoned_live
-SELECT id, attempts, status FROM tasks WHERE status = $1 AND endpoint = 'live' AND lease_until < $2
+SELECT id, attempts, status FROM tasks WHERE status = :running AND endpoint = 'live' AND lease_until < :now
 
 -- name: overdue
 SELECT id, attempts, status FROM tasks
-WHERE status IN ($1, $2, $3) AND endpoint <> 'live' AND created_at < $4
+WHERE status IN (:queued, :running, :batched) AND endpoint <> 'live' AND created_at < :created_before
 
 -- name: purge_mentions
 -- the mentions index of the tasks purge_results is about to purge ($1, $2: done, failed)
@@ -198,20 +209,22 @@ WHERE status IN ($2, $3) AND created_at < $4
 
 -- name: tasks_to_settle
 SELECT id, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts
-FROM tasks WHERE id IN (SELECT value FROM json_each($1))
+FROM tasks WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- name: settle_tasks_bulk
-UPDATE tasks SET status = $2, status_code = $3, status_message = $4, result_json = $5, money_spent = $6,
-    cost = $7, input_tokens = $8, output_tokens = $9, reasoning_tokens = $10, web_search_calls = $11,
-    error_detail = $12, finished_at = $13, batch_saved = $14, lease_owner = NULL, lease_until = NULL
-WHERE id = $1
+UPDATE tasks SET status = :status, status_code = :status_code, status_message = :status_message,
+    result_json = :result_json, money_spent = :money_spent, cost = :cost, input_tokens = :input_tokens,
+    output_tokens = :output_tokens, reasoning_tokens = :reasoning_tokens, web_search_calls = :web_search_calls,
+    error_detail = :error_detail, finished_at = :finished_at, batch_saved = :batch_saved, lease_owner = NULL,
+    lease_until = NULL
+WHERE id = :id
 
 -- tasks: reading ----------------------------------------------------------------------------------------
 
 -- name: get_task
 SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
     cost, created_at, finished_at, collected_at
-FROM tasks WHERE id = $1 AND account_id = $2
+FROM tasks WHERE id = :id AND account_id = :account_id
 
 -- name: mark_collected
 UPDATE tasks SET collected_at = $2 WHERE id = $1 AND collected_at IS NULL
@@ -280,14 +293,15 @@ FROM owned LEFT JOIN page p ON 1 = 1 LEFT JOIN delivery_attempts a ON a.delivery
 ORDER BY p.id, a.attempt
 
 -- name: set_secret_if_missing
-UPDATE accounts SET webhook_secret = $2 WHERE id = $1 AND webhook_secret IS NULL
+UPDATE accounts SET webhook_secret = :secret WHERE id = :account_id AND webhook_secret IS NULL
 
 -- name: rotate_secret
-UPDATE accounts SET webhook_secret_previous = webhook_secret, webhook_secret = $2, webhook_secret_rotated_at = $3
-WHERE id = $1
+UPDATE accounts SET webhook_secret_previous = webhook_secret, webhook_secret = :secret,
+    webhook_secret_rotated_at = :now
+WHERE id = :account_id
 
 -- name: secrets
-SELECT webhook_secret, webhook_secret_previous, webhook_secret_rotated_at FROM accounts WHERE id = $1
+SELECT webhook_secret, webhook_secret_previous, webhook_secret_rotated_at FROM accounts WHERE id = :account_id
 
 -- name: count_deliveries
 SELECT COUNT(*) FROM deliveries
@@ -301,12 +315,12 @@ SELECT COUNT(*) FROM deliveries WHERE status = $1
 SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
     cost, created_at, finished_at, collected_at
 FROM tasks
-WHERE account_id = $1 AND finished_at IS NOT NULL AND status <> 'purged'
-    AND (finished_at > $2 OR (finished_at = $2 AND id > $3))
-    AND (CAST($4 AS TEXT) IS NULL OR se = $4)
-    AND (CAST($5 AS TEXT) IS NULL OR tag = $5)
+WHERE account_id = :account_id AND finished_at IS NOT NULL AND status <> 'purged'
+    AND (finished_at > :after_finished OR (finished_at = :after_finished AND id > :after_id))
+    AND (CAST(:se AS TEXT) IS NULL OR se = :se)
+    AND (CAST(:tag AS TEXT) IS NULL OR tag = :tag)
 ORDER BY finished_at, id
-LIMIT $6
+LIMIT :limit
 
 -- name: latest_tasks_page
 -- the dashboard's list: an account's finished tasks newest first, a page before (finished_at, id), with
@@ -314,14 +328,14 @@ LIMIT $6
 SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
     cost, created_at, finished_at, collected_at
 FROM tasks
-WHERE account_id = $1 AND finished_at IS NOT NULL AND status <> 'purged'
-    AND (finished_at < $2 OR (finished_at = $2 AND id < $3))
-    AND (CAST($4 AS TEXT) IS NULL OR se = $4)
-    AND (CAST($5 AS TEXT) IS NULL OR tag = $5)
-    AND (CAST($6 AS TEXT) IS NULL OR ($6 = 'done' AND status_code = 20000)
-        OR ($6 = 'failed' AND (status_code IS NULL OR status_code <> 20000)))
+WHERE account_id = :account_id AND finished_at IS NOT NULL AND status <> 'purged'
+    AND (finished_at < :before_finished OR (finished_at = :before_finished AND id < :before_id))
+    AND (CAST(:se AS TEXT) IS NULL OR se = :se)
+    AND (CAST(:tag AS TEXT) IS NULL OR tag = :tag)
+    AND (CAST(:outcome AS TEXT) IS NULL OR (:outcome = 'done' AND status_code = 20000)
+        OR (:outcome = 'failed' AND (status_code IS NULL OR status_code <> 20000)))
 ORDER BY finished_at DESC, id DESC
-LIMIT $7
+LIMIT :limit
 
 -- the mentions index (store/mentions.py writes it, store/mention_queries.py composes what reads it) --------
 

@@ -12,8 +12,8 @@ RETURNING task_id, replace
 -- name: outbox_tasks
 -- the claimed tasks as the index reads them (a task gone or no longer answered is dropped from the outbox)
 SELECT id, account_id, se, endpoint, status, status_code, status_message, data_json, result_json, tag,
-    cost, created_at, finished_at, collected_at, COALESCE(project_id, 0)
-FROM tasks WHERE id = ANY($1::text[]) AND status = 'done' AND result_json IS NOT NULL
+    cost, created_at, finished_at, collected_at, COALESCE(project_id, 0) AS project_id
+FROM tasks WHERE id = ANY(:ids::text[]) AND status = 'done' AND result_json IS NOT NULL
 
 -- name: delete_mention_outbox
 DELETE FROM mention_outbox WHERE task_id = ANY($1::text[]) AND lease_owner = $2

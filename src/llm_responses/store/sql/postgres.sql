@@ -3,27 +3,27 @@
 
 -- name: balance_for_update
 -- NO KEY UPDATE is what a balance change needs and never conflicts with the KEY SHARE locks foreign keys take
-SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE
+SELECT balance FROM accounts WHERE id = :account_id FOR NO KEY UPDATE
 
 -- name: lock_accounts
 -- ascending id order: two settlements may wait for each other but never deadlock
-SELECT id FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE
+SELECT id FROM accounts WHERE id = ANY(:ids::int[]) ORDER BY id FOR NO KEY UPDATE
 
 -- name: add_to_balances_bulk
 UPDATE accounts AS a SET balance = a.balance + v.amount
-FROM unnest($1::int[], $2::bigint[]) AS v(id, amount) WHERE a.id = v.id
+FROM unnest(:account_id::int[], :amount::bigint[]) AS v(id, amount) WHERE a.id = v.id
 
 -- name: insert_ledger_bulk
 -- one statement, one round trip (COPY takes two, which a lone live settlement would wait for)
 INSERT INTO ledger (account_id, task_id, kind, amount, created_at)
-SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::float8[])
+SELECT * FROM unnest(:account_id::int[], :task_id::text[], :kind::text[], :amount::bigint[], :created_at::float8[])
 
 -- name: copy_ledger_bulk
 -- a task_post batch's up to 200 charges: COPY's binary rows beat unnest's arrays by ~0.25 ms per batch
 COPY ledger (account_id, task_id, kind, amount, created_at) FROM STDIN
 
 -- name: delete_ledger_of_tasks
-DELETE FROM ledger WHERE task_id = ANY($1::text[])
+DELETE FROM ledger WHERE task_id = ANY(:task_ids::text[])
 
 -- name: insert_tasks_bulk
 COPY tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, postback_url,
@@ -32,24 +32,24 @@ COPY tasks (id, account_id, se, endpoint, status, request_json, data_json, tag, 
 FROM STDIN
 
 -- name: delete_tasks
-DELETE FROM tasks WHERE id = ANY($1::text[])
+DELETE FROM tasks WHERE id = ANY(:ids::text[])
 
 -- name: claim_fair
 -- as in common.sql, each account's due rows locked and skipped past other claimers' locks
 WITH picked AS (
     SELECT t.id, t.account_id, t.run_after, a.ord
-    FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord)
+    FROM unnest(:accounts::int[]) WITH ORDINALITY AS a(id, ord)
     JOIN accounts acc ON acc.id = a.id AND acc.balance >= 0
     CROSS JOIN LATERAL (
         SELECT id, account_id, run_after FROM tasks
-        WHERE status = $2 AND account_id = a.id AND run_after <= $3
-        ORDER BY run_after LIMIT $4 FOR UPDATE SKIP LOCKED
+        WHERE status = :queued AND account_id = a.id AND run_after <= :now
+        ORDER BY run_after LIMIT :limit FOR UPDATE SKIP LOCKED
     ) t
 ), ranked AS (
     SELECT id, ord, row_number() OVER (PARTITION BY account_id ORDER BY run_after) AS rn FROM picked
 )
-UPDATE tasks SET status = $5, lease_owner = $6, lease_until = $7, attempts = attempts + 1
-WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT $4)
+UPDATE tasks SET status = :running, lease_owner = :owner, lease_until = :lease_until, attempts = attempts + 1
+WHERE id IN (SELECT id FROM ranked ORDER BY rn, ord LIMIT :limit)
 RETURNING id, account_id, se, endpoint, request_json, attempts
 
 -- name: extend_leases
@@ -57,7 +57,7 @@ UPDATE tasks SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $
 
 -- name: tasks_to_settle
 SELECT id, account_id, base_price, prepayment, endpoint, postback_url, pingback_url, status, attempts
-FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+FROM tasks WHERE id = ANY(:ids::text[]) ORDER BY id FOR UPDATE
 
 -- name: settle_tasks_bulk
 UPDATE tasks AS t SET status = v.status, status_code = v.status_code, status_message = v.status_message,
@@ -65,8 +65,9 @@ UPDATE tasks AS t SET status = v.status, status_code = v.status_code, status_mes
     output_tokens = v.output_tokens, reasoning_tokens = v.reasoning_tokens,
     web_search_calls = v.web_search_calls, error_detail = v.error_detail, finished_at = v.finished_at,
     batch_saved = v.batch_saved, lease_owner = NULL, lease_until = NULL
-FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::int[],
-    $9::int[], $10::int[], $11::int[], $12::text[], $13::float8[], $14::bigint[])
+FROM unnest(:id::text[], :status::text[], :status_code::int[], :status_message::text[], :result_json::text[],
+    :money_spent::bigint[], :cost::bigint[], :input_tokens::int[], :output_tokens::int[], :reasoning_tokens::int[],
+    :web_search_calls::int[], :error_detail::text[], :finished_at::float8[], :batch_saved::bigint[])
     AS v(id, status, status_code, status_message, result_json, money_spent, cost, input_tokens, output_tokens,
         reasoning_tokens, web_search_calls, error_detail, finished_at, batch_saved)
 WHERE t.id = v.id
@@ -156,9 +157,9 @@ WHERE batch_id = $1 AND status = 'batched' AND id = ANY($2::text[])
 
 -- name: claim_idle
 -- as in common.sql, skipping rows another worker is claiming
-UPDATE tasks SET status = $2, lease_owner = $3, lease_until = $4, attempts = attempts + 1
+UPDATE tasks SET status = :running, lease_owner = :owner, lease_until = :lease_until, attempts = attempts + 1
 WHERE id IN (
     SELECT t.id FROM tasks t JOIN accounts a ON a.id = t.account_id AND a.balance >= 0
-    WHERE t.lane = 'idle' AND t.status = $1 ORDER BY t.created_at LIMIT $5 FOR UPDATE OF t SKIP LOCKED
+    WHERE t.lane = 'idle' AND t.status = :queued ORDER BY t.created_at LIMIT :limit FOR UPDATE OF t SKIP LOCKED
 )
 RETURNING id, account_id, se, endpoint, request_json, attempts
