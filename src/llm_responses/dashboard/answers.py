@@ -14,7 +14,6 @@ marked, and the same prompt's answers on the other engines and in other runs bes
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,12 +26,15 @@ from llm_responses.dashboard.filters import Tracked, TrackedBrand, bar, parse_fi
 from llm_responses.dashboard.format import plain
 from llm_responses.dashboard.views import task_row
 from llm_responses.dashboard.web import BadFilter, Site, api_of, env, error, fmt_of, heavy, out
-from llm_responses.store import answer_reads
-from llm_responses.store.answer_reads import AnswerFacts, AnswerRow
-from llm_responses.store.brand_counts import CountFilter
-from llm_responses.store.records import Account, TaskRecord, finished_cursor, parse_finished_cursor
+from llm_responses.store.records import (
+    Account,
+    StoredTask,
+    TaskRecord,
+    finished_cursor,
+    parse_finished_cursor,
+)
+from llm_responses.tasks.mentions_service import AnswerFacts, AnswerRow, CountFilter
 from llm_responses.wire.engines import ENGINES
-from llm_responses.wire.result import read_result
 
 PAGE = 50
 ELSEWHERE = 12  # the same prompt's other answers shown beside one
@@ -76,9 +78,7 @@ async def tasks(request: Request, account: Account, site: Site) -> Response:
     records = await api.store.latest_tasks(
         account.id, before=_cursor(q.get("after", "")), se=engine, tag=tag, outcome=outcome, limit=PAGE
     )
-    facts = await api.store.mention_query(
-        lambda c, d: answer_reads.answer_facts(c, d, account.id, [r.id for r in records])
-    )
+    facts = await api.mentions.answer_facts(account.id, [r.id for r in records])
     rows = [_with_facts(task_row(r), facts.get(r.id), None) for r in records]
     nxt = ""
     if len(records) == PAGE:  # the filters ride along: the next page is the same list, further back
@@ -115,14 +115,10 @@ async def _indexed_answers(request: Request, account: Account, site: Site) -> Re
     )  # fmt: skip
     before = _cursor(q.get("after", ""))
     async with heavy(request, account):
-        found = await api.store.mention_query(
-            lambda c, d: answer_reads.answer_list(
-                c, d, account.id, cf, brand=brand, prompt_hash=digest, before=before, limit=PAGE
-            )
+        found = await api.mentions.answer_list(
+            account.id, cf, brand=brand, prompt_hash=digest, before=before, limit=PAGE
         )
-        facts = await api.store.mention_query(
-            lambda c, d: answer_reads.answer_facts(c, d, account.id, [a.task_id for a in found])
-        )
+        facts = await api.mentions.answer_facts(account.id, [a.task_id for a in found])
     rows = []
     for a in found:
         record = await api.store.get_task(account.id, a.task_id)
@@ -151,9 +147,8 @@ def _marks(brands: tuple[TrackedBrand, ...], facts: AnswerFacts | None) -> list[
 
 def answer_view(record: TaskRecord, t: Tracked, facts: AnswerFacts | None, cut: str | None) -> dict[str, Any]:
     """One answer as the page and its ``.json`` twin show it."""
-    result = json.loads(record.result_json) if record.result_json else {}
-    data = json.loads(record.data_json or "{}")
-    reading = read_result(result)
+    stored = StoredTask(record)
+    result, data, reading = stored.result or {}, stored.data or {}, stored.reading
     marks = _marks(t.brands, facts)
     sections = []
     for text, cited in reading.sections:
@@ -185,24 +180,20 @@ async def answer(request: Request, account: Account, site: Site) -> Response:
     )
     if record is None:
         return error(request, 404, "No such task.")
-    store = api.store
-    row = await store.mention_query(lambda c, d: answer_reads.answer_of(c, d, account.id, task_id))
+    mentions = api.mentions
+    row = await mentions.answer_of(account.id, task_id)
     others: list[AnswerRow] = []
     if row is not None and row.prompt_hash:
         same = CountFilter(project_id=row.project_id)
         others = [
             a
-            for a in await store.mention_query(
-                lambda c, d: answer_reads.answer_list(
-                    c, d, account.id, same, prompt_hash=row.prompt_hash, limit=ELSEWHERE + 1
-                )
+            for a in await mentions.answer_list(
+                account.id, same, prompt_hash=row.prompt_hash, limit=ELSEWHERE + 1
             )
             if a.task_id != task_id
         ][:ELSEWHERE]
-    facts = await store.mention_query(
-        lambda c, d: answer_reads.answer_facts(c, d, account.id, [task_id, *(a.task_id for a in others)])
-    )
-    cut = await store.mention_query(lambda c, d: answer_reads.incomplete_reason(c, d, account.id, task_id))
+    facts = await mentions.answer_facts(account.id, [task_id, *(a.task_id for a in others)])
+    cut = await mentions.incomplete_reason(account.id, task_id)
     t = await tracked_by_id(api, account, row.project_id if row else 0, site.brands)
     view = answer_view(record, t, facts.get(task_id), cut)
     view["elsewhere"] = [

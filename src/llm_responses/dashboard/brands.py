@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_responses.analysis.brand_metrics import GROUPS, brand_metrics, check_groups
+from llm_responses.analysis.brand_metrics import GROUPS, check_groups
 from llm_responses.dashboard.filters import bar, parse_filters, tracked
 from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
 from llm_responses.store.records import Account
@@ -23,8 +23,8 @@ async def brands(request: Request, account: Account, site: Site) -> Response:
     f = parse_filters(request.query_params)
     t = await tracked(api, account, f, site.brands)
     async with heavy(request, account):
-        rows = await brand_metrics(api.store, account.id, f.brands(t.project_id, by), t.scope)
-        daily = await brand_metrics(api.store, account.id, f.brands(t.project_id, ("day",)), t.scope)
+        rows = await api.mentions.brand_metrics(account.id, f.brands(t.project_id, by), t.scope)
+        daily = await api.mentions.brand_metrics(account.id, f.brands(t.project_id, ("day",)), t.scope)
     own = t.own
     for r in rows:
         r["own"] = r["entity"] == own

@@ -19,10 +19,8 @@ from starlette.responses import Response
 from llm_responses.analysis.answer_index import prompt_hash
 from llm_responses.dashboard.filters import bar, parse_filters, tracked
 from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
-from llm_responses.store import answer_reads
-from llm_responses.store.answer_reads import Presence
-from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.records import Account
+from llm_responses.tasks.mentions_service import CountFilter, Presence
 
 Pair = tuple[str, str]  # (prompt hash, engine)
 
@@ -68,9 +66,7 @@ async def changes(request: Request, account: Account, site: Site) -> Response:
     prompts = t.prompts_tagged(f.tag)
     hashes = None if prompts is None else [prompt_hash(p) for p in prompts]
     async with heavy(request, account):
-        found = await api.store.mention_query(
-            lambda c, d: answer_reads.presence(c, d, account.id, cf, hashes)
-        )
+        found = await api.mentions.presence(account.id, cf, hashes)
     answered, named = weekly(found)
     weeks = sorted(answered)
     rows: list[dict[str, Any]] = []
@@ -113,11 +109,7 @@ async def _detail(
     if i == 0:
         return {"brand": brand, "week": week, "new": [], "lost": [], "end": _end(week)}
     new, lost = changes_of(answered, named, brand, week, weeks[i - 1])
-    texts = await api.store.mention_query(
-        lambda c, d: answer_reads.prompt_texts(
-            c, d, account.id, project_id, sorted({h for h, _ in new | lost})
-        )
-    )
+    texts = await api.mentions.prompt_texts(account.id, project_id, sorted({h for h, _ in new | lost}))
     return {
         "brand": brand, "week": week, "end": _end(week), "before": weeks[i - 1], "before_end": _end(weeks[i - 1]),
         "new": sorted((texts.get(h, h), e, h) for h, e in new), "lost": sorted((texts.get(h, h), e, h) for h, e in lost),

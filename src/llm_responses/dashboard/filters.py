@@ -20,10 +20,9 @@ from llm_responses.analysis.answer_index import location_code
 from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, scope_of
 from llm_responses.config_tables import BrandConfig
 from llm_responses.dashboard.web import BadFilter
-from llm_responses.store import answer_reads
-from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.records import Account
 from llm_responses.store.tracking import Project
+from llm_responses.tasks.mentions_service import CountFilter
 from llm_responses.tracking.spec import ProjectSpec
 from llm_responses.wire.engines import ENGINES
 
@@ -169,7 +168,7 @@ async def tracked(api: Any, account: Account, f: Filters, server_brands: tuple[B
     """The project the filters name (absent: the first one), or none, with the models its answers came
     from; ``BadFilter`` for an unknown name."""
     t = await _chosen(api, account, f, server_brands)
-    found = await api.store.mention_query(lambda c, d: answer_reads.models(c, d, account.id, t.project_id))
+    found = await api.mentions.models(account.id, t.project_id)
     return replace(t, models=tuple(found))
 
 

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_responses.analysis.answer_index import prompt_hash
-from llm_responses.analysis.brand_metrics import brand_metrics
 from llm_responses.dashboard.filters import bar, parse_filters, tracked
 from llm_responses.dashboard.web import Site, api_of, heavy, out
 from llm_responses.store.records import Account
@@ -36,8 +35,8 @@ async def matrix(request: Request, account: Account, site: Site) -> Response:
     f = parse_filters(request.query_params)
     t = await tracked(api, account, f, site.brands)
     async with heavy(request, account):
-        found = await brand_metrics(
-            api.store, account.id, f.brands(t.project_id, ("prompt", "engine")), t.scope
+        found = await api.mentions.brand_metrics(
+            account.id, f.brands(t.project_id, ("prompt", "engine")), t.scope
         )
     won = winners(found)
     order = [p.text for p in t.spec.prompts] if t.spec else []

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_responses.analysis.answer_index import prompt_hash
-from llm_responses.analysis.brand_metrics import brand_metrics
 from llm_responses.dashboard.filters import Tracked, bar, parse_filters, tracked
 from llm_responses.dashboard.views import alert_row
 from llm_responses.dashboard.web import Site, api_of, heavy, out
@@ -55,16 +54,16 @@ async def overview(request: Request, account: Account, site: Site) -> Response:
     api = api_of(request)
     f = parse_filters(request.query_params)
     t = await tracked(api, account, f, site.brands)
-    store, pid = api.store, t.project_id
+    pid = t.project_id
     async with heavy(request, account):
-        now = await brand_metrics(store, account.id, f.brands(pid), t.scope)
-        before = await brand_metrics(store, account.id, f.brands(pid, previous=True), t.scope)
-        daily = await brand_metrics(store, account.id, f.brands(pid, ("engine", "day")), t.scope)
+        now = await api.mentions.brand_metrics(account.id, f.brands(pid), t.scope)
+        before = await api.mentions.brand_metrics(account.id, f.brands(pid, previous=True), t.scope)
+        daily = await api.mentions.brand_metrics(account.id, f.brands(pid, ("engine", "day")), t.scope)
         by_prompt: list[dict[str, Any]] = []
         if t.own:
-            own_prompts = await brand_metrics(store, account.id, f.brands(pid, ("prompt",)), t.scope)
-            own_before = await brand_metrics(
-                store, account.id, f.brands(pid, ("prompt",), previous=True), t.scope
+            own_prompts = await api.mentions.brand_metrics(account.id, f.brands(pid, ("prompt",)), t.scope)
+            own_before = await api.mentions.brand_metrics(
+                account.id, f.brands(pid, ("prompt",), previous=True), t.scope
             )
             by_prompt = compared(
                 [r for r in own_prompts if r["entity"] == t.own],

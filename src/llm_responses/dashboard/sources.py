@@ -12,9 +12,8 @@ from starlette.responses import Response
 
 from llm_responses.dashboard.filters import Tracked, bar, parse_filters, tracked
 from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
-from llm_responses.store import answer_reads
-from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.records import Account
+from llm_responses.tasks.mentions_service import CountFilter, Kind
 from llm_responses.wire.result import domain_of
 
 TOP = 50  # domains or pages listed
@@ -50,8 +49,7 @@ async def sources(request: Request, account: Account, site: Site) -> Response:
         date_to=f.date_to, tag=f.tag if t.project is None else None, prompts=t.prompts_tagged(f.tag),
     )  # fmt: skip
     key = "domain" if kind == "domains" else "page"
-    column: answer_reads.Kind = "domain" if kind == "domains" else "url"
-    store = api.store
+    column: Kind = "domain" if kind == "domains" else "url"
     series: list[dict[str, Any]] = []
     rows: list[dict[str, Any]]
     answers = 0
@@ -60,26 +58,20 @@ async def sources(request: Request, account: Account, site: Site) -> Response:
             if t.own is None:
                 raise BadFilter("The gap needs an own brand: mark one with own = true.")
             own = t.own
-            found = await store.mention_query(
-                lambda c, d: answer_reads.gap(c, d, account.id, cf, own, limit=TOP)
-            )
+            found = await api.mentions.gap(account.id, cf, own, limit=TOP)
             rows = [
                 {"domain": dom, "answers_without_us": n, "answers_with_us": w, "owner": owner(dom, t)[0]}
                 for dom, n, w in found
             ]
         else:
-            answers, top = await store.mention_query(
-                lambda c, d: answer_reads.cited(c, d, account.id, cf, column, brand=brand, limit=TOP)
-            )
+            answers, top = await api.mentions.cited(account.id, cf, column, brand=brand, limit=TOP)
             rows = []
             for k, n in top:
                 name, is_own = owner(k if kind == "domains" else domain_of(k), t)
                 rows.append({key: k, "answers": n, "share": round(n / answers, 4) if answers else 0.0,
                              "owner": name, "own": is_own})  # fmt: skip
             keys = [r[key] for r in rows[:TREND]]
-            daily = await store.mention_query(
-                lambda c, d: answer_reads.cited_by_day(c, d, account.id, cf, column, keys, brand=brand)
-            )
+            daily = await api.mentions.cited_by_day(account.id, cf, column, keys, brand=brand)
             totals = {day: n for day, k, n in daily if not k}
             series = [
                 {"name": k, "data": {day: round(n / totals[day] * 100, 1) for day, kk, n in sorted(daily)

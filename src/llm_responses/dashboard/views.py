@@ -3,21 +3,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from llm_responses.billing.money import to_usd
-from llm_responses.store.records import TaskRecord
+from llm_responses.store.records import StoredTask, TaskRecord
 from llm_responses.store.tracking import Alert
 from llm_responses.wire.envelope import format_datetime
 
 
 def task_row(r: TaskRecord) -> dict[str, Any]:
-    data = json.loads(r.data_json or "{}")
+    stored = StoredTask(r)
     return {
         "id": r.id, "engine": r.se, "endpoint": r.endpoint, "tag": r.tag or "", "status_code": r.status_code,
-        "status_message": r.status_message or "", "user_prompt": data.get("user_prompt") or "",
-        "model_name": data.get("model_name") or "", "cost": to_usd(r.cost),
+        "status_message": r.status_message or "", "user_prompt": stored.user_prompt or "",
+        "model_name": stored.model_name or "", "cost": to_usd(r.cost),
         "finished_at": format_datetime(r.finished_at) if r.finished_at else "",
     }  # fmt: skip
 

@@ -1,5 +1,6 @@
 """The mentions index's reads, independent of HTTP: LLM Mentions' results (``api/mentions_routes.py``), the
-brand metrics (the MCP tools), and the typed reads under them that pages compose.
+brand metrics (the MCP tools, the dashboard), single answers, citations and new/lost (the dashboard), and
+the typed reads under them that pages compose.
 
 The one way in to ``store.mention_queries`` and ``analysis.brand_metrics`` for the layers above: each read
 runs on a heavy-read connection (``Store.mention_query``: ``Busy`` when none comes free in time). Holding
@@ -9,13 +10,16 @@ one slot for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, brand_metrics
 from llm_responses.errors import ApiError, Busy, QueryTimeout, StatusCode
-from llm_responses.store import mention_queries
+from llm_responses.store import answer_reads, mention_queries
+from llm_responses.store.answer_reads import AnswerFacts, AnswerRow, Kind, Presence
+from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.mention_queries import FoundAnswer, Ranked
 from llm_responses.store.store import Store
 from llm_responses.wire import mentions_result
@@ -134,3 +138,75 @@ class MentionsService:
         for the server's brands). ValueError for an unknown group or country, ``QueryTimeout``/``Busy`` when
         the database gives up or is busy."""
         return await brand_metrics(self.store, account_id, q, scope)
+
+    # -- single answers, for the dashboard (``store/answer_reads.py``) ---------------------------------
+
+    async def answer_list(
+        self,
+        account_id: int,
+        f: CountFilter,
+        *,
+        brand: str | None = None,
+        prompt_hash: str | None = None,
+        before: tuple[float, str] | None = None,
+        limit: int = 50,
+    ) -> list[AnswerRow]:
+        """A page of indexed answers newest first (naming ``brand``, of one prompt), before a cursor."""
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.answer_list(
+                c, d, account_id, f, brand=brand, prompt_hash=prompt_hash, before=before, limit=limit
+            )
+        )
+
+    async def answer_of(self, account_id: int, task_id: str) -> AnswerRow | None:
+        return await self.store.mention_query(lambda c, d: answer_reads.answer_of(c, d, account_id, task_id))
+
+    async def answer_facts(self, account_id: int, task_ids: Sequence[str]) -> dict[str, AnswerFacts]:
+        """Per indexed task: country, citations, snippet, the brands named or cited."""
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.answer_facts(c, d, account_id, task_ids)
+        )
+
+    async def incomplete_reason(self, account_id: int, task_id: str) -> str | None:
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.incomplete_reason(c, d, account_id, task_id)
+        )
+
+    async def cited(
+        self, account_id: int, f: CountFilter, kind: Kind, *, brand: str | None = None, limit: int = 50
+    ) -> tuple[int, list[tuple[str, int]]]:
+        """(answers matching, the most cited domains or pages with how many answers cite each)."""
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.cited(c, d, account_id, f, kind, brand=brand, limit=limit)
+        )
+
+    async def cited_by_day(
+        self, account_id: int, f: CountFilter, kind: Kind, keys: Sequence[str], *, brand: str | None = None
+    ) -> list[tuple[str, str, int]]:
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.cited_by_day(c, d, account_id, f, kind, keys, brand=brand)
+        )
+
+    async def gap(
+        self, account_id: int, f: CountFilter, own: str, *, limit: int = 50
+    ) -> list[tuple[str, int, int]]:
+        """Domains cited where competitors are named and ``own`` is not."""
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.gap(c, d, account_id, f, own, limit=limit)
+        )
+
+    async def presence(
+        self, account_id: int, f: CountFilter, hashes: Sequence[str] | None = None
+    ) -> list[Presence]:
+        return await self.store.mention_query(lambda c, d: answer_reads.presence(c, d, account_id, f, hashes))
+
+    async def prompt_texts(self, account_id: int, project_id: int, hashes: Sequence[str]) -> dict[str, str]:
+        return await self.store.mention_query(
+            lambda c, d: answer_reads.prompt_texts(c, d, account_id, project_id, hashes)
+        )
+
+    async def models(self, account_id: int, project_id: int) -> list[str]:
+        return await self.store.mention_query(lambda c, d: answer_reads.models(c, d, account_id, project_id))
+
+
+__all__ = ["AnswerFacts", "AnswerRow", "CountFilter", "Kind", "MentionsService", "Presence"]
