@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from llm_responses.store.queries import Dialect
 
 T = TypeVar("T")
 Row = Sequence[Any]
@@ -77,7 +79,7 @@ class Database(Protocol):
     cheap_holds: bool  # see Store.cheap_holds
 
     @property
-    def dialect(self) -> Literal["sqlite", "postgres"]:
+    def dialect(self) -> Dialect:
         """For the statements composed at run time (store/mention_sql.py)."""
         ...
 

@@ -78,6 +78,11 @@ def _merged(override: bool) -> dict[str, str]:
     return out
 
 
+def sqlite_placeholders(sql: str) -> str:
+    """PostgreSQL's ``$1`` placeholders as SQLite's ``?1``: every statement is written the PostgreSQL way."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
 @cache
 def load(dialect: Dialect) -> Queries:
     statements = _merged(override=False)
@@ -88,5 +93,5 @@ def load(dialect: Dialect) -> Queries:
             raise ValueError(f"the PostgreSQL files override queries no common file has: {sorted(unknown)}")
         statements |= overrides
     else:
-        statements = {name: _PLACEHOLDER.sub(r"?\1", sql) for name, sql in statements.items()}
+        statements = {name: sqlite_placeholders(sql) for name, sql in statements.items()}
     return Queries({name: Query(name, sql, "json_each(" in sql) for name, sql in statements.items()})
