@@ -163,14 +163,15 @@ class ApiError(LlmResponsesError):
 
     challenge = True  # a 401 asks for credentials (``WWW-Authenticate``), so a browser shows its login
 
-    def __init__(self, status: StatusCode, message: str | None = None) -> None:
+    def __init__(self, status: StatusCode, message: str | None = None, *, field: str | None = None) -> None:
         self.status = status
         self.message = message or status.message
+        self.field = field  # the request field an ``invalid_field`` names, for code that reacts to which
         super().__init__(f"{int(status)} {self.message}")
 
     @classmethod
     def invalid_field(cls, name: str) -> ApiError:
-        return cls(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.")
+        return cls(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.", field=name)
 
     @classmethod
     def unknown_fields(cls, names: list[str]) -> ApiError:
