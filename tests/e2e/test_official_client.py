@@ -27,8 +27,8 @@ from dataforseo_client.models.llm_message_chain_item import LlmMessageChainItem
 
 from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_nanos, to_usd
-from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
+from llm_responses.config import Settings
 from llm_responses.vendors.local import default_model_path
 from tests.e2e.processes import close_pipes
 
@@ -144,7 +144,7 @@ def test_official_client_round_trip(server):
             prompt_chars=sum(map(len, texts)),
             output_tokens=2048,
             web_search=True,
-            tariff=Tariff(),
+            tariff=Settings().tariff(),
         )
         assert posted.cost == to_usd(to_nanos("0.0002") + hold), posted.cost
 

@@ -98,7 +98,7 @@ class ClientPool:
 
 
 async def post_json(
-    pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int = 2
+    pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int
 ) -> dict[str, Any]:
     """One POST with up to ``retries`` more attempts for failures worth another try right now."""
 

@@ -33,6 +33,7 @@ import httpx2
 import orjson
 from pydantic import AliasChoices, Field
 
+from llm_responses.config_tables import UPSTREAM_RETRIES, UPSTREAM_TIMEOUT
 from llm_responses.core import (
     BatchClient,
     BatchHandle,
@@ -81,8 +82,8 @@ class AnthropicProvider:
         *,
         api_key: str | None,
         base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
+        timeout: float,
+        max_retries: int,
         name: str = "anthropic",
     ) -> None:
         import anthropic  # here, not at the top: the SDK's import is 0.8 s every CLI command would pay
@@ -477,8 +478,8 @@ class AnthropicSettings(VendorSettings):
             "LLM_RESPONSES_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL", "anthropic_base_url"
         ),
     )
-    anthropic_timeout: float = 110.0
-    anthropic_max_retries: int = 2
+    anthropic_timeout: float = UPSTREAM_TIMEOUT
+    anthropic_max_retries: int = UPSTREAM_RETRIES
 
 
 def build(s: AnthropicSettings) -> Provider:

@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 import orjson
 from pydantic import AliasChoices, Field
 
+from llm_responses.config_tables import UPSTREAM_RETRIES, UPSTREAM_TIMEOUT
 from llm_responses.core import (
     BatchClient,
     BatchHandle,
@@ -71,8 +72,8 @@ class GeminiProvider:
         *,
         api_key: str | None,
         base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
+        timeout: float,
+        max_retries: int,
         name: str = "google",
         redirects: RedirectResolver | None = None,
     ) -> None:
@@ -541,8 +542,8 @@ class GoogleSettings(VendorSettings):
             "LLM_RESPONSES_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "gemini_base_url"
         ),
     )
-    gemini_timeout: float = 110.0
-    gemini_max_retries: int = 2
+    gemini_timeout: float = UPSTREAM_TIMEOUT
+    gemini_max_retries: int = UPSTREAM_RETRIES
     # direct_url: one HEAD per cited Vertex redirect link (cached) to learn the page behind it; "" turns it off
     gemini_redirect_hosts: str = "vertexaisearch.cloud.google.com"
 
