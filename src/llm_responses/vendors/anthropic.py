@@ -21,10 +21,11 @@ Its Message Batches API (the Standard method at half price) is ``provider.batch`
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.batch_io import SKEW, check_size, spool
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.retrying import retry_after, retrying
+from llm_responses.providers.sdk_errors import SdkFailures, classified, stainless
 from llm_responses.vendors.vendor import Vendor, VendorSettings
 
 if TYPE_CHECKING:
@@ -239,25 +241,16 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-@contextlib.contextmanager
-def sdk_errors(name: str) -> Iterator[None]:
+def sdk_errors(name: str) -> AbstractContextManager[None]:
     """The SDK's exceptions (and a body that is not JSON) as classified ``ProviderError``s."""
-    import anthropic
+    return classified(name, _failures())
 
-    try:
-        yield
-    except orjson.JSONDecodeError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
-    except anthropic.APIStatusError as exc:
-        raise map_status_error(exc, name) from exc
-    except anthropic.APITimeoutError as exc:
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
-    except anthropic.APIConnectionError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
-    except httpx2.TimeoutException as exc:  # while a streamed body is read, past the SDK's own handling
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: read timed out") from exc
-    except httpx2.TransportError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
+
+@functools.cache
+def _failures() -> SdkFailures:
+    import anthropic  # when first needed, as in the provider: the SDK's import is slow
+
+    return stainless(anthropic, map_status_error)
 
 
 def map_status_error(exc: anthropic.APIStatusError, name: str) -> ProviderError:

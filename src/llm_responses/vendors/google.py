@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
@@ -49,6 +51,7 @@ from llm_responses.providers.batch_io import SKEW, check_size, json_lines, spool
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.providers.retrying import retrying
+from llm_responses.providers.sdk_errors import SdkFailures, classified
 from llm_responses.vendors.vendor import Vendor, VendorSettings
 
 BASE_URL = "https://generativelanguage.googleapis.com"
@@ -224,21 +227,23 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-@contextlib.contextmanager
-def sdk_errors(name: str) -> Iterator[None]:
+def sdk_errors(name: str) -> AbstractContextManager[None]:
     """The SDK's exceptions (and a body that is not JSON) as classified ``ProviderError``s."""
-    from google.genai import errors
+    return classified(name, _failures())
 
-    try:
-        yield
-    except errors.APIError as exc:
-        raise map_api_error(exc, name) from exc
-    except orjson.JSONDecodeError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
-    except TimeoutError as exc:
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
-    except OSError as exc:  # aiohttp's and httpx's connection errors
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: {type(exc).__name__}: {exc}") from exc
+
+@functools.cache
+def _failures() -> SdkFailures:
+    from google.genai import errors  # when first needed, as in the provider
+
+    return SdkFailures(
+        http_error=errors.APIError,
+        classify=map_api_error,
+        failures=(
+            (TimeoutError, ErrorKind.TIMEOUT, "request timed out"),
+            (OSError, ErrorKind.UNAVAILABLE, "{type}: {exc}"),  # aiohttp's and httpx's connection errors
+        ),
+    )
 
 
 def map_api_error(exc: Any, name: str) -> ProviderError:
