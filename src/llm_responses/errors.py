@@ -138,10 +138,6 @@ class StatusCode(IntEnum):
         return cls._value2member_map_[code]  # type: ignore[return-value]
 
     @property
-    def is_error(self) -> bool:
-        return self.value >= 40000
-
-    @property
     def http_status(self) -> int:
         """HTTP status DataForSEO pairs with this code (200 unless the appendix says otherwise)."""
         return _HTTP_STATUS.get(self, 200)

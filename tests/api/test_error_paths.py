@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_responses.store.sqlite_database import sqlite_path
-from llm_responses.wire.request import TASK_POST_FIELDS
+from llm_responses.wire.engines import CHAT_GPT
+from llm_responses.wire.request import task_post_fields
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import TOP_KEYS, assert_top_error, assert_wire
 from tests.conftest import LLM
@@ -131,7 +132,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-field_names = st.sampled_from(sorted(TASK_POST_FIELDS))  # every field task_post knows, in any mix
+field_names = st.sampled_from(sorted(task_post_fields(CHAT_GPT)))  # every field task_post knows, in any mix
 tasks = st.dictionaries(field_names, json_values, max_size=8) | json_values
 
 
