@@ -98,7 +98,7 @@ async def test_gemini_calls_are_generate_content_on_gcp_gemini(settings, fake_ge
 
 
 def test_without_tracing_nothing_of_the_sdk_is_imported(tmp_path):
-    """FastAPI itself imports opentelemetry-api (its own instrumentation, kept off); ours imports nothing."""
+    """Without tracing, nothing of the OpenTelemetry SDK is imported, ours included."""
     code = f"""
 import sys, json
 from llm_responses.app import create_app
