@@ -1,10 +1,10 @@
-"""DataForSEO status codes (the one table every response draws from) and every exception of ours.
+"""DataForSEO status codes (the one table every response draws from) and the service's exceptions.
 
 Modelled on httpx's ``codes``: each ``StatusCode`` member carries its code and its documented message
 (docs.dataforseo.com/v3/appendix/errors). ``http_status`` says which HTTP code goes with a status: DataForSEO answers 200
 for everything except 401, 402, 404 and 500.
 
-The exceptions, one tree (``except LlmResponsesError`` catches anything we raise on purpose)::
+The service's exceptions, one tree (``except LlmResponsesError`` catches anything it raises on purpose)::
 
     LlmResponsesError
      ├── ApiError              a status to send back (raised in api/ and tasks/, rendered by api/)
@@ -22,6 +22,11 @@ The exceptions, one tree (``except LlmResponsesError`` catches anything we raise
      └── WebhookError
           ├── Refused          a webhook URL that may not be called (also a ValueError)
           └── Unresolved       its host name could not be resolved just now: worth another attempt
+
+Outside the tree, each where it is raised: ``accounts.key_file.KeyMismatch`` (a ``RuntimeError``: the key file
+is not the one the database's credentials were made with, and the process stops), the prompt-set client's
+``batch.plan.PlanError`` and ``batch.runner.Refused`` (a client of the public API: the CLI says them to its
+user), and the dashboard's own (a filter it answers 400 to).
 """
 
 from __future__ import annotations
