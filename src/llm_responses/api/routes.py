@@ -103,7 +103,8 @@ routes = Routes()
 
 
 def context(request: Request) -> ApiContext:
-    return request.app.state.api
+    api: ApiContext = request.app.state.api  # set by the app's lifespan (app.py)
+    return api
 
 
 async def caller(request: Request) -> Account:

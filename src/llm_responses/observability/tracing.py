@@ -154,7 +154,8 @@ def _otlp() -> SpanExporter:
             raise ConfigError(
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc installed"
             ) from exc
-        return Grpc()
+        grpc: SpanExporter = Grpc()  # an optional package mypy does not see (pyproject's overrides)
+        return grpc
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()

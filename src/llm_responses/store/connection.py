@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from llm_responses.store.queries import Dialect
 
@@ -120,6 +120,6 @@ def drive(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as done:
-        return done.value
+        return cast(T, done.value)  # the coroutine's own return value, which StopIteration does not type
     coro.close()
     raise RuntimeError("a SQLite transaction awaited something other than its connection")
