@@ -136,6 +136,7 @@ field_names = st.sampled_from(sorted(task_post_fields(CHAT_GPT)))  # every field
 tasks = st.dictionaries(field_names, json_values, max_size=8) | json_values
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.lists(tasks, max_size=3) | json_values)
 async def test_fuzzed_bodies_never_break_the_envelope(idle_harness, body):

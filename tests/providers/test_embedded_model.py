@@ -11,7 +11,7 @@ from tests.api.wire_check import assert_wire
 from tests.ci import needs_embedded_model
 from tests.conftest import LLM, running
 
-pytestmark = needs_embedded_model
+pytestmark = [needs_embedded_model, pytest.mark.slow]  # a real model answers: seconds a test
 
 MODEL = "smollm2-135m-instruct"
 
