@@ -11,7 +11,9 @@ the segment's own text. ``webSearchQueries`` are the fan-out queries. Search is 
 prompt on Gemini 2.x and per query on Gemini 3 (Google's price list; genai-prices carries both fees).
 
 The SDK is pinned to ``v1beta`` (google-genai 3.x defaults to ``v1``, where the REST docs' fields are
-not all served) and makes no retries of its own; ours follow ``post_json``'s rules. The body is the REST
+not all served); our retries follow ``post_json``'s rules. The SDK's own: none for an HTTP error, but a
+connection refused or dropped is tried once more by the SDK itself after a sleep of 1 to 10 s (its
+implicit retry, which an explicit ``retry_options`` would turn off). The body is the REST
 request built here, sent through the SDK's request path (``_call`` says why). It is imported
 when the provider is built, so processes that serve no Gemini model do not pay its import.
 
