@@ -1,4 +1,5 @@
-"""The official ``openai`` SDK as every OpenAI-shaped provider uses it: one client, one POST, one error map.
+"""The official ``openai`` SDK as every OpenAI-shaped provider uses it: one client, one POST, one reading
+of an HTTP error (``status_error``; the SDK's other failures are classified in ``providers/sdk_errors.py``).
 
 Both API flavours (Responses and Chat Completions) and the embedded model go through ``post_json``, so
 auth, retries, timeouts and the classification of upstream failures are the same everywhere.
