@@ -25,6 +25,7 @@ from llm_responses.billing.money import to_nanos
 from llm_responses.config import Settings
 from llm_responses.store.migrate import upgrade
 from tests import pg
+from tests.ci import UNDER_CI
 from tests.fakes.anthropic_batch import FakeAnthropicBatch
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_batch import FakeGeminiBatch
@@ -39,7 +40,7 @@ from tests.pg import Databases
 TEST_SEED = int(os.environ.get("LLM_RESPONSES_TEST_SEED", "20261203"))
 # Under CI, property tests draw the same examples every run (locally they explore).
 hypothesis_settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI", "").lower() == "true":
+if UNDER_CI:
     hypothesis_settings.load_profile("ci")
 
 

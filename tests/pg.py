@@ -10,7 +10,8 @@ import os
 import uuid
 
 import asyncpg
-import pytest
+
+from tests.ci import missing
 
 ADMIN_DSN = os.environ.get("LLM_RESPONSES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEMPLATE = f"llmr_template_{os.getpid()}"
@@ -38,9 +39,7 @@ async def require() -> None:
     reason = await available()
     if reason is None:
         return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI needs PostgreSQL: {reason}")
-    pytest.skip(reason)
+    missing("PostgreSQL", reason)
 
 
 class Databases:

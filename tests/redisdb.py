@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 
-import pytest
 import redis.asyncio as redis
+
+from tests.ci import missing
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # set in each worker process by pytest-xdist
 REDIS_URL = f"redis://127.0.0.1:6379/{14 - int(_WORKER.removeprefix('gw'))}"
@@ -21,8 +22,6 @@ async def flushed_or_skip() -> None:
     try:
         await client.flushdb()
     except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+        missing("Redis", f"no Redis at {REDIS_URL}: {exc}")
     finally:
         await client.aclose()

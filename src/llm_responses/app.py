@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from llm_responses import __version__
@@ -84,7 +84,7 @@ def create_app(
     *,
     on_started: Callable[[ApiContext], Coroutine[Any, Any, None]] | None = None,
     observability: Observability | None = None,
-) -> FastAPI:
+) -> Starlette:
     """The app; ``on_started`` runs in the background once it serves (``serve --demo``'s dataset), and is
     cancelled when it stops. ``observability``: made from the settings when None (tests pass their own)."""
     obs = observability if observability is not None else make_observability(settings)
@@ -104,7 +104,7 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running(settings, work=settings.worker_enabled, observability=obs) as r, _serving(mcp):
             app.state.api, app.state.worker, app.state.dispatcher = r.api, r.worker, r.dispatcher
             app.state.scheduler = r.scheduler
@@ -119,28 +119,17 @@ def create_app(
                     background.cancel()
                     await asyncio.gather(background, return_exceptions=True)
 
-    app = FastAPI(
+    schema = openapi.document(
         title="llm-responses",
         version=__version__,
         description="Self-hosted, wire-compatible DataForSEO AI Optimization / LLM Responses API",
-        lifespan=lifespan,
-        # no 307 to the slashless path: its Location would be built from the client's Host header
-        redirect_slashes=False,
-        # FastAPI's own OpenTelemetry spans stay off: ours (RequestObserver) name requests by route
-        # template, carry the account-free attributes we choose, and cost nothing when tracing is off
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        routes=[*api_routes, *mentions_routes, *webhook_routes, *tracking_routes],
     )
-    api_errors.install(app)
-    templates: dict[object, str] = {}  # filled below, once every route is there
-    app.add_middleware(
-        RequestObserver,
-        metrics=obs.metrics,
-        templates=templates,
-        tracing=obs.tracing,
-        access_log=settings.access_log,
-    )
-    app.router.routes.extend(
-        [
+    # a Starlette app: our routes read their bodies raw and answer DataForSEO's envelope (api/routes.py),
+    # and api/openapi.py documents them, so nothing of a framework's request validation runs
+    app = Starlette(
+        routes=[
+            *openapi.doc_routes(schema),
             *api_routes,
             *mentions_routes,
             *webhook_routes,
@@ -148,10 +137,18 @@ def create_app(
             *ops_routes,
             *dashboard_routes(settings.brands),
             Mount("/mcp", app=mcp_app),
-        ]
+        ],
+        lifespan=lifespan,
     )
-    templates.update(route_templates(app.router.routes))
-    app.openapi_schema = openapi.install(
-        app.openapi(), [*api_routes, *mentions_routes, *webhook_routes, *tracking_routes]
+    app.router.redirect_slashes = (
+        False  # no 307 to the slashless path: its Location would be the client's Host
+    )
+    api_errors.install(app)
+    app.add_middleware(
+        RequestObserver,
+        metrics=obs.metrics,
+        templates=route_templates(app.router.routes),
+        tracing=obs.tracing,
+        access_log=settings.access_log,
     )
     return app

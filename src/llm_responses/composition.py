@@ -34,8 +34,6 @@ from llm_responses.api.http_server import GuardedHttpTools, HttpLimits
 from llm_responses.api.ratelimit import RateLimiter
 from llm_responses.api.routes import ApiContext
 from llm_responses.batching.batcher import Batcher
-from llm_responses.billing.money import to_nanos
-from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
 from llm_responses.config import Settings
 from llm_responses.config_tables import QueryPlanner
@@ -134,17 +132,6 @@ def make_live_slots(settings: Settings) -> LiveSlots:
     return InProcessLiveSlots(settings.live_max_concurrent)
 
 
-def make_tariff(settings: Settings) -> Tariff:
-    return Tariff(
-        task_post_base=to_nanos(settings.price_task_post_base),
-        task_post_prepayment=to_nanos(settings.price_task_post_prepayment),
-        live_base=to_nanos(settings.price_live_base),
-        web_search_call=None
-        if settings.price_web_search_call is None
-        else to_nanos(settings.price_web_search_call),
-    )
-
-
 def genai_names(settings: Settings) -> dict[str, tuple[str, str]]:
     """Each provider's (``gen_ai.provider.name``, ``gen_ai.operation.name``) for traces: its vendor's
     declaration; a ``[[providers]]`` server by its own name."""
@@ -215,7 +202,7 @@ async def running(
         log.warning(
             "no LLM provider configured (OPENAI_API_KEY, [[providers]] or the embedded model): no models are served"
         )
-    tariff = make_tariff(settings)
+    tariff = settings.tariff()
     runner = Runner(
         catalog,
         providers,

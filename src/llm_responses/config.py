@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from llm_responses.billing.money import to_nanos
+from llm_responses.billing.pricing import Tariff
 from llm_responses.config_tables import BrandConfig, ModelConfig, ProviderConfig
 from llm_responses.config_views import BatchConfig, ServiceConfig, TrackingConfig, WebhookConfig, WorkerConfig
 from llm_responses.vendors import AllVendorSettings, compatible
@@ -128,7 +130,10 @@ class Settings(AllVendorSettings):
     hold_policy: Literal["worst_case", "flat"] = "worst_case"
     # a flat fee per hosted web search; unset: by tool and model family (0.025 reproduces DataForSEO's live-page example)
     price_web_search_call: Decimal | None = None
-    # output tokens a reasoning model may spend beyond the caller's max_output_tokens (they count reasoning)
+    # output tokens a reasoning model may spend beyond the caller's max_output_tokens. OpenAI counts reasoning
+    # tokens in max_output_tokens, and gpt-5/o-series answers need 2-5k output tokens of which 2-4k are
+    # reasoning, so the caller's figure sent as is cuts or empties real answers. DataForSEO documents that
+    # output "may exceed" max_output_tokens for reasoning models; what was used is billed (docs/compatibility.md)
     reasoning_token_allowance: int = 8192
 
     # vendor batch APIs for task_post (the Standard method at the vendors' batch prices, docs/configuration.md)
@@ -163,6 +168,16 @@ class Settings(AllVendorSettings):
             search_tool=self.openai_search_tool,
             reasoning_allowance=self.reasoning_token_allowance,
             batch=self.task_post_batch == "on",
+        )
+
+    def tariff(self) -> Tariff:
+        return Tariff(
+            task_post_base=to_nanos(self.price_task_post_base),
+            task_post_prepayment=to_nanos(self.price_task_post_prepayment),
+            live_base=to_nanos(self.price_live_base),
+            web_search_call=None
+            if self.price_web_search_call is None
+            else to_nanos(self.price_web_search_call),
         )
 
     def tracking(self) -> TrackingConfig:

@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llm_responses.wire.engines import ENGINES
 
+# every upstream's defaults (each vendor's settings and a [[providers]] table's): seconds per attempt, under
+# the live path's 120 s, and how many more attempts a failure worth another try gets
+UPSTREAM_TIMEOUT = 110.0
+UPSTREAM_RETRIES = 2
+
 ProviderApi = Literal["responses", "chat_completions"]
 QueryPlanner = Literal["model", "rule"]
 
@@ -27,8 +32,8 @@ class ProviderConfig(BaseModel):
     api: ProviderApi = "responses"
     api_key: str | None = None
     api_key_env: str | None = None  # the environment variable holding the key
-    timeout: float = Field(default=110.0, gt=0)  # seconds per attempt
-    max_retries: int = Field(default=2, ge=0)
+    timeout: float = Field(default=UPSTREAM_TIMEOUT, gt=0)  # seconds per attempt
+    max_retries: int = Field(default=UPSTREAM_RETRIES, ge=0)
     hosted_search: bool = False  # true only for a gateway to OpenAI itself
     # it also speaks OpenAI's Batch API (a gateway to OpenAI itself): queued tasks use it when
     # TASK_POST_BATCH is on, billed at batch_rate of the direct token price

@@ -1,10 +1,10 @@
-"""DataForSEO status codes (the one table every response draws from) and every exception of ours.
+"""DataForSEO status codes (the one table every response draws from) and the service's exceptions.
 
 Modelled on httpx's ``codes``: each ``StatusCode`` member carries its code and its documented message
 (docs.dataforseo.com/v3/appendix/errors). ``http_status`` says which HTTP code goes with a status: DataForSEO answers 200
 for everything except 401, 402, 404 and 500.
 
-The exceptions, one tree (``except LlmResponsesError`` catches anything we raise on purpose)::
+The service's exceptions, one tree (``except LlmResponsesError`` catches anything it raises on purpose)::
 
     LlmResponsesError
      ├── ApiError              a status to send back (raised in api/ and tasks/, rendered by api/)
@@ -22,6 +22,11 @@ The exceptions, one tree (``except LlmResponsesError`` catches anything we raise
      └── WebhookError
           ├── Refused          a webhook URL that may not be called (also a ValueError)
           └── Unresolved       its host name could not be resolved just now: worth another attempt
+
+Outside the tree, each where it is raised: ``accounts.key_file.KeyMismatch`` (a ``RuntimeError``: the key file
+is not the one the database's credentials were made with, and the process stops), the prompt-set client's
+``batch.plan.PlanError`` and ``batch.runner.Refused`` (a client of the public API: the CLI says them to its
+user), and the dashboard's own (a filter it answers 400 to).
 """
 
 from __future__ import annotations
@@ -138,10 +143,6 @@ class StatusCode(IntEnum):
         return cls._value2member_map_[code]  # type: ignore[return-value]
 
     @property
-    def is_error(self) -> bool:
-        return self.value >= 40000
-
-    @property
     def http_status(self) -> int:
         """HTTP status DataForSEO pairs with this code (200 unless the appendix says otherwise)."""
         return _HTTP_STATUS.get(self, 200)
@@ -163,14 +164,15 @@ class ApiError(LlmResponsesError):
 
     challenge = True  # a 401 asks for credentials (``WWW-Authenticate``), so a browser shows its login
 
-    def __init__(self, status: StatusCode, message: str | None = None) -> None:
+    def __init__(self, status: StatusCode, message: str | None = None, *, field: str | None = None) -> None:
         self.status = status
         self.message = message or status.message
+        self.field = field  # the request field an ``invalid_field`` names, for code that reacts to which
         super().__init__(f"{int(status)} {self.message}")
 
     @classmethod
     def invalid_field(cls, name: str) -> ApiError:
-        return cls(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.")
+        return cls(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'.", field=name)
 
     @classmethod
     def unknown_fields(cls, names: list[str]) -> ApiError:

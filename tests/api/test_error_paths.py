@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_responses.store.sqlite_database import sqlite_path
-from llm_responses.wire.request import TASK_POST_FIELDS
+from llm_responses.wire.engines import CHAT_GPT
+from llm_responses.wire.request import task_post_fields
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import TOP_KEYS, assert_top_error, assert_wire
 from tests.conftest import LLM
@@ -131,10 +132,11 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-field_names = st.sampled_from(sorted(TASK_POST_FIELDS))  # every field task_post knows, in any mix
+field_names = st.sampled_from(sorted(task_post_fields(CHAT_GPT)))  # every field task_post knows, in any mix
 tasks = st.dictionaries(field_names, json_values, max_size=8) | json_values
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.lists(tasks, max_size=3) | json_values)
 async def test_fuzzed_bodies_never_break_the_envelope(idle_harness, body):

@@ -3,6 +3,7 @@
 from llm_responses.errors import StatusCode
 from tests.api.seed import SEED_TASK
 from tests.api.wire_check import assert_wire
+from tests.ci import needs_embedded_model
 from tests.conftest import LLM
 
 
@@ -60,6 +61,7 @@ async def test_configured_models_extend_the_catalog(settings):
         assert body["tasks"][0]["status_code"] == 20100
 
 
+@needs_embedded_model
 async def test_without_openai_the_embedded_model_is_served_under_its_own_name(settings):
     from tests.conftest import running
 

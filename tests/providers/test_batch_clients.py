@@ -273,6 +273,7 @@ async def test_openai_find_returns_the_batch_a_crashed_submit_created(openai, fa
     assert await openai.batch.find("crashed", since + 2 * SKEW) is None  # created before the window
 
 
+@pytest.mark.slow
 async def test_openai_fifty_thousand_lines_are_read_in_bounded_memory(openai, fake_openai_batch):
     requests = tasks("gpt-4.1-mini", *(f"question {i}" for i in range(50_000)))
     handle = await submit(openai.batch, requests)
@@ -634,6 +635,7 @@ async def test_gemini_find_matches_the_display_name(gemini, fake_gemini_batch):
 
 # google-genai uploads a file in 8 MiB chunks of bytes, which aiohttp warns may block the loop (theirs to fix)
 @pytest.mark.filterwarnings("ignore:Sending a large body directly with raw bytes:ResourceWarning")
+@pytest.mark.slow
 async def test_gemini_fifty_thousand_answers_are_read_in_bounded_memory(gemini, fake_gemini_batch):
     requests = tasks("gemini-2.5-flash", *(f"question {i}" for i in range(50_000)))
     handle = await submit(gemini.batch, requests)

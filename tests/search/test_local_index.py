@@ -84,6 +84,7 @@ async def test_adding_the_same_url_again_replaces_the_document(tmp_path, corpus)
     assert await index.search("roller coasters", limit=3, locale=Locale()) == []
 
 
+@pytest.mark.slow
 def test_index_add_cli(tmp_path, corpus):
     target = tmp_path / "cli-index.db"
     cmd = [

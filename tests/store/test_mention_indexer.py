@@ -11,8 +11,10 @@ import pytest_asyncio
 from llm_responses.analysis.mentions import Entity
 from llm_responses.composition import make_store
 from llm_responses.config import Settings
+from llm_responses.store import mention_queries
 from llm_responses.store.records import NewTask, Outcome
 from llm_responses.tasks.indexer import Indexer
+from llm_responses.wire.mentions_request import parse_query
 
 ACME = Entity("Acme", ("ACME Corp",), ("acme.com",), False)
 GLOBEX = Entity("Globex", (), ("globex.com",), True)
@@ -237,3 +239,30 @@ async def test_a_reindex_with_other_brands_takes_the_old_counts_out(store):
     assert await coarser(store, "mention_daily_rollups") == summed(after, "mention_daily_rollups")
     assert {k for k in after if k[-1] == "Initech"}
     assert sum(v[1] for k, v in after.items() if k[-1] == "") == len(ANSWERS)
+
+
+async def test_a_domain_with_a_trailing_dot_is_one_domain_in_answers_queries_and_brands(store):
+    """``example.com.`` (the DNS root's dot) and ``example.com`` are one domain, whichever side has the dot:
+    an answer citing either is found by a target written either way, and cites a brand configured either
+    way."""
+    acc = await store.create_account("a", "h", "t", 10**12)
+    dotted, plain = "https://Example.com./a", "https://www.example.org/b"
+    answers = [
+        ("chat_gpt", "gpt-4.1-mini", None, "q1", "One.", [dotted]),
+        ("chat_gpt", "gpt-4.1-mini", None, "q2", "Two.", [plain]),
+    ]
+    ids = await settle_answers(store, acc.id, answers)
+    brands = [Entity("Com", (), ("example.com",), False), Entity("Org", (), ("example.org.",), True)]
+    assert await Indexer(store, entities(brands), "w").drain() == 2
+
+    async def found(domain: str) -> list[str]:
+        q = parse_query("search_mentions", {"target": [{"domain": domain}]})
+        _, rows = await store.mention_query(lambda c, d: mention_queries.search(c, d, acc.id, q))
+        return [r.task_id for r in rows]
+
+    assert await found("example.com") == await found("example.com.") == [ids[0]]
+    assert await found("example.org") == await found("example.org.") == [ids[1]]
+    cited = await store.db.read(
+        lambda c: c.fetch_composed("SELECT brand, cited FROM mention_brands ORDER BY brand", [], 10.0)
+    )
+    assert [(brand, bool(c)) for brand, c in cited] == [("Com", True), ("Org", True)]

@@ -11,6 +11,7 @@ from llm_responses.composition import make_store
 from llm_responses.config import Settings
 from llm_responses.errors import AccountExists, AccountNotFound
 from llm_responses.store.deliveries import MAX_DELIVERIES_PER_TASK
+from llm_responses.store.migrate import head_revision
 from llm_responses.store.records import (
     DeliveryAttempt,
     DeliveryStatus,
@@ -20,6 +21,7 @@ from llm_responses.store.records import (
     TaskStatus,
 )
 from llm_responses.tasks.maintenance import ABANDONED_LIVE, OVERDUE
+from tests.store.test_schema import shape
 
 PREPAY, BASE = 10_000_000, 200_000
 
@@ -52,10 +54,20 @@ def success(spent: int) -> Outcome:
 
 
 async def test_migrations_are_idempotent(database_url):
-    for _ in range(2):
+    """Every open migrates to the head; a second changes nothing: the same revision, tables, columns and
+    indexes, and the rows written in between are still there."""
+    seen = []
+    for opening in range(2):
         s = make_store(Settings(database_url=database_url))
         await s.open()
+        if opening == 0:
+            await s.create_account("a", "h", "t", 5)
+        assert (await s.account_by_login("a")).balance == 5
+        revision = await s.schema_revision()
         await s.close()
+        seen.append((revision, await shape(database_url)))
+    assert seen[0][0] == head_revision() is not None
+    assert seen[1] == seen[0]
 
 
 async def test_finishing_twice_settles_once(store):

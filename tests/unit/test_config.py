@@ -11,6 +11,7 @@ from llm_responses.config import Settings
 from llm_responses.config_tables import ProviderConfig
 
 
+@pytest.mark.slow
 def test_a_misspelt_provider_key_stops_serve_naming_the_key(tmp_path):
     config = tmp_path / "llm-responses.toml"
     config.write_text(

@@ -9,9 +9,16 @@ from hypothesis import strategies as st
 from llm_responses.billing.money import to_nanos, to_usd
 from llm_responses.billing.pricing import Tariff, linear_rates, money_spent
 from llm_responses.catalog import Catalog
+from llm_responses.config import Settings
 from llm_responses.core import LlmResult
 
 CATALOG = Catalog.build()
+
+
+def prices(web_search_call: str | None = None) -> Tariff:
+    """The server's default prices (``Settings.tariff``), with a flat fee per hosted search when given."""
+    flat = None if web_search_call is None else Decimal(web_search_call)
+    return Settings(price_web_search_call=flat).tariff()
 
 
 def test_seed_003_live_cost_is_reproduced_exactly():
@@ -26,16 +33,10 @@ def test_seed_003_live_cost_is_reproduced_exactly():
         web_search_calls=1,
         search_tool="web_search",
     )
-    tariff = Tariff(
-        web_search_call=to_nanos("0.025")
-    )  # the flat fee DataForSEO charges (price_web_search_call)
+    tariff = prices(web_search_call="0.025")  # the flat fee DataForSEO charges (price_web_search_call)
     spent = money_spent(entry, result, tariff)
     assert to_usd(spent) == 0.0290424
     assert to_usd(tariff.live_base + spent) == 0.0296424
-
-
-def test_seed_001_task_post_charge_is_0_0102():
-    assert to_usd(Tariff().task_post_charge) == 0.0102
 
 
 def test_configured_prices_override_the_database():
@@ -55,7 +56,7 @@ def test_configured_prices_override_the_database():
     result = LlmResult(
         model="m", input_tokens=1_000_000, cached_input_tokens=500_000, output_tokens=1_000_000
     )
-    assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos("0.5") + to_nanos(
+    assert money_spent(entry, result, prices(web_search_call="0")) == to_nanos("0.5") + to_nanos(
         "0.25"
     ) + to_nanos("2")
 
@@ -66,7 +67,7 @@ def test_unknown_model_prices_tokens_at_zero_but_still_charges_searches():
         model="m", input_tokens=1000, output_tokens=1000, web_search_calls=2, search_tool="web_search"
     )
     # not in the price database: OpenAI's published GA web_search fee, $10 per 1,000 calls
-    assert money_spent(catalog.resolve("my-local-model"), result, Tariff()) == 2 * to_nanos("0.01")
+    assert money_spent(catalog.resolve("my-local-model"), result, prices()) == 2 * to_nanos("0.01")
 
 
 def test_search_fee_depends_on_the_tool_and_the_model_family():
@@ -74,13 +75,13 @@ def test_search_fee_depends_on_the_tool_and_the_model_family():
     one = {"input_tokens": 0, "output_tokens": 0, "web_search_calls": 1}
     ga = LlmResult(model="m", search_tool="web_search", **one)
     preview = LlmResult(model="m", search_tool="web_search_preview", **one)
-    assert money_spent(gpt41, ga, Tariff()) == to_nanos("0.01")  # genai-prices: $10/K web searches
-    assert money_spent(gpt41, preview, Tariff()) == to_nanos("0.025")  # preview, non-reasoning: $25/K
-    assert money_spent(gpt5, preview, Tariff()) == to_nanos("0.01")  # preview, reasoning: $10/K
+    assert money_spent(gpt41, ga, prices()) == to_nanos("0.01")  # genai-prices: $10/K web searches
+    assert money_spent(gpt41, preview, prices()) == to_nanos("0.025")  # preview, non-reasoning: $25/K
+    assert money_spent(gpt5, preview, prices()) == to_nanos("0.01")  # preview, reasoning: $10/K
     # searches our own search/ ran (no hosted tool) are not upstream calls
-    assert money_spent(gpt41, LlmResult(model="m", **one), Tariff()) == 0
+    assert money_spent(gpt41, LlmResult(model="m", **one), prices()) == 0
     # the operator's flat fee wins over every table
-    assert money_spent(gpt5, preview, Tariff(web_search_call=to_nanos("0.03"))) == to_nanos("0.03")
+    assert money_spent(gpt5, preview, prices(web_search_call="0.03")) == to_nanos("0.03")
 
 
 ENTRIES = [CATALOG.resolve(m["model_name"]) for m in CATALOG.listing()]
@@ -110,7 +111,7 @@ def test_cached_linear_rates_charge_exactly_what_calc_price_charges(model, input
     )
     usage = Usage(input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output)
     expected = calc_price(usage, model_ref=model_id, provider_id=provider).total_price
-    assert money_spent(entry, result, Tariff(web_search_call=0)) == to_nanos(expected)
+    assert money_spent(entry, result, prices(web_search_call="0")) == to_nanos(expected)
 
 
 def test_tiered_prices_are_not_linearised():
@@ -120,7 +121,7 @@ def test_tiered_prices_are_not_linearised():
     small = LlmResult(model="m", input_tokens=100_000, output_tokens=0)
     large = LlmResult(model="m", input_tokens=300_000, output_tokens=0)
     entry = catalog.resolve("gemini-2.5-pro")
-    assert money_spent(entry, large, Tariff()) > 3 * money_spent(entry, small, Tariff())
+    assert money_spent(entry, large, prices()) > 3 * money_spent(entry, small, prices())
 
 
 @given(st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=9))

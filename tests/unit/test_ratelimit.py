@@ -44,6 +44,7 @@ async def test_two_calls_across_a_window_boundary_count_as_two():
     assert await limiter.used(8) == 0  # per account
 
 
+@pytest.mark.slow
 async def test_the_limit_holds_then_decays(limiter):
     await sleep_until_window_edge(0.05)
     assert [await limiter.hit(9) for _ in range(4)] == [True, True, True, False]

@@ -11,9 +11,9 @@ from llm_responses.errors import ApiError, StatusCode
 from llm_responses.wire.engines import CHAT_GPT
 from llm_responses.wire.request import (
     DEFAULT_OUTPUT_TOKENS,
-    LIVE_FIELDS,
-    TASK_POST_FIELDS,
     TaskRequest,
+    live_fields,
+    task_post_fields,
     validate_task,
 )
 
@@ -25,7 +25,7 @@ REASONING = {"user_prompt": "hello", "model_name": "o4-mini"}
 def check(task: Any, *, live: bool = False) -> TaskRequest:
     return validate_task(
         task,
-        allowed=LIVE_FIELDS if live else TASK_POST_FIELDS,
+        allowed=live_fields(CHAT_GPT) if live else task_post_fields(CHAT_GPT),
         resolve_model=CATALOG.resolve,
         for_task_post=not live,
     )
@@ -51,7 +51,7 @@ def test_dated_version_is_accepted_as_is():
 
 
 def test_nulls_mean_not_provided():
-    nulls = dict.fromkeys(TASK_POST_FIELDS - {"user_prompt", "model_name"})
+    nulls = dict.fromkeys(task_post_fields(CHAT_GPT) - {"user_prompt", "model_name"})
     r = check({**OK, **nulls})
     assert r.max_output_tokens == 2048 and r.tag is None and r.postback_url is None
 
@@ -151,7 +151,7 @@ def test_location_refused_when_model_disallows_it_even_with_search():
                 "web_search": True,
                 "web_search_country_iso_code": "FR",
             },
-            allowed=TASK_POST_FIELDS,
+            allowed=task_post_fields(CHAT_GPT),
             resolve_model=catalog.resolve,
             for_task_post=True,
         )
@@ -207,7 +207,6 @@ def test_non_object_task_is_invalid_post_data(task):
 
 def check_engine(se: str, task: dict, *, live: bool = True) -> TaskRequest:
     from llm_responses.wire.engines import ENGINES
-    from llm_responses.wire.request import live_fields, task_post_fields
 
     engine = ENGINES[se]
     models = {"claude": "claude-haiku-4-5", "gemini": "gemini-2.5-flash", "perplexity": "sonar"}

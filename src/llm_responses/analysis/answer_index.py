@@ -15,7 +15,8 @@ from iso3166 import countries_by_alpha2
 
 from llm_responses.analysis.mentions import Entity, blank_urls, find
 from llm_responses.store.records import AnswerIndex, IndexedBrand, IndexedLink, StoredTask, prompt_hash
-from llm_responses.wire.result import domain_of, read_result
+from llm_responses.wire.domains import domain_of
+from llm_responses.wire.result import read_result
 
 MAX_LINKS = 100  # per answer: what a real answer cites is far fewer
 MAX_FAN_OUT = 50

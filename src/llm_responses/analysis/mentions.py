@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from llm_responses.config_tables import BrandConfig
-from llm_responses.wire.result import domain_of
+from llm_responses.wire.domains import domain_of, normalize_domain
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)")  # bare links and Markdown link targets
 NEGATIONS = ("not", "no", "never", "avoid", "without", "instead of", "rather than", "unlike", "except", "n't")
@@ -69,9 +69,9 @@ def _matcher(entities: tuple[Entity, ...]) -> tuple[re.Pattern[str], dict[str, s
 
 
 def _on_domain(hosts: set[str], domains: tuple[str, ...]) -> bool:
-    for d in domains:
-        d = d.lower().removeprefix("www.")
-        if any(host == d or host.endswith("." + d) for host in hosts):
+    for raw in domains:
+        d = normalize_domain(raw)
+        if d and any(host == d or host.endswith("." + d) for host in hosts):
             return True
     return False
 

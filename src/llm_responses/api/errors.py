@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from llm_responses.api import render
@@ -30,10 +29,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render.error(ApiError(StatusCode.POST_DATA_INVALID))
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    return render.error(ApiError(StatusCode.POST_DATA_INVALID))
-
-
 async def _busy(request: Request, exc: Exception) -> Response:
     """Every database connection stayed taken past its wait bound: the caller may try again shortly."""
     log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
@@ -51,10 +46,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return render.error(ApiError(StatusCode.INTERNAL_ERROR))
 
 
-def install(app: FastAPI) -> None:
+def install(app: Starlette) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(Exception, _unexpected)

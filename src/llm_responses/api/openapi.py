@@ -1,19 +1,23 @@
-"""``/openapi.json`` and ``/docs`` for endpoints that are plain Starlette routes.
+"""``/openapi.json`` and ``/docs`` for the app's endpoints, which are plain Starlette routes.
 
-FastAPI documents only its own routes; ours skip its parameter machinery (routes.py), so the operations are
-built here from the routes themselves: each with its handler's docstring, its path parameters, its query
-parameters, a JSON-array request body for POSTs (DataForSEO's task arrays), the two authentication schemes,
-and a JSON envelope for every answer. The result is a valid OpenAPI 3.1 document that an OpenAPI fuzzer
-(schemathesis, in the tests) can exercise operation by operation.
+No framework derives the document from handler signatures here: a request body is read raw and checked per
+task (``routes.py``), so the operations are built from the routes themselves: each with its handler's
+docstring, its path parameters, its query parameters, a JSON-array request body for POSTs (DataForSEO's
+task arrays), the two authentication schemes, and a JSON envelope for every answer. The result is a valid
+OpenAPI 3.1 document that an OpenAPI fuzzer (schemathesis, in the tests) can exercise operation by
+operation. ``/docs`` is Swagger UI reading it (its script and style from the jsDelivr CDN).
 """
 
 from __future__ import annotations
 
+import html
 import inspect
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
@@ -92,7 +96,53 @@ def paths(routes: Iterable[Route]) -> dict[str, Any]:
     return out
 
 
-def install(schema: dict[str, Any], routes: Iterable[Route]) -> dict[str, Any]:
-    schema["paths"] = paths(routes)
-    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-    return schema
+def document(*, title: str, version: str, description: str, routes: Iterable[Route]) -> dict[str, Any]:
+    """The whole OpenAPI document for ``routes``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "description": description, "version": version},
+        "paths": paths(routes),
+        "components": {"securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+SWAGGER_UI = """<!DOCTYPE html>
+<html>
+<head>
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link type="text/css" rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+<title>{title} - Swagger UI</title>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>
+const ui = SwaggerUIBundle({{
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    layout: "BaseLayout",
+    deepLinking: true,
+    showExtensions: true,
+    showCommonExtensions: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+}})
+</script>
+</body>
+</html>
+"""
+
+
+def doc_routes(schema: dict[str, Any]) -> list[Route]:
+    """``/openapi.json`` (the document, built once) and ``/docs``; neither needs credentials."""
+    page = SWAGGER_UI.format(title=html.escape(str(schema["info"]["title"])))
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(schema)
+
+    async def swagger_ui(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    return [
+        Route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
+        Route("/docs", swagger_ui, methods=["GET"], include_in_schema=False),
+    ]

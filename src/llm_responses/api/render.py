@@ -1,4 +1,8 @@
-"""JSON responses in DataForSEO's envelope; the only place HTTP bodies are serialized."""
+"""JSON responses in DataForSEO's envelope: every ``/v3`` answer, the health checks and every error the app
+answers with are serialized here. Elsewhere, on purpose: the refusals the HTTP server writes before the app
+sees a request (``api/http_server.py``, the same envelope), ``/openapi.json`` and ``/docs``
+(``api/openapi.py``), ``/metrics``' text format (``api/ops_routes.py``), the dashboard's pages and JSON, and
+the MCP endpoint's messages (its SDK)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@ log line (method, path, HTTP status, milliseconds, the account when known, the t
 
 One layer, not one per concern: the live path's overhead is measured in microseconds. The route template
 comes from the endpoint the router matched (``scope["endpoint"]``, after the app has run, looked up in
-``templates``: FastAPI's router, unlike Starlette's, does not leave the route itself in the scope), so a
-task id never becomes a label; the time a request spent in upstream calls is what the runner added to its
+``templates``, each route's template read once from the routes), so a task id never becomes a label; the time a request spent in upstream calls is what the runner added to its
 ``RequestContext``, and the rest is our own latency (``llm_responses_added_latency_seconds``).
 ``LLM_RESPONSES_ACCESS_LOG=false`` turns the line off; the account comes from the request state that
 authentication sets (``routes.caller``).

@@ -1,9 +1,9 @@
 """The HTTP endpoints. Thin: parse, authenticate, call the task service, wrap in the envelope.
 
-Bodies are read raw (never through FastAPI's validation) because DataForSEO reports problems per task
+Bodies are read raw (never through a framework's validation) because DataForSEO reports problems per task
 inside HTTP 200; every failure becomes an ``ApiError`` rendered by the handlers in ``api/errors.py``.
-The endpoints are plain Starlette routes: FastAPI's per-request parameter machinery, which none of them
-uses, cost ~0.2 ms per call (docs/benchmarks.md, live).
+The app is Starlette and the endpoints plain Starlette routes, documented by ``api/openapi.py``: FastAPI's
+per-request parameter machinery, which none of them used, cost ~0.2 ms per call (docs/benchmarks.md, live).
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ routes = Routes()
 
 
 def context(request: Request) -> ApiContext:
-    return request.app.state.api
+    api: ApiContext = request.app.state.api  # set by the app's lifespan (app.py)
+    return api
 
 
 async def caller(request: Request) -> Account:

@@ -50,7 +50,7 @@ class Runner:
         client: httpx.AsyncClient,
         out: OutputDir,
         *,
-        live_concurrency: int = 4,
+        live_concurrency: int,  # `run --live-concurrency`
         poll_seconds: float = 1.0,
         on_progress: Callable[[Progress], None] = lambda p: None,
     ) -> None:

@@ -52,7 +52,7 @@ MAX_POLL_SECONDS = 300.0
 def poll_delay(polls: int, first: float) -> float:
     """Seconds until a batch's next poll: ``first`` doubling to 5 minutes (most batches end within the
     hour; ``first`` is 2.5 batcher rounds, 5 s by default)."""
-    return min(first * 2 ** min(polls, 10), MAX_POLL_SECONDS)
+    return min(first * 2.0 ** min(polls, 10), MAX_POLL_SECONDS)
 
 
 @dataclass

@@ -29,18 +29,12 @@ MILLION = Decimal(1_000_000)
 
 @dataclass(frozen=True, slots=True)
 class Tariff:
-    """The service's own prices, configurable; nano-dollars."""
+    """The service's own prices, in nano-dollars, from ``Settings.tariff()`` (the defaults live there)."""
 
-    task_post_base: int = to_nanos("0.0002")
-    task_post_prepayment: int = to_nanos("0.01")
-    live_base: int = to_nanos("0.0006")
-    web_search_call: int | None = (
-        None  # a flat fee per hosted search; None: by tool and model (web_search_fees)
-    )
-
-    @property
-    def task_post_charge(self) -> int:
-        return self.task_post_base + self.task_post_prepayment
+    task_post_base: int
+    task_post_prepayment: int
+    live_base: int
+    web_search_call: int | None  # a flat fee per hosted search; None: by tool and model (web_search_fees)
 
 
 def money_spent(entry: ModelEntry, result: LlmResult, tariff: Tariff) -> int:

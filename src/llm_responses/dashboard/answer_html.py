@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from llm_responses.analysis.mentions import blank_urls
-from llm_responses.wire.result import domain_of
+from llm_responses.wire.domains import domain_of
 
 # Beyond this an answer is cut, so that a page stays bounded whatever an upstream sends (markdown-it-py
 # has inputs that cost it quadratic time: "[" repeated takes seconds at 200 KB)

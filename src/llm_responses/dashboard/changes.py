@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from llm_responses.analysis.answer_index import prompt_hash
 from llm_responses.dashboard.filters import bar, parse_filters, tracked
-from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
+from llm_responses.dashboard.web import BadFilter, DashboardApi, Site, api_of, heavy, out
 from llm_responses.store.records import Account
 from llm_responses.tasks.mentions_service import CountFilter, Presence
 
@@ -92,7 +92,7 @@ async def changes(request: Request, account: Account, site: Site) -> Response:
 async def _detail(
     request: Request,
     account: Account,
-    api: Any,
+    api: DashboardApi,
     project_id: int,
     answered: dict[str, set[Pair]],
     named: dict[str, dict[str, set[Pair]]],

@@ -19,7 +19,7 @@ from starlette.datastructures import QueryParams
 from llm_responses.analysis.answer_index import location_code
 from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, scope_of
 from llm_responses.config_tables import BrandConfig
-from llm_responses.dashboard.web import BadFilter
+from llm_responses.dashboard.web import BadFilter, DashboardApi
 from llm_responses.store.records import Account
 from llm_responses.store.tracking import Project
 from llm_responses.tasks.mentions_service import CountFilter
@@ -164,7 +164,9 @@ class Tracked:
         return tuple(p.text for p in self.spec.prompts if tag in p.tags)
 
 
-async def tracked(api: Any, account: Account, f: Filters, server_brands: tuple[BrandConfig, ...]) -> Tracked:
+async def tracked(
+    api: DashboardApi, account: Account, f: Filters, server_brands: tuple[BrandConfig, ...]
+) -> Tracked:
     """The project the filters name (absent: the first one), or none, with the models its answers came
     from; ``BadFilter`` for an unknown name."""
     t = await _chosen(api, account, f, server_brands)
@@ -172,7 +174,9 @@ async def tracked(api: Any, account: Account, f: Filters, server_brands: tuple[B
     return replace(t, models=tuple(found))
 
 
-async def _chosen(api: Any, account: Account, f: Filters, server_brands: tuple[BrandConfig, ...]) -> Tracked:
+async def _chosen(
+    api: DashboardApi, account: Account, f: Filters, server_brands: tuple[BrandConfig, ...]
+) -> Tracked:
     projects = await api.tracking.projects(account)
     names = tuple(p.name for p, _ in projects)
     if f.project is None and projects:
@@ -187,7 +191,7 @@ async def _chosen(api: Any, account: Account, f: Filters, server_brands: tuple[B
 
 
 async def tracked_by_id(
-    api: Any, account: Account, project_id: int, server_brands: tuple[BrandConfig, ...]
+    api: DashboardApi, account: Account, project_id: int, server_brands: tuple[BrandConfig, ...]
 ) -> Tracked:
     """The brands an answer was read for: its project's (by id), else the server's."""
     projects = await api.tracking.projects(account)

@@ -32,7 +32,7 @@ from llm_responses.dashboard.matrix import matrix
 from llm_responses.dashboard.overview import overview
 from llm_responses.dashboard.sources import sources
 from llm_responses.dashboard.spend import spend
-from llm_responses.dashboard.web import SECURITY_HEADERS, Handler, Site, endpoint, env, error, secured
+from llm_responses.dashboard.web import SECURITY_HEADERS, Handler, Site, api_of, endpoint, env, error, secured
 from llm_responses.errors import ApiError
 
 LOGIN_BODY_BYTES = 4096
@@ -68,7 +68,7 @@ async def login(request: Request) -> Response:
     target = _next(fields.get("next", [""])[0])
     client = request.client
     try:
-        account = await request.app.state.api.auth.login(name, password, client.host if client else "")
+        account = await api_of(request).auth.login(name, password, client.host if client else "")
     except ApiError:
         page = env.get_template("login.html").render(
             next=target, error="Wrong login or password, or too many attempts: try again in a minute."
@@ -77,7 +77,7 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         session.COOKIE,
-        session.issue(request.app.state.api.auth.hasher.key, account, time.time()),
+        session.issue(api_of(request).auth.hasher.key, account, time.time()),
         max_age=session.LIFETIME_SECONDS,
         path="/dashboard",
         secure=request.url.scheme == "https",

@@ -14,7 +14,7 @@ from llm_responses.dashboard.filters import Tracked, bar, parse_filters, tracked
 from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
 from llm_responses.store.records import Account
 from llm_responses.tasks.mentions_service import CountFilter, Kind
-from llm_responses.wire.result import domain_of
+from llm_responses.wire.domains import domain_of
 
 TOP = 50  # domains or pages listed
 TREND = 5  # of them drawn day by day

@@ -13,19 +13,24 @@ import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from llm_responses.accounts.credentials import Hasher
 from llm_responses.config_tables import BrandConfig
 from llm_responses.cross_site import is_cross_site
 from llm_responses.dashboard import session
 from llm_responses.dashboard.format import FILTERS
 from llm_responses.errors import ApiError, Busy, QueryTimeout
+from llm_responses.heavy_reads import HeavyReads
 from llm_responses.store.records import Account
+from llm_responses.store.store import Store
+from llm_responses.tasks.mentions_service import MentionsService
+from llm_responses.tracking.service import TrackingService
 from llm_responses.wire.spreadsheet import csv_text
 
 env = Environment(loader=PackageLoader("llm_responses.dashboard"), autoescape=select_autoescape())
@@ -81,7 +86,7 @@ def error(request: Request, status: int, message: str) -> Response:
 
 async def _account(request: Request) -> Account | None:
     """The session cookie's account; else the ``Authorization`` header's (scripts), as the API reads it."""
-    api = request.app.state.api
+    api = api_of(request)
     found = session.parse(request.cookies.get(session.COOKIE))
     if found is not None:
         account = await api.store.account_by_id(found.account_id)
@@ -133,11 +138,36 @@ def out(request: Request, template: str, rows: list[dict[str, Any]], **context: 
     return HTMLResponse(env.get_template(template).render(rows=rows, request=request, **context))
 
 
-def api_of(request: Request) -> Any:
-    """The running API's context (``api.routes.ApiContext``: a sibling layer, so not imported here)."""
-    return request.app.state.api
+class Auth(Protocol):
+    """The API's authenticator, as the dashboard uses it (``api/auth.py``)."""
+
+    @property
+    def hasher(self) -> Hasher: ...
+    async def authenticate(self, authorization: str | None, address: str = "") -> Account: ...
+    async def login(self, login: str, password: str, address: str = "") -> Account: ...
+
+
+class DashboardApi(Protocol):
+    """What the pages read of the running API's context (``api.routes.ApiContext``, a sibling layer the
+    dashboard may not import): its store, authenticator, tracking and mentions services, heavy-read slots."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def auth(self) -> Auth: ...
+    @property
+    def tracking(self) -> TrackingService: ...
+    @property
+    def mentions(self) -> MentionsService: ...
+    @property
+    def heavy_reads(self) -> HeavyReads: ...
+
+
+def api_of(request: Request) -> DashboardApi:
+    api: DashboardApi = request.app.state.api  # set by the app's lifespan (app.py)
+    return api
 
 
 def heavy(request: Request, account: Account) -> Any:
     """One of the account's heavy-read slots (``heavy_reads``) for a page that scans or aggregates."""
-    return request.app.state.api.heavy_reads.slot(account.id)
+    return api_of(request).heavy_reads.slot(account.id)

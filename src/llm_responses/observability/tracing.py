@@ -6,7 +6,7 @@ with it off, loads nothing of the OpenTelemetry SDK. Configured by the standard 
 endpoint and headers (``OTEL_EXPORTER_OTLP_*``), the sampler (``OTEL_TRACES_SAMPLER``), the resource
 (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``), batching (``OTEL_BSP_*``), propagation of an incoming
 ``traceparent`` (``OTEL_PROPAGATORS``), ``OTEL_SDK_DISABLED``. The provider is ours, not the global one:
-FastAPI's own instrumentation stays off and nothing else's spans are configured behind the operator's back.
+nothing else's spans are configured behind the operator's back.
 
 Upstream spans follow the GenAI semantic conventions (open-telemetry/semantic-conventions-genai,
 client-inference): kind CLIENT, name ``{gen_ai.operation.name} {gen_ai.request.model}``, the provider as
@@ -154,7 +154,8 @@ def _otlp() -> SpanExporter:
             raise ConfigError(
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc installed"
             ) from exc
-        return Grpc()
+        grpc: SpanExporter = Grpc()  # an optional package mypy does not see (pyproject's overrides)
+        return grpc
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()

@@ -1,4 +1,5 @@
-"""The official ``openai`` SDK as every OpenAI-shaped provider uses it: one client, one POST, one error map.
+"""The official ``openai`` SDK as every OpenAI-shaped provider uses it: one client, one POST, one reading
+of an HTTP error (``status_error``; the SDK's other failures are classified in ``providers/sdk_errors.py``).
 
 Both API flavours (Responses and Chat Completions) and the embedded model go through ``post_json``, so
 auth, retries, timeouts and the classification of upstream failures are the same everywhere.
@@ -13,8 +14,8 @@ the SDK would) or an exponential backoff.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager
 from functools import cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.checks import status_kind
 from llm_responses.providers.retrying import retry_after, retrying
+from llm_responses.providers.sdk_errors import classified, stainless
 
 PER_CLIENT = 16  # requests in flight per SDK client before another client is opened
 MAX_CLIENTS = 256
@@ -98,7 +100,7 @@ class ClientPool:
 
 
 async def post_json(
-    pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int = 2
+    pool: ClientPool, path: str, body: dict[str, Any], *, name: str, retries: int
 ) -> dict[str, Any]:
     """One POST with up to ``retries`` more attempts for failures worth another try right now."""
 
@@ -117,33 +119,18 @@ async def _post_json(client: AsyncOpenAI, path: str, body: dict[str, Any], *, na
     most of the SDK's own per-call cost (docs/benchmarks.md). The bodies come from our own builders and
     are checked by the tests against the fake server and the embedded llama.cpp server.
     """
-    try:
-        with sdk_errors(name):
-            # serialized with orjson here (the SDK's default JSON header stays): its own dumps is a json.dumps
-            raw = await client.post(path, content=orjson.dumps(body), cast_to=httpx2.Response)
+    with sdk_errors(name):
+        # serialized with orjson here (the SDK's default JSON header stays): its own dumps is a json.dumps
+        raw = await client.post(path, content=orjson.dumps(body), cast_to=httpx2.Response)
         parsed = orjson.loads(raw.content)
-    except orjson.JSONDecodeError as exc:  # a 200 with a non-JSON body (a misbehaving proxy)
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
     if not isinstance(parsed, dict):
         raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: response body is not a JSON object")
     return parsed
 
 
-@contextmanager
-def sdk_errors(name: str) -> Iterator[None]:
+def sdk_errors(name: str) -> AbstractContextManager[None]:
     """The SDK's exceptions as classified ``ProviderError``s: around a direct call and each batch API call."""
-    try:
-        yield
-    except openai.APIStatusError as exc:
-        raise map_status_error(exc) from exc
-    except openai.APITimeoutError as exc:
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
-    except openai.APIConnectionError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
-    except httpx2.TimeoutException as exc:  # while a streamed body is read, past the SDK's own handling
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: read timed out") from exc
-    except httpx2.TransportError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
+    return classified(name, FAILURES)
 
 
 # error codes that say the operator's setup is wrong, whatever the HTTP status carrying them (OpenAI sends
@@ -153,14 +140,18 @@ OPERATOR_CODES = frozenset(
 )
 
 
-def map_status_error(exc: openai.APIStatusError) -> ProviderError:
-    """An HTTP error of a direct call, classified for the task lifecycle (``status_error`` decides)."""
+def _status_error(exc: openai.APIStatusError, name: str) -> ProviderError:
+    """An HTTP error of a direct call, classified for the task lifecycle (``status_error`` decides; its
+    message is the SDK's own text, without the provider's name)."""
     return status_error(exc.status_code, exc.body, exc.response.headers)
+
+
+FAILURES = stainless(openai, _status_error)
 
 
 def status_error(status: int, body: object, headers: Mapping[str, str] | None = None) -> ProviderError:
     """An upstream's HTTP error status and its body, classified: the one mapping for a direct call's error
-    (``map_status_error``) and for a batch line answered with that status (``providers/openai_batch.py``).
+    (``_status_error``) and for a batch line answered with that status (``providers/openai_batch.py``).
 
     ``body`` is the answer's JSON (``{"error": {...}}``, or the SDK's ``APIStatusError.body``, the inner
     object) or whatever text came instead; the message, ``code`` and ``param`` are read from it as the SDK

@@ -19,7 +19,7 @@ MAX_RETRY_AFTER = 120.0
 
 def backoff(attempt: int) -> float:
     """The SDKs' own schedule: 0.5 s doubling to 8 s, less up to a quarter at random."""
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 async def retrying(call: Callable[[], Awaitable[T]], retries: int) -> T:

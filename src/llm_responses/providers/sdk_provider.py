@@ -26,8 +26,8 @@ class SdkProvider:
         *,
         api_key: str | None,
         base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
+        timeout: float,
+        max_retries: int,
         name: str,
         trust_reply_model: bool = True,
     ) -> None:

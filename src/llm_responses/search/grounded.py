@@ -43,9 +43,9 @@ class SearchGroundedProvider:
         inner: Provider,
         backend: SearchBackend,
         *,
-        sources: int = 3,
-        planner: str = "rule",
-        search_timeout: float = 10.0,
+        sources: int,
+        planner: str,
+        search_timeout: float,
     ) -> None:
         if planner not in ("rule", "model"):
             raise ValueError(f"query planner must be 'rule' or 'model', not {planner!r}")

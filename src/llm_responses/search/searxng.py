@@ -89,9 +89,7 @@ def searxng_language(locale: Locale) -> str:
 class SearxngBackend:
     name = "searxng"
 
-    def __init__(
-        self, base_url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
-    ) -> None:
+    def __init__(self, base_url: str, *, timeout: float, client: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout, headers={"Accept": "application/json"})
 

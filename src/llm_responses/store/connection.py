@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
+
+from llm_responses.store.queries import Dialect
 
 T = TypeVar("T")
 
@@ -91,7 +93,7 @@ class Database(Protocol):
     cheap_holds: bool  # see Store.cheap_holds
 
     @property
-    def dialect(self) -> Literal["sqlite", "postgres"]:
+    def dialect(self) -> Dialect:
         """For the statements composed at run time (store/mention_sql.py)."""
         ...
 
@@ -132,6 +134,6 @@ def drive(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as done:
-        return done.value
+        return cast(T, done.value)  # the coroutine's own return value, which StopIteration does not type
     coro.close()
     raise RuntimeError("a SQLite transaction awaited something other than its connection")

@@ -17,13 +17,13 @@ from typing import Any
 from llm_responses.store.connection import Connection, Row
 from llm_responses.store.mention_sql import (
     ROW_COLUMNS,
-    Dialect,
     Params,
     in_list,
     matching,
     metric_filter,
     row_filter,
 )
+from llm_responses.store.queries import Dialect
 from llm_responses.store.records import parse_stored
 from llm_responses.wire.mentions_request import ITEM_KEYS, MentionsQuery, Target
 from llm_responses.wire.mentions_result import DIMENSIONS

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from llm_responses.store.mentions import host_rev
+from llm_responses.store.queries import Dialect
 from llm_responses.wire.mentions_request import Condition, Filter, Logic, Target, epoch_of
-
-Dialect = Literal["sqlite", "postgres"]
 
 # a keyword scope → the mention_answers column (and, on PostgreSQL, the tsvector weight) it searches
 SCOPE_COLUMNS = {

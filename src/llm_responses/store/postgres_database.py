@@ -78,7 +78,9 @@ class PostgresConnection(RowReads):
         if query.noop:
             return []
         try:
-            rows: list[Row] = await self._conn.fetch(query.sql, *query.values(args, params))
+            rows: list[Row] = await self._conn.fetch(
+                query.sql, *query.values(args, params)
+            )  # asyncpg ships no types
             return rows
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
@@ -90,7 +92,8 @@ class PostgresConnection(RowReads):
         try:
             async with self._conn.transaction():  # a savepoint inside a write
                 await self._conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-                return await self._conn.fetch(sql, *args, timeout=seconds)
+                rows: list[Row] = await self._conn.fetch(sql, *args, timeout=seconds)
+                return rows
         except (TimeoutError, asyncpg.QueryCanceledError) as exc:
             raise QueryTimeout(f"stopped after {seconds:g} s") from exc
 

@@ -161,6 +161,11 @@ def check_override(common: Query, override: Query) -> None:
         )
 
 
+def sqlite_placeholders(sql: str) -> str:
+    """PostgreSQL's ``$1`` placeholders as SQLite's ``?1``: every statement is written the PostgreSQL way."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
 @cache
 def load(dialect: Dialect) -> Queries:
     statements = {name: statement(name, sql) for name, sql in _merged(override=False).items()}
@@ -173,5 +178,5 @@ def load(dialect: Dialect) -> Queries:
             check_override(statements[name], override)
         statements |= overrides
     else:
-        statements = {n: replace(q, sql=_PLACEHOLDER.sub(r"?\1", q.sql)) for n, q in statements.items()}
+        statements = {n: replace(q, sql=sqlite_placeholders(q.sql)) for n, q in statements.items()}
     return Queries(statements)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -39,11 +38,10 @@ from llm_responses.store.connection import (
     drive,
 )
 from llm_responses.store.migrate import upgrade
-from llm_responses.store.queries import Queries, load
+from llm_responses.store.queries import Queries, load, sqlite_placeholders
 from llm_responses.store.sqlite_lane import BUSY_TIMEOUT_MS, Lane
 
 T = TypeVar("T")
-_PLACEHOLDER = re.compile(r"\$(\d+)")
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 
@@ -100,7 +98,7 @@ class SqliteConnection(RowReads):
         # checked every 10,000 virtual-machine steps: a runaway read is interrupted, not waited for
         self._conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
         try:
-            return self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), [_arg(a) for a in args]).fetchall()
+            return self._conn.execute(sqlite_placeholders(sql), [_arg(a) for a in args]).fetchall()
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 raise QueryTimeout(f"stopped after {seconds:g} s") from exc

@@ -26,7 +26,7 @@ from llm_responses.store import (
 from llm_responses.store.alert_deliveries import Day, DigestTarget
 from llm_responses.store.connection import LOSSY, PROMISED, QUICK, QUICK_SINGLE, Connection, Database
 from llm_responses.store.fair_claim import Rotation
-from llm_responses.store.mention_sql import Dialect
+from llm_responses.store.queries import Dialect
 from llm_responses.store.records import (
     Account,
     AlertFormat,

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from llm_responses.errors import ApiError, StatusCode
@@ -24,7 +24,8 @@ class LiveSlots(Protocol):
     limit: int
     in_use: int  # this process's live calls holding a slot now (metrics sample it)
 
-    def take(self, account_id: int):  # -> async context manager; raises ApiError(40209) when full
+    def take(self, account_id: int) -> AbstractAsyncContextManager[None]:
+        """Held while a live call runs; ``ApiError`` (40209) when the account's slots are all taken."""
         ...
 
 

@@ -51,11 +51,6 @@ _OUR_FIELDS = {
     "thinking": "use_reasoning",  # Anthropic's and Google's refusal of thinking for a model
     "use_reasoning": "use_reasoning",
 }
-# What a reasoning model may think beyond the caller's max_output_tokens. OpenAI counts reasoning tokens in
-# max_output_tokens, and gpt-5/o-series answers need 2-5k output tokens of which 2-4k are reasoning, so the
-# caller's figure sent as is cuts or empties real answers. DataForSEO documents that output "may exceed"
-# max_output_tokens for reasoning models; what was used is billed (docs/compatibility.md).
-DEFAULT_REASONING_ALLOWANCE = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +66,7 @@ class Runner:
         providers: Mapping[str, Provider],
         tariff: Tariff,
         *,
-        reasoning_allowance: int = DEFAULT_REASONING_ALLOWANCE,
+        reasoning_allowance: int,  # Settings.reasoning_token_allowance
         redact: Redactor | None = None,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,

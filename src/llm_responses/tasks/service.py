@@ -125,7 +125,7 @@ class TaskService:
             )
         except ApiError as exc:
             name = raw.get("model_name") if isinstance(raw, dict) else None
-            if not isinstance(name, str) or exc.message != "Invalid Field: 'model_name'.":
+            if not isinstance(name, str) or exc.field != "model_name":
                 raise
             why = self.catalog.why_not_served(name, se)
             if why is None:

@@ -66,7 +66,7 @@ class Worker:
         now = time.time()
         await self.store.worker_heartbeat(self.owner, now, now - FORGET_HEARTBEATS_AFTER)
 
-    async def run(self, stop: asyncio.Event, *, shutdown_grace: float = 10.0) -> None:
+    async def run(self, stop: asyncio.Event, *, shutdown_grace: float) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         alive = asyncio.create_task(self._alive(stop))
         try:

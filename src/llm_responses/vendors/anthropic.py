@@ -21,10 +21,11 @@ Its Message Batches API (the Standard method at half price) is ``provider.batch`
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ import httpx2
 import orjson
 from pydantic import AliasChoices, Field
 
+from llm_responses.config_tables import UPSTREAM_RETRIES, UPSTREAM_TIMEOUT
 from llm_responses.core import (
     BatchClient,
     BatchHandle,
@@ -48,6 +50,7 @@ from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.batch_io import SKEW, check_size, spool
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.retrying import retry_after, retrying
+from llm_responses.providers.sdk_errors import SdkFailures, classified, stainless
 from llm_responses.vendors.vendor import Vendor, VendorSettings
 
 if TYPE_CHECKING:
@@ -81,8 +84,8 @@ class AnthropicProvider:
         *,
         api_key: str | None,
         base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
+        timeout: float,
+        max_retries: int,
         name: str = "anthropic",
     ) -> None:
         import anthropic  # here, not at the top: the SDK's import is 0.8 s every CLI command would pay
@@ -238,25 +241,16 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-@contextlib.contextmanager
-def sdk_errors(name: str) -> Iterator[None]:
+def sdk_errors(name: str) -> AbstractContextManager[None]:
     """The SDK's exceptions (and a body that is not JSON) as classified ``ProviderError``s."""
-    import anthropic
+    return classified(name, _failures())
 
-    try:
-        yield
-    except orjson.JSONDecodeError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
-    except anthropic.APIStatusError as exc:
-        raise map_status_error(exc, name) from exc
-    except anthropic.APITimeoutError as exc:
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
-    except anthropic.APIConnectionError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
-    except httpx2.TimeoutException as exc:  # while a streamed body is read, past the SDK's own handling
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: read timed out") from exc
-    except httpx2.TransportError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: connection error: {exc}") from exc
+
+@functools.cache
+def _failures() -> SdkFailures:
+    import anthropic  # when first needed, as in the provider: the SDK's import is slow
+
+    return stainless(anthropic, map_status_error)
 
 
 def map_status_error(exc: anthropic.APIStatusError, name: str) -> ProviderError:
@@ -477,8 +471,8 @@ class AnthropicSettings(VendorSettings):
             "LLM_RESPONSES_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL", "anthropic_base_url"
         ),
     )
-    anthropic_timeout: float = 110.0
-    anthropic_max_retries: int = 2
+    anthropic_timeout: float = UPSTREAM_TIMEOUT
+    anthropic_max_retries: int = UPSTREAM_RETRIES
 
 
 def build(s: AnthropicSettings) -> Provider:

@@ -11,7 +11,9 @@ the segment's own text. ``webSearchQueries`` are the fan-out queries. Search is 
 prompt on Gemini 2.x and per query on Gemini 3 (Google's price list; genai-prices carries both fees).
 
 The SDK is pinned to ``v1beta`` (google-genai 3.x defaults to ``v1``, where the REST docs' fields are
-not all served) and makes no retries of its own; ours follow ``post_json``'s rules. The body is the REST
+not all served); our retries follow ``post_json``'s rules. The SDK's own: none for an HTTP error, but a
+connection refused or dropped is tried once more by the SDK itself after a sleep of 1 to 10 s (its
+implicit retry, which an explicit ``retry_options`` would turn off). The body is the REST
 request built here, sent through the SDK's request path (``_call`` says why). It is imported
 when the provider is built, so processes that serve no Gemini model do not pay its import.
 
@@ -22,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
@@ -32,6 +36,7 @@ from urllib.parse import urlencode
 import orjson
 from pydantic import AliasChoices, Field
 
+from llm_responses.config_tables import UPSTREAM_RETRIES, UPSTREAM_TIMEOUT
 from llm_responses.core import (
     BatchClient,
     BatchHandle,
@@ -48,6 +53,7 @@ from llm_responses.providers.batch_io import SKEW, check_size, json_lines, spool
 from llm_responses.providers.checks import require_answer, status_kind
 from llm_responses.providers.redirects import RedirectResolver
 from llm_responses.providers.retrying import retrying
+from llm_responses.providers.sdk_errors import SdkFailures, classified
 from llm_responses.vendors.vendor import Vendor, VendorSettings
 
 BASE_URL = "https://generativelanguage.googleapis.com"
@@ -71,8 +77,8 @@ class GeminiProvider:
         *,
         api_key: str | None,
         base_url: str | None,
-        timeout: float = 110.0,
-        max_retries: int = 2,
+        timeout: float,
+        max_retries: int,
         name: str = "google",
         redirects: RedirectResolver | None = None,
     ) -> None:
@@ -223,21 +229,23 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-@contextlib.contextmanager
-def sdk_errors(name: str) -> Iterator[None]:
+def sdk_errors(name: str) -> AbstractContextManager[None]:
     """The SDK's exceptions (and a body that is not JSON) as classified ``ProviderError``s."""
-    from google.genai import errors
+    return classified(name, _failures())
 
-    try:
-        yield
-    except errors.APIError as exc:
-        raise map_api_error(exc, name) from exc
-    except orjson.JSONDecodeError as exc:
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: non-JSON response body") from exc
-    except TimeoutError as exc:
-        raise ProviderError(ErrorKind.TIMEOUT, f"{name}: request timed out") from exc
-    except OSError as exc:  # aiohttp's and httpx's connection errors
-        raise ProviderError(ErrorKind.UNAVAILABLE, f"{name}: {type(exc).__name__}: {exc}") from exc
+
+@functools.cache
+def _failures() -> SdkFailures:
+    from google.genai import errors  # when first needed, as in the provider
+
+    return SdkFailures(
+        http_error=errors.APIError,
+        classify=map_api_error,
+        failures=(
+            (TimeoutError, ErrorKind.TIMEOUT, "request timed out"),
+            (OSError, ErrorKind.UNAVAILABLE, "{type}: {exc}"),  # aiohttp's and httpx's connection errors
+        ),
+    )
 
 
 def map_api_error(exc: Any, name: str) -> ProviderError:
@@ -541,8 +549,8 @@ class GoogleSettings(VendorSettings):
             "LLM_RESPONSES_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "gemini_base_url"
         ),
     )
-    gemini_timeout: float = 110.0
-    gemini_max_retries: int = 2
+    gemini_timeout: float = UPSTREAM_TIMEOUT
+    gemini_max_retries: int = UPSTREAM_RETRIES
     # direct_url: one HEAD per cited Vertex redirect link (cached) to learn the page behind it; "" turns it off
     gemini_redirect_hosts: str = "vertexaisearch.cloud.google.com"
 

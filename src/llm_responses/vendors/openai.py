@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 
+from llm_responses.config_tables import UPSTREAM_RETRIES, UPSTREAM_TIMEOUT
 from llm_responses.core import BatchClient, LlmRequest, Provider
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.openai_batch import OpenAIShapedBatch
@@ -36,8 +37,8 @@ class OpenAISettings(VendorSettings):
         default=None,
         validation_alias=AliasChoices("LLM_RESPONSES_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"),
     )
-    openai_timeout: float = 110.0
-    openai_max_retries: int = 2
+    openai_timeout: float = UPSTREAM_TIMEOUT
+    openai_max_retries: int = UPSTREAM_RETRIES
     openai_search_tool: Literal["web_search", "web_search_preview"] = "web_search"
 
 

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 
+from llm_responses.config_tables import UPSTREAM_RETRIES, UPSTREAM_TIMEOUT
 from llm_responses.core import BatchClient, Citation, LlmRequest, LlmResult, Provider, TextPart
 from llm_responses.errors import ErrorKind, ProviderError
 from llm_responses.providers.openai_batch import OpenAIShapedBatch
@@ -274,8 +275,8 @@ class PerplexitySettings(VendorSettings):
             "LLM_RESPONSES_PERPLEXITY_BASE_URL", "PERPLEXITY_BASE_URL", "perplexity_base_url"
         ),
     )
-    perplexity_timeout: float = 110.0
-    perplexity_max_retries: int = 2
+    perplexity_timeout: float = UPSTREAM_TIMEOUT
+    perplexity_max_retries: int = UPSTREAM_RETRIES
 
 
 def build(s: PerplexitySettings) -> Provider:

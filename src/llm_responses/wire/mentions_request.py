@@ -20,6 +20,7 @@ from urllib.parse import unquote_plus
 from iso3166 import countries_by_name
 
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.wire.domains import normalize_domain
 from llm_responses.wire.engines import ENGINES
 
 PLATFORMS = (*ENGINES, "google")  # google: DataForSEO's AI Overviews, which we never hold
@@ -300,17 +301,6 @@ def _scopes(raw: Any, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
     if not isinstance(values, list) or not values or not all(v in allowed for v in values):
         raise ApiError.invalid_field(name)
     return () if "any" in values else tuple(dict.fromkeys(values))
-
-
-def normalize_domain(raw: Any) -> str | None:
-    """``https://www.Example.com/x`` → ``example.com``; None when it is no domain."""
-    if not isinstance(raw, str) or len(raw) > 255:
-        return None
-    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", raw.strip().lower()).split("/", 1)[0].split(":", 1)[0]
-    host = host.removeprefix("www.").strip(".")
-    if not host or not re.fullmatch(r"[\w-]+(\.[\w-]+)*", host):
-        return None
-    return host
 
 
 def _groups(raw: Any) -> tuple[tuple[str, tuple[Target, ...]], ...]:

@@ -14,9 +14,10 @@ from typing import Any
 
 from iso3166 import countries_by_numeric
 
+from llm_responses.wire.domains import domain_of
 from llm_responses.wire.envelope import format_datetime
 from llm_responses.wire.mentions_request import EARLIEST, ITEM_KEYS, ROW_FIELD_TYPES
-from llm_responses.wire.result import domain_of, read_result
+from llm_responses.wire.result import read_result
 
 DIMENSIONS = (
     "location", "language", "platform", "sources_domain", "search_results_domain", "brand_entities_title",

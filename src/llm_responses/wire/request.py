@@ -35,17 +35,12 @@ _LIVE = {se: e.request_fields for se, e in ENGINES.items()}
 _TASK_POST = {se: fields | WEBHOOK_FIELDS for se, fields in _LIVE.items()}
 
 
-def task_post_fields(engine: Engine = CHAT_GPT) -> frozenset[str]:
+def task_post_fields(engine: Engine) -> frozenset[str]:
     return _TASK_POST[engine.se]
 
 
-def live_fields(engine: Engine = CHAT_GPT) -> frozenset[str]:
+def live_fields(engine: Engine) -> frozenset[str]:
     return _LIVE[engine.se]
-
-
-TASK_POST_FIELDS = task_post_fields()  # chat_gpt's
-LIVE_FIELDS = live_fields()
-ALL_TASK_FIELDS: frozenset[str] = frozenset().union(*(task_post_fields(e) for e in ENGINES.values()))
 
 
 class ModelInfo(Protocol):

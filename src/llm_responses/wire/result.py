@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from llm_responses.core import LlmResult
 from llm_responses.wire.envelope import format_datetime
@@ -80,15 +79,6 @@ class ResultReading:
     @property
     def cited_urls(self) -> list[str]:
         return [a["url"] for a in self.annotations if isinstance(a.get("url"), str) and a["url"]]
-
-
-def domain_of(url: str) -> str:
-    """A cited URL's host without ``www.`` ("" for one that does not parse)."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-    return host.removeprefix("www.")
 
 
 def read_result(result: dict[str, Any] | None) -> ResultReading:

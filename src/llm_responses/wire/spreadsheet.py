@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,7 +29,13 @@ def safe_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: safe_cell(v) for k, v in row.items()}
 
 
-class SafeDictWriter(csv.DictWriter):
+if TYPE_CHECKING:
+    _DictWriter = csv.DictWriter[str]  # generic to type checkers only: not subscriptable at run time (3.11)
+else:
+    _DictWriter = csv.DictWriter
+
+
+class SafeDictWriter(_DictWriter):
     """``csv.DictWriter`` whose every row goes through ``safe_row``."""
 
     def writerow(self, rowdict: Mapping[str, Any]) -> Any:

@@ -12,14 +12,14 @@ in store/sql is accepted by the schema they give.
 import asyncio
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool, text
+from sqlalchemy import Connection, engine_from_config, pool, text
 
 config = context.config
 connectable = config.attributes.get("connection")
 MIGRATION_LOCK = 7262001
 
 
-def run(connection) -> None:
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection, target_metadata=None, render_as_batch=connection.dialect.name == "sqlite"
     )
