@@ -7,6 +7,7 @@ the row (ties: the better average position).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,6 +64,7 @@ async def matrix(request: Request, account: Account, site: Site) -> Response:
                 continue
             line: list[dict[str, Any]] = []
             per_engine.append((engine, line))
+            answers_of = "/dashboard/tasks?" + f.query(prompt=digest, engine=engine) + "&brand="  # once a row
             for brand in brands:
                 c = cells.get((prompt, engine, brand))
                 line.append({
@@ -70,7 +72,7 @@ async def matrix(request: Request, account: Account, site: Site) -> Response:
                     "mentions": c["mentions"] if c else 0, "visibility": c["visibility"] if c else 0.0,
                     "average_position": c["average_position"] if c else None,
                     "wins": won.get((prompt, engine)) == brand,
-                    "answers_url": "/dashboard/tasks?" + f.query(prompt=digest, engine=engine, brand=brand),
+                    "answers_url": answers_of + quote_plus(brand),
                 })  # fmt: skip
             rows.extend(line)
     wins = {b: sum(1 for r in rows if r["brand"] == b and r["wins"]) for b in brands}
