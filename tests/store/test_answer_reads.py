@@ -81,3 +81,24 @@ async def test_a_range_of_days_lists_the_answers_posted_on_them_newest_first(sto
     assert await listed(store, account_id, "2026-03-09", "2026-03-10", prompt_hash=one) == ["e", "d", "b"]
     # the next page goes on before the last row shown, the range still applied
     assert await listed(store, account_id, "2026-03-09", "2026-03-09", before=(POSTED["c"], "")) == ["b"]
+
+
+async def test_spend_by_day_counts_each_days_tasks_cost_and_batch_savings(store):
+    account = await store.create_account("s", "h", "t", 10**12)
+    posted = MIDNIGHT + 3600
+    new = [NewTask(id=f"00000000-0000-0000-0000-0000000000s{i}", se="chat_gpt", endpoint="task_post", request_json="{}",
+                   data_json="{}", tag=None, postback_url=None, pingback_url=None, base_price=1000, prepayment=0)
+           for i in range(3)]  # fmt: skip
+    await store.create_tasks(account.id, new, posted)
+    now = posted + 60
+    outcomes = [
+        Outcome(success=True, status_code=20000, status_message="Ok.", result_json="{}", money_spent=500, batch_saved=200),
+        Outcome(success=True, status_code=20000, status_message="Ok.", result_json="{}", money_spent=700, batch_saved=300),
+        Outcome(success=False, status_code=50000, status_message="Internal Error.", refund_base=True),
+    ]  # fmt: skip
+    claimed = sorted(await store.claim_tasks("w", 10, now + 60, now), key=lambda c: c.id)
+    for c, outcome in zip(claimed, outcomes, strict=True):
+        assert await store.finish_task(c.id, c.attempt, outcome, now)
+    (day, se, n, answered, cost, saved), *rest = await store.spend_by_day(account.id, MIDNIGHT)
+    assert (day, se, n, answered, saved, rest) == ("2026-03-09", "chat_gpt", 3, 2, 500, [])
+    assert cost > 0
