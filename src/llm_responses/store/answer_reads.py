@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from llm_responses.store.brand_counts import (
@@ -113,6 +114,13 @@ async def answer_list(
     ``(asked_at, task_id)``."""
     p = TypedParams(dialect)
     where = _answers_where(p, account_id, f, brand, prompt_hash)
+    # the dates again as times: ``day`` is ``asked_at``'s UTC date (the indexer writes both from the task's
+    # created_at), and on ``asked_at`` the range and the order are one index range, read newest first up to the
+    # page; on ``day`` alone the planner takes (project, day) and sorts every answer in the range first
+    if f.date_from is not None:
+        where += f" AND a.asked_at >= {p(_epoch(f.date_from), 'double precision')}"
+    if f.date_to is not None:
+        where += f" AND a.asked_at < {p(_epoch(f.date_to, 1), 'double precision')}"
     if before is not None:
         at, task_id = before
         where += (
@@ -124,6 +132,11 @@ async def answer_list(
         f"ORDER BY a.asked_at DESC, a.task_id DESC LIMIT {p(limit, 'integer')}"
     )
     return [AnswerRow(*r) for r in await c.fetch_composed(sql, p.values, QUERY_SECONDS)]
+
+
+def _epoch(day: str, later: int = 0) -> float:
+    """The start of ``day`` (YYYY-MM-DD, UTC) plus ``later`` days, in seconds."""
+    return (datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=later)).timestamp()
 
 
 async def answer_of(c: Connection, dialect: Dialect, account_id: int, task_id: str) -> AnswerRow | None:
@@ -189,7 +202,7 @@ async def cited(
     where = _answers_where(p, account_id, f, brand, None)
     column = "l.domain" if kind == "domain" else "l.url"
     sql = (
-        f"WITH a AS (SELECT a.id FROM mention_answers a WHERE {where}) "
+        f"WITH a AS NOT MATERIALIZED (SELECT a.id FROM mention_answers a WHERE {where}) "
         f"SELECT '', COUNT(*) FROM a UNION ALL SELECT * FROM (SELECT {column}, COUNT(DISTINCT l.answer_id) AS n "
         f"FROM a JOIN mention_links l ON l.answer_id = a.id AND l.scope = 's' GROUP BY {column} "
         f"ORDER BY n DESC, {column} LIMIT {p(limit, 'integer')}) top"
@@ -237,7 +250,7 @@ async def cited_by_day(
     where = _answers_where(p, account_id, f, brand, None)
     column = "l.domain" if kind == "domain" else "l.url"
     sql = (
-        f"WITH a AS (SELECT a.id, a.day FROM mention_answers a WHERE {where}) "
+        f"WITH a AS NOT MATERIALIZED (SELECT a.id, a.day FROM mention_answers a WHERE {where}) "
         "SELECT a.day, '', COUNT(*) FROM a GROUP BY a.day UNION ALL "
         f"SELECT a.day, {column}, COUNT(DISTINCT a.id) FROM a JOIN mention_links l ON l.answer_id = a.id "
         f"AND l.scope = 's' WHERE {p.in_list(column, list(keys))} GROUP BY a.day, {column}"

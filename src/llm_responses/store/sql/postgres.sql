@@ -123,7 +123,7 @@ SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::bool[], $
 
 -- name: spend_by_day
 SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, se, count(*),
-    count(CASE WHEN status = 'done' THEN 1 END), sum(cost)
+    count(CASE WHEN status = 'done' THEN 1 END), sum(cost), sum(batch_saved)
 FROM tasks WHERE account_id = $1 AND created_at >= $2
 GROUP BY day, se ORDER BY day DESC, se
 
