@@ -13,8 +13,8 @@ import click
 from llm_responses.batch.output import RESULT_COLUMNS, flatten_result
 from llm_responses.billing.money import to_usd
 from llm_responses.cli.group import database_option, main, settings_from, with_store
+from llm_responses.store import Store
 from llm_responses.store.records import StoredTask, TaskRecord
-from llm_responses.store.store import Store
 from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.envelope import format_datetime
 from llm_responses.wire.spreadsheet import dict_writer

@@ -21,7 +21,7 @@ from llm_responses.analysis.mentions import entities_of
 from llm_responses.analysis.metrics import COLUMNS
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.composition import process_owner, project_entities
-from llm_responses.store.store import Store
+from llm_responses.store import Store
 from llm_responses.tasks.indexer import Indexer
 from llm_responses.tracking.spec import ProjectSpec
 from llm_responses.wire.spreadsheet import dict_writer

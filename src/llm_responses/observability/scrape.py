@@ -24,8 +24,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from llm_responses import __version__
 from llm_responses.observability.metrics import Metrics, multiprocess
+from llm_responses.store import Store
 from llm_responses.store.records import TaskStatus
-from llm_responses.store.store import Store
 from llm_responses.wire.engines import ENGINES
 
 log = logging.getLogger(__name__)
