@@ -52,8 +52,8 @@ class Databases:
     async def _ensure_template(self) -> None:
         if self.template_ready:
             return
+        from llm_responses.store import Store
         from llm_responses.store.postgres_database import PostgresDatabase
-        from llm_responses.store.store import Store
 
         conn = await _admin()
         try:

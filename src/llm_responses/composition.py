@@ -44,11 +44,11 @@ from llm_responses.observability.bundle import Observability
 from llm_responses.observability.scrape import Scrape
 from llm_responses.redaction import Redactor
 from llm_responses.search.grounded import SearchGroundedProvider
+from llm_responses.store import Store
 from llm_responses.store.connection import WaitObserver
 from llm_responses.store.migrate import head_revision
 from llm_responses.store.postgres_database import PostgresDatabase, is_postgres_url
 from llm_responses.store.sqlite_database import SqliteDatabase
-from llm_responses.store.store import Store
 from llm_responses.tasks import maintenance
 from llm_responses.tasks.indexer import EntitiesOf, Indexer
 from llm_responses.tasks.live_slots import InProcessLiveSlots, LiveSlots, RedisLiveSlots

@@ -25,7 +25,7 @@ The service's exceptions, one tree (``except LlmResponsesError`` catches anythin
 
 Outside the tree, each where it is raised: ``accounts.key_file.KeyMismatch`` (a ``RuntimeError``: the key file
 is not the one the database's credentials were made with, and the process stops), the prompt-set client's
-``batch.plan.PlanError`` and ``batch.runner.Refused`` (a client of the public API: the CLI says them to its
+``batch.plan.PlanError`` and ``batch.client.Refused`` (a client of the public API: the CLI says them to its
 user), and the dashboard's own (a filter it answers 400 to).
 """
 

@@ -9,8 +9,8 @@ import time
 import asyncpg
 import pytest
 
+from llm_responses.store import Store
 from llm_responses.store.postgres_database import PostgresDatabase
-from llm_responses.store.store import Store
 from tests import pg
 from tests.api.seed import SEED_TASK
 from tests.conftest import LLM

@@ -7,10 +7,10 @@ import time
 import pytest
 import pytest_asyncio
 
+from llm_responses.store import Store
 from llm_responses.store.connection import LOSSY
 from llm_responses.store.postgres_database import PostgresDatabase
 from llm_responses.store.records import NewTask
-from llm_responses.store.store import Store
 from tests import pg
 
 

@@ -25,7 +25,7 @@ from llm_responses.analysis.metrics import BrandCounts, GroupCounts, metric_rows
 from llm_responses.store.brand_counts import CountFilter, CountRow, answer_counts, rollup_counts
 
 if TYPE_CHECKING:
-    from llm_responses.store.store import Store
+    from llm_responses.store import Store
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 GROUPS = ("prompt", "tag", "engine", "model", "country", "day")

@@ -17,8 +17,8 @@ from limits.aio import strategies
 
 from llm_responses.accounts.credentials import Hasher
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.store import Store
 from llm_responses.store.records import Account
-from llm_responses.store.store import Store
 
 _NO_ACCOUNT_DIGEST = "0" * 64  # compared against when the login is unknown: the same work as a real one
 THROTTLED_MESSAGE = StatusCode.UNAUTHORIZED.message + " Too many failed attempts: try again in a minute."

@@ -29,8 +29,8 @@ from llm_responses.cross_site import refuse_cross_site
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.heavy_reads import HeavyReads
 from llm_responses.observability.scrape import Scrape
+from llm_responses.store import Store
 from llm_responses.store.records import Account
-from llm_responses.store.store import Store
 from llm_responses.tasks.mentions_service import MentionsService
 from llm_responses.tasks.service import TaskService
 from llm_responses.tracking.service import TrackingService

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
+from llm_responses.batch.client import PREFIX, Refused, first_task, get_json
 from llm_responses.batch.plan import Job
-from llm_responses.batch.runner import PREFIX, Refused, first_task, get_json
 
 
 async def listed_models(client: httpx.AsyncClient, engine: str) -> list[str]:

@@ -35,8 +35,8 @@ import orjson
 from llm_responses.config_views import BatchConfig
 from llm_responses.core import BatchClient, BatchHandle, LineResult, LlmRequest
 from llm_responses.errors import ErrorKind
+from llm_responses.store import Store
 from llm_responses.store.records import BatchRow, Outcome
-from llm_responses.store.store import Store
 from llm_responses.tasks.runner import Runner
 from llm_responses.waiting import first_of
 from llm_responses.wire.request import TaskRequest

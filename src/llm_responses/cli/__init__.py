@@ -3,7 +3,7 @@
 One module per command family; importing them registers their commands on ``main``.
 """
 
-from llm_responses.cli import accounts, export, index, mentions, run, serve, track  # noqa: F401  (registers the commands)
+from llm_responses.cli import accounts, export, mentions, run, search_index, serve, track  # noqa: F401  (registers the commands)
 from llm_responses.cli.group import main
 
 __all__ = ["main"]

@@ -14,8 +14,8 @@ from llm_responses.billing.money import to_decimal, to_nanos
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.composition import make_hasher
 from llm_responses.errors import AccountExists, AccountNotFound
+from llm_responses.store import Store
 from llm_responses.store.records import Account
-from llm_responses.store.store import Store
 
 
 def _usd(value: str) -> int:

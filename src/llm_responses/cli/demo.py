@@ -12,7 +12,7 @@ from llm_responses.billing.money import to_nanos
 from llm_responses.composition import make_hasher
 from llm_responses.config import Settings
 from llm_responses.private_files import write_private
-from llm_responses.store.store import Store
+from llm_responses.store import Store
 
 
 def _demo_file(settings: Settings) -> Path:

@@ -97,8 +97,8 @@ async def seed(
     """The demo project with ``days`` of history (made once per database, resumed after a restart); how
     many answers this call stored. ``model``: one model on every engine serving it, or a model per engine."""
     account = await api.store.account_by_login(login)
-    wanted = {se: model for se in ENGINES} if isinstance(model, str) else dict(model)
-    models = {se: m for se, m in wanted.items() if api.catalog.resolve(m, se) is not None}
+    wanted = {engine: model for engine in ENGINES} if isinstance(model, str) else dict(model)
+    models = {engine: m for engine, m in wanted.items() if api.catalog.resolve(m, engine) is not None}
     if account is None or not models:
         log.info("demo project: skipped (%s is not served here)", model)
         return 0

@@ -13,8 +13,8 @@ import click
 from llm_responses.batch.output import RESULT_COLUMNS, flatten_result
 from llm_responses.billing.money import to_usd
 from llm_responses.cli.group import database_option, main, settings_from, with_store
+from llm_responses.store import Store
 from llm_responses.store.records import StoredTask, TaskRecord
-from llm_responses.store.store import Store
 from llm_responses.wire.engines import ENGINES
 from llm_responses.wire.envelope import format_datetime
 from llm_responses.wire.spreadsheet import dict_writer
@@ -47,9 +47,7 @@ def csv_row(task: dict[str, Any]) -> dict[str, Any]:
 
 @main.command("export")
 @click.argument("login")
-@click.option(
-    "--engine", "se", type=click.Choice(list(ENGINES)), default=None, help="only this engine's tasks"
-)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default=None, help="only this engine's tasks")
 @click.option("--tag", default=None, help="only tasks with this tag")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option(
@@ -57,7 +55,7 @@ def csv_row(task: dict[str, Any]) -> dict[str, Any]:
 )
 @database_option
 def export(
-    login: str, se: str | None, tag: str | None, fmt: str, out: Path | None, database_url: str | None
+    login: str, engine: str | None, tag: str | None, fmt: str, out: Path | None, database_url: str | None
 ) -> None:
     """Every finished task of an account, oldest first: JSONL (the posted task and the result as task_get
     shows them) or CSV (the answer flattened: text, cited URLs, fan-out queries, money)."""
@@ -73,7 +71,7 @@ def export(
             writer.writeheader()
         count = 0
         try:
-            async for record in store.each_finished_task(account.id, se=se, tag=tag):
+            async for record in store.each_finished_task(account.id, se=engine, tag=tag):
                 task = task_json(record)
                 if writer:
                     writer.writerow(csv_row(task))

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from llm_responses.composition import make_store
 from llm_responses.config import Settings
-from llm_responses.store.store import Store
+from llm_responses.store import Store
 
 T = TypeVar("T")
 

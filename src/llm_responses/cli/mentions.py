@@ -21,7 +21,7 @@ from llm_responses.analysis.mentions import entities_of
 from llm_responses.analysis.metrics import COLUMNS
 from llm_responses.cli.group import database_option, main, settings_from, with_store
 from llm_responses.composition import process_owner, project_entities
-from llm_responses.store.store import Store
+from llm_responses.store import Store
 from llm_responses.tasks.indexer import Indexer
 from llm_responses.tracking.spec import ProjectSpec
 from llm_responses.wire.spreadsheet import dict_writer
@@ -33,7 +33,7 @@ from llm_responses.wire.spreadsheet import dict_writer
     "--project", default=None, help="a tracking project's answers (default: the server's [[brands]]'s)"
 )
 @click.option("--by", default="", help=f"comma-separated groups: {', '.join(GROUPS)}")
-@click.option("--engine", "se", default=None, help="only this engine's answers")
+@click.option("--engine", default=None, help="only this engine's answers")
 @click.option("--model", default=None, help="only this model's answers")
 @click.option("--country", default=None, help="only answers for this country (ISO alpha-2)")
 @click.option("--tag", default=None, help="only answers with this tag (a project's: its prompts' tags)")
@@ -45,7 +45,7 @@ def mentions(
     login: str,
     project: str | None,
     by: str,
-    se: str | None,
+    engine: str | None,
     model: str | None,
     country: str | None,
     tag: str | None,
@@ -59,7 +59,7 @@ def mentions(
     groups = tuple(g.strip() for g in by.split(",") if g.strip())
     if bad := [g for g in groups if g not in GROUPS]:
         raise click.BadParameter(f"{', '.join(bad)}: use {', '.join(GROUPS)}", param_hint="--by")
-    q = BrandQuery(by=groups, engine=se, model=model, country=country, tag=tag, date_from=date_from,
+    q = BrandQuery(by=groups, engine=engine, model=model, country=country, tag=tag, date_from=date_from,
                    date_to=date_to)  # fmt: skip
 
     async def read(store: Store) -> list[dict[str, Any]]:

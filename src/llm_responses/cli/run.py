@@ -20,12 +20,12 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from llm_responses.batch.client import Progress as RunProgress
+from llm_responses.batch.client import Refused, Runner, preflight
 from llm_responses.batch.estimate import estimate
 from llm_responses.batch.models import unknown_models
 from llm_responses.batch.output import OutputDir
 from llm_responses.batch.plan import Job, PlanError, expand, read_prompts
-from llm_responses.batch.runner import Progress as RunProgress
-from llm_responses.batch.runner import Refused, Runner, preflight
 from llm_responses.billing.money import to_decimal, to_usd
 from llm_responses.cli.group import main
 from llm_responses.wire.engines import ENGINES

@@ -27,8 +27,8 @@ from llm_responses.dashboard import session
 from llm_responses.dashboard.format import FILTERS
 from llm_responses.errors import ApiError, Busy, QueryTimeout
 from llm_responses.heavy_reads import HeavyReads
+from llm_responses.store import Store
 from llm_responses.store.records import Account
-from llm_responses.store.store import Store
 from llm_responses.tasks.mentions_service import MentionsService
 from llm_responses.tracking.service import TrackingService
 from llm_responses.wire.spreadsheet import csv_text

@@ -24,8 +24,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from llm_responses import __version__
 from llm_responses.observability.metrics import Metrics, multiprocess
+from llm_responses.store import Store
 from llm_responses.store.records import TaskStatus
-from llm_responses.store.store import Store
 from llm_responses.wire.engines import ENGINES
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,12 @@ class DatabaseCollector:
             "Age of the oldest task queued, running or in a vendor batch, by engine and status (0: none)",
             labels=["engine", "status"],
         )
-        found = {(se, status): (count, oldest) for se, status, count, oldest in s.queue}
-        for se in ENGINES:
+        found = {(engine, status): (count, oldest) for engine, status, count, oldest in s.queue}
+        for engine in ENGINES:
             for status in QUEUE_STATUSES:
-                count, oldest = found.get((se, status), (0, s.at))
-                tasks.add_metric([se, status], count)
-                age.add_metric([se, status], max(s.at - oldest, 0.0))
+                count, oldest = found.get((engine, status), (0, s.at))
+                tasks.add_metric([engine, status], count)
+                age.add_metric([engine, status], max(s.at - oldest, 0.0))
         yield tasks
         yield age
         yield GaugeMetricFamily(

@@ -1,4 +1,4 @@
-"""What the store reads and writes, as values: accounts, tasks, outcomes, deliveries (``store/store.py``
+"""What the store reads and writes, as values: accounts, tasks, outcomes, deliveries (``store/facade.py``
 is the interface that moves them)."""
 
 from __future__ import annotations

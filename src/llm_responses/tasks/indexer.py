@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from llm_responses.analysis.answer_index import index_stored
 from llm_responses.analysis.mentions import Entity
+from llm_responses.store import Store
 from llm_responses.store.records import AnswerIndex, StoredTask, TaskRecord
-from llm_responses.store.store import Store
 from llm_responses.waiting import first_of
 
 log = logging.getLogger(__name__)

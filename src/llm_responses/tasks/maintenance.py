@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 
 from llm_responses.errors import StatusCode
+from llm_responses.store import Store
 from llm_responses.store.records import Outcome
-from llm_responses.store.store import Store
 
 log = logging.getLogger(__name__)
 

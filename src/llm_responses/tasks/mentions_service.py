@@ -17,11 +17,10 @@ from typing import Any
 
 from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, brand_metrics
 from llm_responses.errors import ApiError, Busy, QueryTimeout, StatusCode
-from llm_responses.store import answer_reads, mention_queries
+from llm_responses.store import Store, answer_reads, mention_queries
 from llm_responses.store.answer_reads import AnswerFacts, AnswerRow, Kind, Presence
 from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.mention_queries import FoundAnswer, Ranked
-from llm_responses.store.store import Store
 from llm_responses.wire import mentions_result
 from llm_responses.wire.mentions_request import ITEM_KEYS, MentionsQuery, search_after_token
 

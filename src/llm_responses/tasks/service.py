@@ -22,8 +22,8 @@ from llm_responses.catalog import Catalog
 from llm_responses.config_views import ServiceConfig
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.observability import context
+from llm_responses.store import Store
 from llm_responses.store.records import Account, NewTask, Outcome, StoredTask, TaskRecord, TaskStatus
-from llm_responses.store.store import Store
 from llm_responses.tasks.live_slots import LiveSlots
 from llm_responses.tasks.runner import Runner
 from llm_responses.wire import envelope

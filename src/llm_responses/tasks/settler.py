@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from llm_responses.store import Store
 from llm_responses.store.records import Outcome
-from llm_responses.store.store import Store
 
 log = logging.getLogger(__name__)
 

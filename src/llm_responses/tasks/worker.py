@@ -20,8 +20,8 @@ import orjson
 from llm_responses.config_views import WorkerConfig
 from llm_responses.errors import StatusCode
 from llm_responses.observability import context
+from llm_responses.store import Store
 from llm_responses.store.records import ClaimedTask, Outcome
-from llm_responses.store.store import Store
 from llm_responses.tasks.runner import Runner
 from llm_responses.tasks.settler import Settler
 from llm_responses.waiting import first_of

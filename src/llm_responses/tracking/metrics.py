@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from llm_responses.analysis.brand_metrics import BrandQuery, brand_metrics
-from llm_responses.store.store import Store
+from llm_responses.store import Store
 
 
 class ProjectMetrics:

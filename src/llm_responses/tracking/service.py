@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from llm_responses.billing.money import to_nanos
 from llm_responses.errors import ApiError, StatusCode
+from llm_responses.store import Store
 from llm_responses.store.alert_deliveries import DigestTarget, alert_outlet
 from llm_responses.store.records import Account, NewTask, TaskStatus
-from llm_responses.store.store import Store
 from llm_responses.store.tracking import Alert, NewAlert, Project, Run, RunStart
 from llm_responses.tasks.service import TaskService
 from llm_responses.tracking.alerts import Snapshot, evaluate

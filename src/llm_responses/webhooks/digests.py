@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from llm_responses.store import Store
 from llm_responses.store.alert_deliveries import DigestTarget, ended_day
-from llm_responses.store.store import Store
 from llm_responses.store.tracking import Alert
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ import httpx
 from llm_responses.config_views import WebhookConfig
 from llm_responses.observability import context
 from llm_responses.observability.metrics import Metrics
+from llm_responses.store import Store
 from llm_responses.store.records import AlertFormat, ClaimedDelivery, DeliveryAttempt, DeliveryKind
-from llm_responses.store.store import Store
 from llm_responses.waiting import first_of
 from llm_responses.webhooks import alert_payloads, signing
 from llm_responses.webhooks.guard import AddressGuard

@@ -1,4 +1,4 @@
--- The mentions index's outbox and rollups (store/mentions.py, store/store.py): an answered task gets an
+-- The mentions index's outbox and rollups (store/mentions.py, store/facade.py): an answered task gets an
 -- outbox row as it settles; the worker's indexer (tasks/indexer.py) claims rows in batches, writes the
 -- answers' index rows and adds them to the rollups, and deletes the rows, in one transaction.
 

@@ -1,4 +1,5 @@
-"""``index``: the local search index that lends web search to models without their own."""
+"""``index``: the local search index that lends web search to models without their own (not the mentions
+index: that is ``mentions.py``)."""
 
 from __future__ import annotations
 
