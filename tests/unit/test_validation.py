@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from llm_responses.catalog import Catalog
@@ -252,3 +253,28 @@ def test_perplexitys_chain_alternates_and_ends_with_the_ai():
         with pytest.raises(ApiError, match="message_chain"):
             check_engine("perplexity", {"message_chain": chain})
     assert len(check_engine("claude", {"message_chain": ok[::-1]}).message_chain) == 2  # others need not
+
+
+def test_read_task_gives_the_echo_with_the_request_or_the_error_in_one_call():
+    from llm_responses.wire.engines import ENGINES
+    from llm_responses.wire.request import TaskRequest, read_task
+
+    resolve = CATALOG.resolve
+    ok = read_task(
+        {"user_prompt": "hi", "model_name": "gpt-4.1-mini", "tag": "t", "secret": None},
+        ENGINES["chat_gpt"],
+        resolve_model=lambda name: resolve(name, "chat_gpt"),
+        for_task_post=True,
+    )
+    assert ok.error is None and ok.request is not None
+    assert ok.data == {"api": "ai_optimization", "function": "llm_responses", "se": "chat_gpt",
+                       "user_prompt": "hi", "model_name": "gpt-4.1-mini", "tag": "t"}  # fmt: skip
+    assert TaskRequest.from_json(orjson.loads(ok.request_json)) == ok.request  # what a worker reads back
+    bad = read_task(
+        {"user_prompt": "hi", "model_name": "nope"},
+        ENGINES["claude"],
+        resolve_model=lambda name: resolve(name, "claude"),
+        for_task_post=False,
+    )
+    assert bad.request is None and bad.error is not None and bad.error.field == "model_name"
+    assert bad.data["se"] == "claude" and bad.data["model_name"] == "nope"  # an error still echoes

@@ -28,7 +28,7 @@ from llm_responses.tasks.live_slots import LiveSlots
 from llm_responses.tasks.runner import Runner
 from llm_responses.wire import envelope
 from llm_responses.wire.engines import ENGINES
-from llm_responses.wire.request import TaskRequest, echo, live_fields, task_post_fields, validate_task
+from llm_responses.wire.request import PostedTask, TaskRequest, read_task
 
 log = logging.getLogger(__name__)
 # a batch-lane task no batcher has gathered by then (none runs, or it keeps failing) goes the direct way
@@ -73,14 +73,14 @@ class TaskService:
         pending: list[tuple[int, NewTask, dict[str, Any]]] = []
         for i, raw in enumerate(body):
             task_id = envelope.new_task_id()
-            data = _data(se, raw)
+            posted = self._read(raw, se, for_task_post=True)
             try:
-                request = self._validate(raw, se, for_task_post=True)
+                request = self._valid(posted)
                 self._check_webhooks(request)
             except ApiError as exc:
-                out[i] = _error_task(task_id, exc, started, path, data)
+                out[i] = _error_task(task_id, exc, started, path, posted.data)
                 continue
-            pending.append((i, self._new_task(task_id, se, "task_post", request, data), data))
+            pending.append((i, self._new_task(task_id, se, "task_post", posted), posted.data))
         if pending:
             accepted = await self.store.create_tasks(account.id, [t for _, t, _ in pending], time.time())
             for (i, task, data), ok in zip(pending, accepted, strict=True):
@@ -106,34 +106,42 @@ class TaskService:
         field, as ``ApiError``), held and laned as a posted one, not yet stored. Queued whatever the engine:
         a run is durable work, so Perplexity's tasks (live-only at DataForSEO) are queued too. ``idle``:
         a background project's, in the idle lane (a worker takes it only when it has nothing else)."""
-        request = self._validate(raw, se, for_task_post="task_post" in ENGINES[se].functions)
-        self._check_webhooks(request)
-        task = self._new_task(envelope.new_task_id(), se, "track", request, _data(se, raw))
+        posted = self._read(raw, se, for_task_post="task_post" in ENGINES[se].functions)
+        self._check_webhooks(self._valid(posted))
+        task = self._new_task(envelope.new_task_id(), se, "track", posted)
         if idle and task.lane == "direct":  # a vendor batch runs at the vendor: it holds no worker anyway
             return replace(task, lane="idle", run_after_delay=IDLE_LANE_DELAY)
         return task
 
-    def _validate(self, raw: Any, se: str, *, for_task_post: bool) -> TaskRequest:
-        engine = ENGINES[se]
-        try:
-            return validate_task(
-                raw,
-                allowed=task_post_fields(engine) if for_task_post else live_fields(engine),
-                resolve_model=lambda name: self.catalog.resolve(name, se),
-                for_task_post=for_task_post,
-                engine=engine,
-            )
-        except ApiError as exc:
-            name = raw.get("model_name") if isinstance(raw, dict) else None
-            if not isinstance(name, str) or exc.field != "model_name":
-                raise
-            why = self.catalog.why_not_served(name, se)
-            if why is None:
-                raise
-            if name not in self._warned_unserved:
-                self._warned_unserved.add(name)
-                log.warning("a client asked for %s", why)
-            raise ApiError(StatusCode.INVALID_FIELD, f"Invalid Field: 'model_name'. {why}.") from None
+    def _read(self, raw: Any, se: str, *, for_task_post: bool) -> PostedTask:
+        """The task's echo and validation (``wire/request.py::read_task``), a model this server knows but
+        does not serve refused with why (logged once per model name)."""
+        posted = read_task(
+            raw,
+            ENGINES[se],
+            resolve_model=lambda name: self.catalog.resolve(name, se),
+            for_task_post=for_task_post,
+        )
+        exc = posted.error
+        name = raw.get("model_name") if isinstance(raw, dict) else None
+        if exc is None or not isinstance(name, str) or exc.field != "model_name":
+            return posted
+        why = self.catalog.why_not_served(name, se)
+        if why is None:
+            return posted
+        if name not in self._warned_unserved:
+            self._warned_unserved.add(name)
+            log.warning("a client asked for %s", why)
+        return replace(
+            posted, error=ApiError(StatusCode.INVALID_FIELD, f"Invalid Field: 'model_name'. {why}.")
+        )
+
+    @staticmethod
+    def _valid(posted: PostedTask) -> TaskRequest:
+        if posted.error is not None:
+            raise posted.error
+        assert posted.request is not None
+        return posted.request
 
     def _check_webhooks(self, request: TaskRequest) -> None:
         for name, url in (("postback_url", request.postback_url), ("pingback_url", request.pingback_url)):
@@ -143,9 +151,8 @@ class TaskService:
                 except ValueError as exc:
                     raise ApiError(StatusCode.INVALID_FIELD, f"Invalid Field: '{name}'. {exc}.") from None
 
-    def _new_task(
-        self, task_id: str, se: str, endpoint: str, request: TaskRequest, data: dict[str, Any]
-    ) -> NewTask:
+    def _new_task(self, task_id: str, se: str, endpoint: str, posted: PostedTask) -> NewTask:
+        request = self._valid(posted)
         live = endpoint == "live"
         # a vendor batch when batching is on and the vendor runs it in one; else a direct worker takes it
         batched = not live and self.config.batch and self.runner.batching(request) is not None
@@ -155,8 +162,8 @@ class TaskService:
             id=task_id,
             se=se,
             endpoint=endpoint,
-            request_json=orjson.dumps(request.to_json()).decode(),
-            data_json=orjson.dumps(data).decode(),
+            request_json=posted.request_json,
+            data_json=orjson.dumps(posted.data).decode(),
             tag=request.tag,
             postback_url=request.postback_url,
             pingback_url=request.pingback_url,
@@ -207,11 +214,12 @@ class TaskService:
         path = envelope.llm_path(se, "live")
         task_id = envelope.new_task_id()
         context.task_id.set(task_id)  # the request's own context: its later log lines carry the task id
-        data = _data(se, raw)
+        posted = self._read(raw, se, for_task_post=False)
+        data = posted.data
         try:
-            request = self._validate(raw, se, for_task_post=False)
+            request = self._valid(posted)
             async with self.live_slots.take(account.id):
-                task = self._new_task(task_id, se, "live", request, data)
+                task = self._new_task(task_id, se, "live", posted)
                 if origin is not None:
                     task = replace(task, project_id=origin[0], run_id=origin[1], prompt_key=origin[2])
                 if account.balance < task.base_price + task.prepayment:
@@ -374,13 +382,6 @@ class TaskService:
             data=envelope.base_data(se, "tasks_ready"),
             result=items,
         )
-
-
-def _data(se: str, raw: Any) -> dict[str, Any]:
-    data = envelope.base_data(se)
-    if isinstance(raw, dict):
-        data.update(echo(raw, task_post_fields(ENGINES[se])))
-    return data
 
 
 def _error_task(

@@ -19,6 +19,7 @@ from iso3166 import countries_by_alpha2
 
 from llm_responses.errors import ApiError, StatusCode
 from llm_responses.wire.engines import CHAT_GPT, ENGINES, Engine
+from llm_responses.wire.envelope import base_data
 
 MAX_PROMPT_CHARS = 500
 MAX_CHAIN_ITEMS = 10
@@ -216,6 +217,43 @@ def validate_task(
         se=engine.se,
         use_reasoning=use_reasoning,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PostedTask:
+    """One posted task, read once, as the service needs it: the ``data`` its answer echoes, and either the
+    validated request (with the form it is stored in) or the error naming the offending field."""
+
+    data: dict[str, Any]
+    request: TaskRequest | None
+    error: ApiError | None
+
+    @property
+    def request_json(self) -> str:
+        """The stored form a worker reads back (``TaskRequest.from_json``)."""
+        assert self.request is not None, "a refused task is never stored"
+        return orjson.dumps(self.request.to_json()).decode()
+
+
+def read_task(
+    raw: Any, engine: Engine, *, resolve_model: Callable[[str], ModelInfo | None], for_task_post: bool
+) -> PostedTask:
+    """A posted task's echo and its validation (``validate_task`` against the endpoint's fields) in one
+    call: an invalid task still has its ``data``."""
+    data = base_data(engine.se)
+    if isinstance(raw, dict):
+        data.update(echo(raw, task_post_fields(engine)))
+    try:
+        request = validate_task(
+            raw,
+            allowed=task_post_fields(engine) if for_task_post else live_fields(engine),
+            resolve_model=resolve_model,
+            for_task_post=for_task_post,
+            engine=engine,
+        )
+    except ApiError as exc:
+        return PostedTask(data, None, exc)
+    return PostedTask(data, request, None)
 
 
 def _sampling(
