@@ -261,7 +261,7 @@ def test_read_task_gives_the_echo_with_the_request_or_the_error_in_one_call():
 
     resolve = CATALOG.resolve
     ok = read_task(
-        {"user_prompt": "hi", "model_name": "gpt-4.1-mini", "tag": "t", "secret": None},
+        {"user_prompt": "hi", "model_name": "gpt-4.1-mini", "tag": "t", "system_message": None},
         ENGINES["chat_gpt"],
         resolve_model=lambda name: resolve(name, "chat_gpt"),
         for_task_post=True,
