@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.analysis.rollup_rows import rebuild  # noqa: E402
 
+from bench.harness import analyze  # noqa: E402
 from llm_responses.analysis.answer_index import location_code  # noqa: E402
 from llm_responses.analysis.brand_metrics import BrandQuery, BrandScope, brand_metrics  # noqa: E402
 from llm_responses.analysis.mentions import find  # noqa: E402
@@ -121,19 +122,6 @@ async def load_postgres(url: str, n: int, account_id: int) -> None:
         for answers, brands in generate(n, account_id, random.Random(7)):
             await conn.copy_records_to_table("mention_answers", records=answers, columns=ANSWER_COLUMNS)
             await conn.copy_records_to_table("mention_brands", records=brands, columns=BRAND_COLUMNS)
-    finally:
-        await conn.close()
-
-
-async def analyze(url: str) -> None:
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(sqlite_path(url))
-        conn.execute("ANALYZE")
-        conn.close()
-        return
-    conn = await asyncpg.connect(dsn_of(url))
-    try:
-        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
 

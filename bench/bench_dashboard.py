@@ -56,6 +56,7 @@ sys.path.insert(0, ROOT)
 from tests.analysis.rollup_rows import rebuild  # noqa: E402
 from tests.conftest import running  # noqa: E402
 
+from bench.harness import analyze  # noqa: E402
 from llm_responses.analysis.answer_index import index_answer  # noqa: E402
 from llm_responses.config import Settings  # noqa: E402
 from llm_responses.store.mentions import host_rev  # noqa: E402
@@ -413,19 +414,6 @@ async def load_postgres(url: str, n: int, made: Made, today: date) -> None:
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             )
-    finally:
-        await conn.close()
-
-
-async def analyze(url: str) -> None:
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(sqlite_path(url))
-        conn.execute("ANALYZE")
-        conn.close()
-        return
-    conn = await asyncpg.connect(dsn_of(url))
-    try:
-        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
 

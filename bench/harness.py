@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+
+from llm_responses.store.postgres_database import dsn_of  # noqa: E402
+from llm_responses.store.sqlite_database import sqlite_path  # noqa: E402
 
 
 def free_port() -> int:
@@ -114,3 +119,17 @@ class Service:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
+
+
+async def analyze(url: str) -> None:
+    """Fresh planner statistics after a bulk fill (ANALYZE on SQLite, VACUUM ANALYZE on PostgreSQL)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(sqlite_path(url))
+        conn.execute("ANALYZE")
+        conn.close()
+        return
+    conn = await asyncpg.connect(dsn_of(url))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()

@@ -5,12 +5,8 @@ posted on those UTC days, newest first, up to the last instant of the last day (
 import json
 from datetime import UTC, datetime
 
-import pytest_asyncio
-
 from llm_responses.analysis.answer_index import prompt_hash
 from llm_responses.analysis.mentions import Entity
-from llm_responses.composition import make_store
-from llm_responses.config import Settings
 from llm_responses.store import answer_reads
 from llm_responses.store.brand_counts import CountFilter
 from llm_responses.store.records import NewTask, Outcome
@@ -31,14 +27,6 @@ PROMPTS = {
     "d": "best anvils?",
     "e": "best anvils?",
 }
-
-
-@pytest_asyncio.fixture
-async def store(database_url):
-    s = make_store(Settings(database_url=database_url, sqlite_synchronous="NORMAL"))
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def indexed(store) -> int:

@@ -6,11 +6,7 @@ import asyncio
 import json
 import time
 
-import pytest_asyncio
-
 from llm_responses.analysis.mentions import Entity
-from llm_responses.composition import make_store
-from llm_responses.config import Settings
 from llm_responses.store import mention_queries
 from llm_responses.store.records import NewTask, Outcome
 from llm_responses.tasks.indexer import Indexer
@@ -52,14 +48,6 @@ def result(text: str, urls: list[str]) -> str:
         {"web_search": bool(urls), "fan_out_queries": [],
          "items": [{"type": "message", "sections": [{"type": "text", "text": text, "annotations": annotations}]}]}
     )  # fmt: skip
-
-
-@pytest_asyncio.fixture
-async def store(database_url):
-    s = make_store(Settings(database_url=database_url, sqlite_synchronous="NORMAL"))
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def settle_answers(store, account_id: int, answers=ANSWERS, project_id=None) -> list[str]:

@@ -1,19 +1,8 @@
 """Statements that take their values by name, and rows read by column name, on both databases."""
 
 import pytest
-import pytest_asyncio
 
-from llm_responses.composition import make_store
-from llm_responses.config import Settings
 from llm_responses.store.queries import check_override, load, statement
-
-
-@pytest_asyncio.fixture
-async def store(database_url):
-    s = make_store(Settings(database_url=database_url, sqlite_synchronous="NORMAL"))
-    await s.open()
-    yield s
-    await s.close()
 
 
 def test_named_placeholders_are_numbered_in_order_of_first_use():

@@ -5,7 +5,6 @@ import time
 from dataclasses import replace
 
 import pytest
-import pytest_asyncio
 
 from llm_responses.composition import make_store
 from llm_responses.config import Settings
@@ -24,14 +23,6 @@ from llm_responses.tasks.maintenance import ABANDONED_LIVE, OVERDUE
 from tests.store.test_schema import shape
 
 PREPAY, BASE = 10_000_000, 200_000
-
-
-@pytest_asyncio.fixture
-async def store(database_url):
-    s = make_store(Settings(database_url=database_url, sqlite_synchronous="NORMAL"))
-    await s.open()
-    yield s
-    await s.close()
 
 
 def new_task(i: int, endpoint: str = "task_post") -> NewTask:
