@@ -476,3 +476,18 @@ def test_markers_anywhere_leave_the_markdown_as_it_was(pieces):
     )
     assert cited.tags == alone.tags
     assert cited.text.split() == alone.text.split()  # a marker may sit between a word and a space
+
+
+def test_the_vendors_own_numbered_markers_give_way_to_ours():
+    text = "Le Parc Astérix a accueilli 2,8 millions de visiteurs[1][2]. Il investit[2]."
+    first = text.index("[1]")
+    second = text.index("investit") + len("investit")
+    annotations = [
+        {"title": "A", "url": "https://a.example/", "start_index": 0, "end_index": first},
+        {"title": "B", "url": "https://b.example/", "start_index": 0, "end_index": first},
+        {"title": "B", "url": "https://b.example/", "start_index": first + 8, "end_index": second},
+    ]
+    out = render_answer(text, annotations, [])
+    assert "[1][2]" not in out.html and "investit[2]" not in out.html  # not twice: ours replace them
+    assert out.html.count('class="cite"') == 3
+    assert [s.number for s in out.sources] == [1, 2]

@@ -37,6 +37,7 @@ LINK_REL = "noreferrer noopener nofollow"
 _OPEN, _CLOSE = "\ufffc\ue000", "\ue001\ufffc"
 _MARKER = re.compile(_OPEN + r"(\d+)" + _CLOSE)
 _STRAY = re.compile("[\ue000\ue001]")  # the answer's own, dropped: a marker can only be one of ours
+_VENDOR_MARKERS = re.compile(r"(?:\[\d{1,3}\])+")  # numbered citation markers an answer carries itself
 
 # What a marker must not land inside: a link or image, inline (one level of parentheses in its URL, as in
 # Wikipedia's) or by reference, or bracketed text that could be one; an autolink, a bare URL, a code span,
@@ -322,10 +323,18 @@ def _with_markers(text: str, at: dict[int, list[int]]) -> str:
     positions were taken, so the annotations' offsets stay those of the original text."""
     out: list[str] = []
     last = 0
-    for pos in sorted(at):
+    positions = sorted(at)
+    for i, pos in enumerate(positions):
+        if pos < last:
+            continue  # inside the vendor's own markers just replaced
         out.append(_STRAY.sub("", text[last:pos]))
         out.extend(f"{_OPEN}{n}{_CLOSE}" for n in at[pos])
         last = pos
+        # the vendor's own "[1][2]" right after the span (Perplexity writes them): ours stand in their place
+        own = _VENDOR_MARKERS.match(text, pos)
+        if own is not None:
+            following = positions[i + 1] if i + 1 < len(positions) else len(text)
+            last = min(own.end(), max(following, pos))
     out.append(_STRAY.sub("", text[last:]))
     return "".join(out)
 
