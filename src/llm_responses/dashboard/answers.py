@@ -22,7 +22,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from llm_responses.analysis.brand_metrics import alpha2
 from llm_responses.dashboard.answer_html import BrandMark, render_answer
-from llm_responses.dashboard.filters import Tracked, TrackedBrand, bar, parse_filters, tracked, tracked_by_id
+from llm_responses.dashboard.filters import (
+    Tracked,
+    TrackedBrand,
+    answers_of,
+    bar,
+    parse_filters,
+    tracked,
+    tracked_by_id,
+)
 from llm_responses.dashboard.format import plain
 from llm_responses.dashboard.views import task_row
 from llm_responses.dashboard.web import BadFilter, Site, api_of, env, error, fmt_of, heavy, out
@@ -108,11 +116,7 @@ async def _indexed_answers(request: Request, account: Account, site: Site) -> Re
     brand = q.get("brand") or None
     if brand is not None and (len(brand) > 255 or not brand.isprintable()):
         raise BadFilter("A brand is at most 255 printable characters.")
-    prompts = t.prompts_tagged(f.tag)
-    cf = CountFilter(
-        project_id=t.project_id, engine=f.engine, model=f.model, location_code=f.location, date_from=f.date_from,
-        date_to=f.date_to, tag=f.tag if t.project is None else None, prompts=prompts,
-    )  # fmt: skip
+    cf = answers_of(f, t)
     before = _cursor(q.get("after", ""))
     async with heavy(request, account):
         found = await api.mentions.answer_list(
@@ -129,13 +133,9 @@ async def _indexed_answers(request: Request, account: Account, site: Site) -> Re
         nxt = f.query(prompt=digest, brand=brand, after=f"{found[-1].asked_at!r}|{found[-1].task_id}")
     about = found[0].question if digest and found else ""
     return out(
-        request, "tasks.html", rows, account=account, **bar(f, t, extra=_kept(digest, brand)), next=nxt,
+        request, "tasks.html", rows, account=account, **bar(f, t, prompt=digest, brand=brand), next=nxt,
         total=sum(r["cost"] for r in rows), indexed=True, brand=brand, prompt_text=about,
     )  # fmt: skip
-
-
-def _kept(digest: str | None, brand: str | None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in (("prompt", digest), ("brand", brand)) if v)
 
 
 def _marks(brands: tuple[TrackedBrand, ...], facts: AnswerFacts | None) -> list[BrandMark]:

@@ -42,6 +42,6 @@ async def brands(request: Request, account: Account, site: Site) -> Response:
     }  # fmt: skip
     sample = {r["day"]: r["answers"] for r in daily}
     return out(
-        request, "brands.html", rows, account=account, **bar(f, t, extra=(("by", ",".join(by)),)), by=by,
+        request, "brands.html", rows, account=account, **bar(f, t, by=",".join(by)), by=by,
         groups=GROUPS, series=series, answers_in_period=sum(sample.values()), days_with_answers=len(sample),
     )  # fmt: skip

@@ -10,6 +10,7 @@ from the per-prompt rollups (``store/answer_reads.presence``), not from the answ
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_responses.analysis.answer_index import prompt_hash
-from llm_responses.dashboard.filters import bar, parse_filters, tracked
+from llm_responses.dashboard.filters import answers_of, bar, parse_filters, tracked
 from llm_responses.dashboard.web import BadFilter, DashboardApi, Site, api_of, heavy, out
 from llm_responses.store.records import Account
-from llm_responses.tasks.mentions_service import CountFilter, Presence
+from llm_responses.tasks.mentions_service import Presence
 
 Pair = tuple[str, str]  # (prompt hash, engine)
 
@@ -59,10 +60,8 @@ async def changes(request: Request, account: Account, site: Site) -> Response:
     f = parse_filters(q)
     t = await tracked(api, account, f, site.brands)
     first = date.fromisoformat(week_of(f.date_from))
-    cf = CountFilter(
-        project_id=t.project_id, engine=f.engine, model=f.model, location_code=f.location,
-        date_from=(first - timedelta(days=7)).isoformat(), date_to=f.date_to,
-    )  # fmt: skip
+    # from the week before the first shown (its baseline); a project's tag as its prompts' hashes
+    cf = replace(answers_of(f, t), date_from=(first - timedelta(days=7)).isoformat(), tag=None, prompts=None)
     prompts = t.prompts_tagged(f.tag)
     hashes = None if prompts is None else [prompt_hash(p) for p in prompts]
     async with heavy(request, account):

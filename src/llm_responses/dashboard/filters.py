@@ -61,14 +61,6 @@ class Filters:
         kept.update(changes)
         return urlencode({k: v for k, v in kept.items() if v is not None})
 
-    def counts(self, project_id: int, *, previous: bool = False) -> CountFilter:
-        """The answers counted: this period's, or the one before."""
-        start, end = self.previous if previous else (self.date_from, self.date_to)
-        return CountFilter(
-            project_id=project_id, engine=self.engine, model=self.model, location_code=self.location,
-            date_from=start, date_to=end,
-        )  # fmt: skip
-
     def brands(self, project_id: int, by: tuple[str, ...] = (), *, previous: bool = False) -> BrandQuery:
         start, end = self.previous if previous else (self.date_from, self.date_to)
         return BrandQuery(
@@ -215,8 +207,16 @@ def _outside(server_brands: tuple[BrandConfig, ...], names: tuple[str, ...]) -> 
     return Tracked(None, None, brands, names)
 
 
-def bar(
-    f: Filters, t: Tracked, *, extra: tuple[tuple[str, str], ...] = (), compare: bool = False
-) -> dict[str, Any]:
-    """What the filter bar (``_filters.html``) renders; ``extra``: the page's own keys, kept as hidden fields."""
-    return {"f": f, "t": t, "engines": list(ENGINES), "ranges": RANGES, "extra": extra, "compare": compare}
+def answers_of(f: Filters, t: Tracked) -> CountFilter:
+    """The indexed answers the filters select: a project's tag is its prompts', outside projects a task tag."""
+    return CountFilter(
+        project_id=t.project_id, engine=f.engine, model=f.model, location_code=f.location, date_from=f.date_from,
+        date_to=f.date_to, tag=f.tag if t.project is None else None, prompts=t.prompts_tagged(f.tag),
+    )  # fmt: skip
+
+
+def bar(f: Filters, t: Tracked, *, compare: bool = False, **extra: str | None) -> dict[str, Any]:
+    """What the filter bar (``_filters.html``) renders; ``extra``: the page's own keys, those not None kept as
+    hidden fields."""
+    kept = tuple((k, v) for k, v in extra.items() if v is not None)
+    return {"f": f, "t": t, "engines": list(ENGINES), "ranges": RANGES, "extra": kept, "compare": compare}

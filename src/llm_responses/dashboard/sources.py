@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_responses.dashboard.filters import Tracked, bar, parse_filters, tracked
+from llm_responses.dashboard.filters import Tracked, answers_of, bar, parse_filters, tracked
 from llm_responses.dashboard.web import BadFilter, Site, api_of, heavy, out
 from llm_responses.store.records import Account
-from llm_responses.tasks.mentions_service import CountFilter, Kind
+from llm_responses.tasks.mentions_service import Kind
 from llm_responses.wire.domains import domain_of
 
 TOP = 50  # domains or pages listed
@@ -44,10 +44,7 @@ async def sources(request: Request, account: Account, site: Site) -> Response:
     brand = q.get("brand") or None
     if brand is not None and brand not in {b.name for b in t.brands}:
         raise BadFilter("No such brand in this project.")
-    cf = CountFilter(
-        project_id=t.project_id, engine=f.engine, model=f.model, location_code=f.location, date_from=f.date_from,
-        date_to=f.date_to, tag=f.tag if t.project is None else None, prompts=t.prompts_tagged(f.tag),
-    )  # fmt: skip
+    cf = answers_of(f, t)
     key = "domain" if kind == "domains" else "page"
     column: Kind = "domain" if kind == "domains" else "url"
     series: list[dict[str, Any]] = []
@@ -79,10 +76,6 @@ async def sources(request: Request, account: Account, site: Site) -> Response:
                 for k in keys
             ]  # fmt: skip
     return out(
-        request, "sources.html", rows, account=account, **bar(f, t, extra=_kept(kind, view, brand)), kind=kind,
+        request, "sources.html", rows, account=account, **bar(f, t, kind=kind, view=view, brand=brand), kind=kind,
         key=key, view=view, brand=brand or "", answers=answers, series=series,
     )  # fmt: skip
-
-
-def _kept(kind: str, view: str, brand: str | None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in (("kind", kind), ("view", view), ("brand", brand)) if v)

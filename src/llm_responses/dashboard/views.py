@@ -21,13 +21,6 @@ def task_row(r: TaskRecord) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def source_rows(key_field: str, items: list[tuple[str, int]], answers: int) -> list[dict[str, Any]]:
-    """Cited domains or pages: how many answers cite each, and what share of all answers that is."""
-    return [
-        {key_field: key, "answers": n, "share": round(n / answers, 4) if answers else 0.0} for key, n in items
-    ]
-
-
 def spend_rows(rows: list[tuple[str, str, int, int, int, int]]) -> list[dict[str, Any]]:
     """Per day and engine: tasks, those that failed, cost, cost per answer and what batching saved."""
     return [
